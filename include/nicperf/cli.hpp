@@ -1,0 +1,22 @@
+// The command line: CLI11 turns argv into client or server options. Nothing else uses CLI11.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nicperf/session.hpp"
+
+namespace nicperf {
+
+struct Command {
+  enum class Kind { kClient, kServer, kPrint } kind = Kind::kPrint;
+  ClientOptions client;
+  ServerOptions server;
+  std::string logfile;
+  std::string text;  // kPrint: what to print (help, version, mode list)
+};
+
+Expected<Command> parse_command_line(const std::vector<std::string>& args);
+std::string mode_list();
+
+}  // namespace nicperf

@@ -1,0 +1,80 @@
+// The control channel: Asio on the main thread only. EventLoop owns the io_context and the
+// SIGINT/SIGTERM handling; ControlChannel reads and writes frames with a deadline on every call.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
+
+#include "nicperf/protocol.hpp"
+#include "nicperf/stream.hpp"
+
+namespace nicperf {
+
+class EventLoop {
+ public:
+  EventLoop();
+  asio::io_context& io() { return io_; }
+  // Runs handlers until done() holds, the deadline passes or a signal arrives; returns done().
+  bool run_until(Clock::time_point deadline, const std::function<bool()>& done);
+  bool signal_pending() const { return pending_signal_ != 0; }
+  // Returns the pending signal number (0 if none) and clears it.
+  int take_signal();
+  // Thread-safe: makes a waiting run_until() re-check its condition.
+  void wake();
+
+ private:
+  void arm_signals();
+  asio::io_context io_;
+  asio::signal_set signals_;
+  int pending_signal_ = 0;
+  int signal_count_ = 0;
+};
+
+class ControlChannel {
+ public:
+  ControlChannel(EventLoop& loop, asio::ip::tcp::socket socket);
+  ~ControlChannel();
+  ControlChannel(const ControlChannel&) = delete;
+  ControlChannel& operator=(const ControlChannel&) = delete;
+
+  // A frame; nullopt when the deadline passed, a signal came or stop() held first; an error
+  // when the peer closed, failed or sent a bad frame.
+  Expected<std::optional<Json>> read(Clock::time_point deadline,
+                                     const std::function<bool()>& stop = nullptr);
+  // Reads until a frame of `type` arrives; an "error" frame from the peer becomes an Error.
+  Expected<Json> expect(const char* type, Clock::time_point deadline);
+  Status write(const Json& msg, Clock::time_point deadline);
+  Status write_raw(std::string_view bytes, Clock::time_point deadline);
+  asio::ip::tcp::socket& socket();
+  void close();
+
+ private:
+  struct State;
+  void arm_read();
+  EventLoop& loop_;
+  std::shared_ptr<State> state_;
+};
+
+// Resolves and connects with a deadline; prepare(fd) runs between socket() and connect() so
+// buffer sizes apply to the handshake. family: 0 any, 4 or 6.
+using PrepareSocket = std::function<Status(int fd)>;
+Expected<asio::ip::tcp::socket> connect_tcp(EventLoop& loop, const std::string& host, int port,
+                                            int family, Clock::time_point deadline,
+                                            const PrepareSocket& prepare);
+Expected<asio::ip::tcp::socket> connect_endpoint(EventLoop& loop,
+                                                 const asio::ip::tcp::endpoint& ep,
+                                                 Clock::time_point deadline,
+                                                 const PrepareSocket& prepare);
+
+// Turns a frame of type "error" into an Error (code from its name, message from the peer).
+Error peer_error(const Json& frame);
+
+}  // namespace nicperf

@@ -1,0 +1,126 @@
+// The one results model. Sessions fill it; every printed figure (text, JSON, JSON stream) is
+// derived from it by the functions below, never computed again by a reporter.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nicperf/error.hpp"
+#include "nicperf/send_path.hpp"
+#include "nicperf/stream.hpp"
+#include "nicperf/test_spec.hpp"
+
+namespace nicperf {
+
+using Json = nlohmann::json;
+
+// One stream during one interval, as measured by the local side.
+struct StreamSample {
+  int id = 0;
+  bool sender = false;
+  double start = 0, end = 0;  // seconds since the measured start (or test start when omitted)
+  std::uint64_t bytes = 0;
+  std::uint32_t retransmits = 0;
+  TcpSample tcp;
+  bool omitted = false;
+};
+
+struct IntervalRecord {
+  std::vector<StreamSample> streams;
+};
+
+// One side's final figures for one stream.
+struct StreamEnd {
+  int id = 0;
+  bool sender = false;
+  std::uint64_t bytes_total = 0;    // everything moved, omitted part included
+  std::uint64_t bytes_omitted = 0;  // sender: bytes moved before the omit period ended
+  double seconds = 0;               // measured start to last byte
+  std::uint32_t retransmits = 0;
+  std::uint64_t max_snd_cwnd = 0, max_snd_wnd = 0;
+  std::uint32_t max_rtt = 0, min_rtt = 0, mean_rtt = 0;
+  PathStats path;
+  std::string error;
+};
+
+struct CpuUsage {
+  bool valid = false;
+  double total = 0, user = 0, system = 0;  // percent of one CPU's wall time, as iperf3
+};
+
+struct SideEnd {
+  std::vector<StreamEnd> streams;
+  CpuUsage cpu;
+  std::string congestion;
+};
+
+struct Endpoint {
+  int id = 0;
+  std::string local_host, remote_host;
+  int local_port = 0, remote_port = 0;
+};
+
+struct StartInfo {
+  std::string host;  // what the client connected to
+  int port = 0;
+  std::string cookie;
+  std::int64_t timesecs = 0;
+  std::vector<Endpoint> connected;
+  int tcp_mss_default = 0;
+  int sndbuf_actual = 0, rcvbuf_actual = 0;
+};
+
+struct Report {
+  bool is_client = true;
+  TestSpec spec;
+  Json context;  // system_context()
+  StartInfo start;
+  std::vector<IntervalRecord> intervals;
+  SideEnd local;
+  std::optional<SideEnd> remote;
+  Json remote_context;
+  std::string server_output_text;
+  Json server_output_json;
+  std::optional<Error> error;
+  bool interrupted = false;
+};
+
+// Derived figures.
+struct Totals {
+  double start = 0, end = 0, seconds = 0;
+  std::uint64_t bytes = 0;
+  double bits_per_second = 0;
+  std::uint32_t retransmits = 0;
+  bool sender = false;
+  bool omitted = false;
+};
+
+// Whether stream `id` belongs to the "bidir_reverse" group (server -> client in a bidir test).
+bool is_reverse_group(const TestSpec& spec, int id);
+
+Totals sample_totals(const StreamSample& s);
+// Sum of the samples of one interval that belong to a group.
+Totals interval_sum(const Report& r, const IntervalRecord& iv, bool reverse_group);
+
+// The sending and receiving end of one stream, from the local and the remote side.
+struct StreamPair {
+  const StreamEnd* sender = nullptr;
+  const StreamEnd* receiver = nullptr;
+};
+StreamPair stream_pair(const Report& r, int id);
+Totals sender_totals(const StreamPair& p);
+Totals receiver_totals(const StreamPair& p);
+// sum_sent / sum_received over a group; received bytes exclude the sender's omitted bytes.
+Totals sum_sent(const Report& r, bool reverse_group);
+Totals sum_received(const Report& r, bool reverse_group);
+std::vector<int> stream_ids(const Report& r);
+
+// Results exchange: a side's end figures travel to the peer as JSON.
+Json to_json(const SideEnd& side);
+Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams);
+
+}  // namespace nicperf

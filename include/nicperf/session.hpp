@@ -1,0 +1,49 @@
+// Client and server sessions: the control protocol's states on each side.
+//
+// client                                server
+//   greeting(control, cookie) ------->
+//   {params, spec, output}    ------->  validate; busy/error frame or
+//                             <-------  {accept, context}
+//   greeting(data, cookie, i) x N --->  (on the same port)
+//                             <-------  {start}
+//   ... streams run; {stop} on Ctrl-C ...
+//   {results, side}           ------->
+//                             <-------  {results, side, server output}
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "nicperf/reporter.hpp"
+#include "nicperf/test_spec.hpp"
+
+namespace nicperf {
+
+inline constexpr int kDefaultPort = 5201;
+
+struct ClientOptions {
+  std::string host;
+  int port = kDefaultPort;
+  int family = 0;  // 0, 4 or 6
+  TestSpec spec;
+  Format format = Format::kText;
+  bool verbose = false;
+  double connect_timeout = 10;  // seconds
+};
+
+struct ServerOptions {
+  int port = kDefaultPort;
+  std::string bind;  // empty = every address
+  int family = 0;
+  bool one_off = false;
+  double idle_timeout = 0;  // 0 = wait forever
+  Format format = Format::kText;
+  bool verbose = false;
+  SpecLimits limits;
+};
+
+// Each returns the process exit code.
+int run_client(const ClientOptions& opt, std::ostream& out, std::ostream& err);
+int run_server(const ServerOptions& opt, std::ostream& out, std::ostream& err);
+
+}  // namespace nicperf

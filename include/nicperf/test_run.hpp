@@ -1,0 +1,78 @@
+// TestRun: one side's part of a running test, shared by client and server. It owns the streams,
+// keeps the clock (omit, duration, intervals), samples counters on the main thread and fills the
+// local half of the Report.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "nicperf/control.hpp"
+#include "nicperf/payload.hpp"
+#include "nicperf/reporter.hpp"
+#include "nicperf/stream.hpp"
+
+namespace nicperf {
+
+// Socket options a test asks for, applied to every data socket.
+Status apply_socket_options(int fd, const TestSpec& spec);
+
+class TestRun {
+ public:
+  TestRun(Report& report, EventLoop& loop, Reporter& reporter);
+  ~TestRun();
+
+  Status prepare();                      // payload, CPU checks
+  Status add_stream(int id, int fd);     // takes ownership of fd
+  bool has_stream(int id) const;
+  std::size_t stream_count() const { return streams_.size(); }
+  void describe_connections();           // fills report.start.connected and socket facts
+  void start();
+
+  // Runs until every local stream is done. on_frame handles control frames; on_signal runs on
+  // SIGINT/SIGTERM. A failed handler or a lost control connection aborts the streams.
+  Status run(ControlChannel& control, const std::function<Status(const Json&)>& on_frame,
+             const std::function<void()>& on_signal);
+  void stop_senders();
+  void abort_streams();
+  // Joins the streams and writes their end figures into report.local.
+  void finish();
+  std::optional<Error> stream_error() const;
+
+ private:
+  Clock::time_point step(Clock::time_point now);
+  void sample(Clock::time_point now, bool last);
+  void begin_measurement(Clock::time_point now);
+  bool streams_done() const;
+  double since_origin(Clock::time_point t) const;
+  int cpu_for(int id) const;
+
+  struct Track {
+    std::unique_ptr<Stream> stream;
+    std::uint64_t last_bytes = 0;
+    std::uint32_t last_retrans = 0;
+    std::uint64_t omit_bytes = 0;
+    std::uint32_t omit_retrans = 0;
+    TcpSample tcp;  // latest
+    std::uint64_t max_cwnd = 0, max_wnd = 0;
+    std::uint32_t max_rtt = 0, min_rtt = 0;
+    std::uint64_t rtt_sum = 0, rtt_count = 0;
+  };
+
+  Report& report_;
+  EventLoop& loop_;
+  Reporter& reporter_;
+  std::optional<Payload> payload_;
+  std::vector<Track> streams_;
+  Clock::time_point t0_{}, origin_{}, last_tick_{}, next_tick_{}, stop_at_{};
+  bool measuring_ = false, stopped_ = false;
+  Clock::time_point last_progress_{};
+  std::uint64_t progress_bytes_ = 0;
+  std::optional<Error> run_error_;
+  rusage rusage0_{};
+};
+
+}  // namespace nicperf

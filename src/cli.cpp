@@ -1,0 +1,198 @@
+#include "nicperf/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <span>
+#include <sstream>
+
+#include "nicperf/context.hpp"
+#include "nicperf/path_registry.hpp"
+#include "nicperf/units.hpp"
+
+namespace nicperf {
+namespace {
+
+struct Raw {
+  bool server = false, one_off = false, reverse = false, bidir = false, json = false;
+  bool json_stream = false, verbose = false, no_delay = false, v4 = false, v6 = false;
+  bool server_output = false, verify = false, random_payload = false, version = false;
+  std::string client, bind, bytes, length, window, congestion, affinity, logfile;
+  std::string mode = "write", recv_mode = "read";
+  int port = kDefaultPort, streams = 1;
+  double time = 10, interval = 1, omit = 0, idle_timeout = 0, connect_timeout = 10;
+};
+
+void define(CLI::App& app, Raw& r) {
+  app.add_flag("-s,--server", r.server, "run as a server");
+  app.add_option("-c,--client", r.client, "run as a client, testing against HOST")->option_text("HOST");
+  app.add_option("-p,--port", r.port, "server port (default 5201)")->check(CLI::Range(1, 65535));
+  app.add_option("-B,--bind", r.bind, "server: listen on this address only");
+  app.add_flag("-1,--one-off", r.one_off, "server: serve one test, then exit");
+  app.add_option("--idle-timeout", r.idle_timeout, "server: exit after SEC seconds without a client")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("-t,--time", r.time, "seconds to transmit (default 10)");
+  app.add_option("-n,--bytes", r.bytes, "bytes to transmit per direction, e.g. 10G (instead of -t)");
+  app.add_option("-P,--parallel", r.streams, "number of parallel streams (default 1)");
+  app.add_option("-l,--length", r.length, "block length, e.g. 128K (default 128K)");
+  app.add_flag("-R,--reverse", r.reverse, "the server sends, the client receives");
+  app.add_flag("--bidir", r.bidir, "both directions at once");
+  app.add_option("-i,--interval", r.interval, "seconds between interval reports, 0 = none (default 1)");
+  app.add_option("-O,--omit", r.omit, "seconds to omit from the start (TCP slow start)");
+  app.add_option("-A,--affinity", r.affinity,
+                 "pin stream threads: CLIENT_CPUS[/SERVER_CPUS], e.g. 0,1 or 0/1");
+  app.add_option("-w,--window", r.window, "socket buffer size (SO_SNDBUF/SO_RCVBUF), e.g. 4M");
+  app.add_flag("-N,--no-delay", r.no_delay, "set TCP_NODELAY");
+  app.add_option("-C,--congestion", r.congestion, "TCP congestion control algorithm");
+  app.add_flag("-4,--version4", r.v4, "IPv4 only");
+  app.add_flag("-6,--version6", r.v6, "IPv6 only");
+  app.add_option("--mode", r.mode, "send path (default write); 'list' shows all");
+  app.add_option("--recv-mode", r.recv_mode, "receive path (default read)");
+  app.add_flag("--verify", r.verify, "receiver checks every byte against the pattern");
+  app.add_flag("--random-payload", r.random_payload, "send random bytes instead of the pattern");
+  app.add_flag("-J,--json", r.json, "print one JSON document at the end");
+  app.add_flag("--json-stream", r.json_stream, "print one JSON object per event and line");
+  app.add_flag("--get-server-output", r.server_output, "include the server's report");
+  app.add_option("--logfile", r.logfile, "write the output to FILE instead of stdout");
+  app.add_option("--connect-timeout", r.connect_timeout, "seconds to wait for the server (default 10)")
+      ->check(CLI::Range(0.1, 600.0));
+  app.add_flag("-V,--verbose", r.verbose, "more detail");
+  app.add_flag("-v,--version", r.version, "print the version and exit");
+}
+
+Error usage(const std::string& what) { return {Errc::kUsage, what}; }
+
+const char* const kClientOnly[] = {"-t", "-n", "-P", "-l", "-R", "--bidir", "-O", "-A", "-w", "-N",
+                                   "-C", "--mode", "--recv-mode", "--verify", "--random-payload",
+                                   "--get-server-output", "--connect-timeout"};
+const char* const kServerOnly[] = {"-B", "-1", "--idle-timeout"};
+
+Status check_roles(const CLI::App& app, const Raw& r) {
+  if (r.server == !r.client.empty())
+    return usage(r.server ? "-s and -c exclude each other" : "say -s to serve or -c HOST to test");
+  std::span<const char* const> other = r.server ? std::span<const char* const>(kClientOnly)
+                                                : std::span<const char* const>(kServerOnly);
+  for (auto* name : other)
+    if (app.count(name) > 0)
+      return usage(std::string("option ") + name + " is for the " + (r.server ? "client (-c)" : "server (-s)"));
+  if (app.count("-t") && app.count("-n")) return usage("-t and -n exclude each other");
+  if (r.reverse && r.bidir) return usage("-R and --bidir exclude each other");
+  if (r.json && r.json_stream) return usage("-J and --json-stream exclude each other");
+  if (r.v4 && r.v6) return usage("-4 and -6 exclude each other");
+  return ok();
+}
+
+Status fill_sizes(const Raw& r, TestSpec& s) {
+  if (!r.bytes.empty()) {
+    auto n = parse_size(r.bytes);
+    if (!n) return n.error();
+    if (*n == 0) return usage("-n must be more than 0 bytes");
+    s.bytes = *n;
+  }
+  if (!r.length.empty()) {
+    auto n = parse_size(r.length);
+    if (!n) return n.error();
+    s.block_len = *n;
+  }
+  if (!r.window.empty()) {
+    auto n = parse_size(r.window);
+    if (!n) return n.error();
+    s.window = *n;
+  }
+  if (!r.affinity.empty()) {
+    auto slash = r.affinity.find('/');
+    auto client = r.affinity.substr(0, slash);
+    if (!client.empty()) {
+      auto cpus = parse_cpu_list(client);
+      if (!cpus) return cpus.error();
+      s.client_cpus = *cpus;
+    }
+    if (slash != std::string::npos) {
+      auto cpus = parse_cpu_list(r.affinity.substr(slash + 1));
+      if (!cpus) return cpus.error();
+      s.server_cpus = *cpus;
+    }
+  }
+  return ok();
+}
+
+Expected<TestSpec> build_spec(const Raw& r) {
+  TestSpec s;
+  s.streams = r.streams;
+  s.duration = r.time;
+  s.direction = r.bidir ? Direction::kBidir : r.reverse ? Direction::kReverse : Direction::kNormal;
+  s.interval = r.interval;
+  s.omit = r.omit;
+  s.no_delay = r.no_delay;
+  s.congestion = r.congestion;
+  s.send_mode = r.mode;
+  s.recv_mode = r.recv_mode;
+  s.verify = r.verify;
+  s.random_payload = r.random_payload;
+  s.get_server_output = r.server_output;
+  if (auto st = fill_sizes(r, s); !st) return st.error();
+  if (auto st = validate(s); !st) return st.error();
+  return s;
+}
+
+Format format_of(const Raw& r) {
+  return r.json ? Format::kJson : r.json_stream ? Format::kJsonStream : Format::kText;
+}
+
+}  // namespace
+
+std::string mode_list() {
+  std::ostringstream out;
+  out << "Send paths (--mode):\n";
+  for (const auto& p : send_paths()) {
+    auto why = p.probe();
+    out << "  " << p.name << std::string(12 - std::min<std::size_t>(11, std::strlen(p.name)), ' ')
+        << (why.empty() ? "available    " : "unavailable  ") << p.summary
+        << (why.empty() ? "" : " [" + why + "]") << "\n";
+  }
+  out << "Receive paths (--recv-mode):\n";
+  for (const auto& p : recv_paths()) {
+    auto why = p.probe();
+    out << "  " << p.name << std::string(12 - std::min<std::size_t>(11, std::strlen(p.name)), ' ')
+        << (why.empty() ? "available    " : "unavailable  ") << p.summary
+        << (why.empty() ? "" : " [" + why + "]") << "\n";
+  }
+  return out.str();
+}
+
+Expected<Command> parse_command_line(const std::vector<std::string>& args) {
+  CLI::App app("nicperf: network throughput and what it costs, per send path", "nicperf");
+  Raw r;
+  define(app, r);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    return Command{Command::Kind::kPrint, {}, {}, {}, app.help()};
+  } catch (const CLI::ParseError& e) {
+    return usage(std::string(e.what()) + " (see nicperf --help)");
+  }
+  Command cmd;
+  cmd.logfile = r.logfile;
+  if (r.version) {
+    cmd.text = "nicperf " + nicperf_version() + " (" + system_info() + ")\n";
+    return cmd;
+  }
+  if (r.mode == "list") {
+    cmd.text = mode_list();
+    return cmd;
+  }
+  if (auto st = check_roles(app, r); !st) return st.error();
+  int family = r.v4 ? 4 : r.v6 ? 6 : 0;
+  if (r.server) {
+    cmd.kind = Command::Kind::kServer;
+    cmd.server = {r.port, r.bind, family, r.one_off, r.idle_timeout, format_of(r), r.verbose, {}};
+    return cmd;
+  }
+  auto spec = build_spec(r);
+  if (!spec) return spec.error();
+  cmd.kind = Command::Kind::kClient;
+  cmd.client = {r.client, r.port, family, *spec, format_of(r), r.verbose, r.connect_timeout};
+  return cmd;
+}
+
+}  // namespace nicperf

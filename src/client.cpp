@@ -1,0 +1,144 @@
+// The client side of a test.
+#include <asio/write.hpp>
+
+#include "nicperf/context.hpp"
+#include "nicperf/session.hpp"
+#include "nicperf/test_run.hpp"
+
+namespace nicperf {
+namespace {
+
+constexpr auto kReplyTimeout = std::chrono::seconds(10);
+// The server may still be draining its receivers and waiting out its grace period.
+constexpr auto kResultsTimeout = std::chrono::seconds(40);
+
+Clock::time_point in(Clock::duration d) { return Clock::now() + d; }
+
+class Client {
+ public:
+  Client(const ClientOptions& opt, std::ostream& out, std::ostream& err)
+      : opt_(opt), reporter_(make_reporter(opt.format, out, err, opt.verbose)) {
+    report_.is_client = true;
+    report_.spec = opt.spec;
+    report_.context = system_context();
+    report_.start.host = opt.host;
+    report_.start.port = opt.port;
+    report_.start.cookie = make_cookie();
+  }
+
+  int run() {
+    auto st = run_test();
+    if (!st) {
+      reporter_->on_error(report_, st.error());
+      return exit_code(st.error().code);
+    }
+    return exit_code_;
+  }
+
+ private:
+  Status run_test() {
+    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(opt_.connect_timeout));
+    auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
+    if (!sock) return sock.error();
+    auto peer = sock->remote_endpoint();
+    ControlChannel control(loop_, std::move(*sock));
+    Greeting g{ConnKind::kControl, kProtocolVersion, 0, report_.start.cookie};
+    auto greeting = encode_greeting(g);
+    if (auto s = control.write_raw({greeting.data(), greeting.size()}, in(kReplyTimeout)); !s) return s;
+    Json params = make_message("params");
+    params["spec"] = to_json(report_.spec);
+    params["output"] = opt_.format == Format::kText ? "text" : "json";
+    if (auto s = control.write(params, in(kReplyTimeout)); !s) return s;
+    auto accept = control.expect("accept", in(kReplyTimeout));
+    if (!accept) return accept.error();
+    if (accept->contains("context")) report_.remote_context = (*accept)["context"];
+
+    TestRun run(report_, loop_, *reporter_);
+    if (auto s = run.prepare(); !s) return s;
+    if (auto s = open_streams(run, peer, deadline); !s) return s;
+    auto start = control.expect("start", in(kReplyTimeout));
+    if (!start) return start.error();
+    run.describe_connections();
+    reporter_->on_start(report_);
+    run.start();
+    return run_and_exchange(run, control);
+  }
+
+  Status open_streams(TestRun& run, const asio::ip::tcp::endpoint& peer,
+                      Clock::time_point deadline) {
+    const TestSpec& spec = report_.spec;
+    for (int id = 0; id < connection_count(spec); ++id) {
+      auto sock = connect_endpoint(loop_, peer, std::max(deadline, in(kReplyTimeout)),
+                                   [&spec](int fd) { return apply_socket_options(fd, spec); });
+      if (!sock) return sock.error();
+      auto greeting = encode_greeting({ConnKind::kData, kProtocolVersion, id, report_.start.cookie});
+      asio::error_code ec;
+      asio::write(*sock, asio::buffer(greeting), ec);  // 48 bytes into an empty socket buffer
+      if (ec) return Error{Errc::kConnect, "cannot open data connection: " + ec.message()};
+      if (auto s = run.add_stream(id, sock->release()); !s) return s;
+    }
+    return ok();
+  }
+
+  Status run_and_exchange(TestRun& run, ControlChannel& control) {
+    auto on_frame = [](const Json& f) -> Status {
+      if (f["type"] == "error") return peer_error(f);
+      return ok();  // nothing else is expected while running; ignore it
+    };
+    auto on_signal = [&] {
+      report_.interrupted = true;
+      run.stop_senders();
+      (void)control.write(make_message("stop"), in(kReplyTimeout));
+    };
+    Status ran = run.run(control, on_frame, on_signal);
+    run.finish();
+    if (!ran) {
+      report_.error = ran.error();
+      reporter_->on_end(report_);
+      exit_code_ = exit_code(ran.error().code);
+      return ok();
+    }
+    Json results = make_message("results");
+    results["side"] = to_json(report_.local);
+    if (auto s = control.write(results, in(kReplyTimeout)); !s) return finish_with(s.error());
+    auto reply = control.expect("results", in(kResultsTimeout));
+    if (!reply) return finish_with(reply.error());
+    auto side = side_from_json((*reply)["side"], std::size_t(connection_count(report_.spec)));
+    if (!side) return finish_with(side.error());
+    report_.remote = std::move(*side);
+    if (reply->contains("server_output_text") && (*reply)["server_output_text"].is_string())
+      report_.server_output_text = (*reply)["server_output_text"];
+    if (reply->contains("server_output_json")) report_.server_output_json = (*reply)["server_output_json"];
+    return finish_with(run.stream_error().value_or(remote_error().value_or(Error{Errc::kTestFailed, ""})));
+  }
+
+  std::optional<Error> remote_error() const {
+    if (report_.remote)
+      for (const auto& s : report_.remote->streams)
+        if (!s.error.empty()) return Error{Errc::kTestFailed, "server: " + s.error};
+    return std::nullopt;
+  }
+
+  // Prints the end report with `e` (if it has a message) and sets the exit code.
+  Status finish_with(const Error& e) {
+    if (!e.message.empty()) report_.error = e;
+    reporter_->on_end(report_);
+    exit_code_ = !e.message.empty() ? exit_code(e.code) : report_.interrupted ? exit_code(Errc::kInterrupted) : 0;
+    return ok();
+  }
+
+  const ClientOptions& opt_;
+  EventLoop loop_;
+  Report report_;
+  std::unique_ptr<Reporter> reporter_;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_client(const ClientOptions& opt, std::ostream& out, std::ostream& err) {
+  return Client(opt, out, err).run();
+}
+
+}  // namespace nicperf

@@ -1,0 +1,208 @@
+// Text, JSON and JSON-stream reporters.
+#include "nicperf/reporter.hpp"
+
+#include <cstdio>
+#include <ostream>
+
+#include "nicperf/context.hpp"
+#include "nicperf/units.hpp"
+
+namespace nicperf {
+namespace {
+
+std::string pad(std::string s, std::size_t width, bool left = false) {
+  if (s.size() >= width) return s;
+  return left ? s + std::string(width - s.size(), ' ') : std::string(width - s.size(), ' ') + s;
+}
+
+std::string span_text(double start, double end) {
+  return pad(fixed(start, 2), 6) + "-" + pad(fixed(end, 2), 6, true) + " sec";
+}
+
+// "[  1]" or, in a bidir test, "[  1][TX-C]".
+std::string tag(const Report& r, int id, bool sender) {
+  std::string t = "[" + pad(std::to_string(id + 1), 3) + "]";
+  if (r.spec.direction == Direction::kBidir)
+    t += std::string("[") + (sender ? "TX" : "RX") + (r.is_client ? "-C]" : "-S]");
+  return t;
+}
+
+std::string sum_tag(const Report& r, bool reverse_group, bool sender) {
+  if (r.spec.direction != Direction::kBidir) return "[SUM]";
+  (void)reverse_group;
+  return std::string("[SUM][") + (sender ? "TX" : "RX") + (r.is_client ? "-C]" : "-S]");
+}
+
+std::string figures(const Totals& t) {
+  return "  " + span_text(t.start, t.end) + "  " + pad(format_bytes(double(t.bytes)), 12) + "  " +
+         pad(format_rate(t.bits_per_second), 15);
+}
+
+class TextReporter final : public Reporter {
+ public:
+  TextReporter(std::ostream& out, std::ostream& err, bool verbose)
+      : out_(out), err_(err), verbose_(verbose) {}
+
+  void on_start(const Report& r) override {
+    if (auto w = build_warning(); !w.empty()) out_ << "warning: " << w << "\n";
+    if (r.is_client) out_ << "Connecting to host " << r.start.host << ", port " << r.start.port << "\n";
+    else out_ << "Accepted connection from " << r.start.host << ", port " << r.start.port << "\n";
+    if (verbose_) {
+      out_ << system_info() << "\n";
+      out_ << "Cookie: " << r.start.cookie << "\n";
+      out_ << "Test spec: " << to_json(r.spec).dump() << "\n";
+    }
+    for (const auto& e : r.start.connected)
+      out_ << tag(r, e.id, client_sends(r.spec, e.id) == r.is_client) << " local "
+           << e.local_host << " port " << e.local_port << " connected to " << e.remote_host
+           << " port " << e.remote_port << "\n";
+    out_ << "Starting test: " << describe(r.spec) << "\n";
+    out_.flush();
+  }
+
+  void on_interval(const Report& r, const IntervalRecord& iv) override {
+    bool any_sender = false;
+    for (const auto& s : iv.streams) any_sender = any_sender || s.sender;
+    if (!header_done_) {
+      out_ << "[ ID] Interval           Transfer     Bitrate" << (any_sender ? "         Retr  Cwnd" : "")
+           << "\n";
+      header_done_ = true;
+    }
+    for (const auto& s : iv.streams) {
+      out_ << tag(r, s.id, s.sender) << figures(sample_totals(s));
+      if (s.sender) out_ << pad(std::to_string(s.retransmits), 6) << "  " << pad(format_bytes(double(s.tcp.snd_cwnd)), 11);
+      out_ << (s.omitted ? "  (omitted)" : "") << "\n";
+    }
+    if (iv.streams.size() > 1) interval_sums(r, iv);
+    out_.flush();
+  }
+
+  void on_end(const Report& r) override {
+    out_ << "- - - - - - - - - - - - - - - - - - - - - - - - -\n";
+    out_ << "[ ID] Interval           Transfer     Bitrate         Retr\n";
+    for (int id : stream_ids(r)) {
+      StreamPair p = stream_pair(r, id);
+      out_ << tag(r, id, true) << figures(sender_totals(p)) << pad(std::to_string(sender_totals(p).retransmits), 6)
+           << "             sender\n";
+      out_ << tag(r, id, false) << figures(receiver_totals(p)) << "                   receiver\n";
+    }
+    if (stream_ids(r).size() > 1 || r.spec.direction == Direction::kBidir) end_sums(r);
+    cpu_line(r);
+    if (r.interrupted) out_ << "Test interrupted: the figures cover the time until the signal.\n";
+    if (!r.server_output_text.empty()) out_ << "\nServer output:\n" << r.server_output_text;
+    if (r.error) err_ << "nicperf: error: " << r.error->message << "\n";
+    out_ << "\nnicperf Done.\n";
+    out_.flush();
+  }
+
+  void on_error(const Report&, const Error& e) override {
+    err_ << "nicperf: error: " << e.message << "\n";
+    err_.flush();
+  }
+
+ private:
+  static std::string describe(const TestSpec& s) {
+    std::string what = s.bytes ? format_bytes(double(s.bytes)) + " to send" : fixed(s.duration, 0) + " second test";
+    return "protocol: TCP, " + std::to_string(s.streams) + " stream" + (s.streams > 1 ? "s" : "") + ", " +
+           std::to_string(s.block_len) + " byte blocks, omitting " + fixed(s.omit, 0) + " seconds, " + what +
+           ", send mode " + s.send_mode + ", receive mode " + s.recv_mode + ", direction " +
+           direction_name(s.direction);
+  }
+
+  void interval_sums(const Report& r, const IntervalRecord& iv) {
+    for (bool reverse : {false, true}) {
+      if (reverse && r.spec.direction != Direction::kBidir) break;
+      Totals t = interval_sum(r, iv, reverse);
+      bool sender = false;
+      for (const auto& s : iv.streams)
+        if (is_reverse_group(r.spec, s.id) == reverse) sender = s.sender;
+      out_ << sum_tag(r, reverse, sender) << figures(t);
+      if (sender) out_ << pad(std::to_string(t.retransmits), 6);
+      out_ << "\n";
+    }
+  }
+
+  void end_sums(const Report& r) {
+    for (bool reverse : {false, true}) {
+      if (reverse && r.spec.direction != Direction::kBidir) break;
+      Totals sent = sum_sent(r, reverse), got = sum_received(r, reverse);
+      out_ << sum_tag(r, reverse, true) << figures(sent) << pad(std::to_string(sent.retransmits), 6)
+           << "             sender\n";
+      out_ << sum_tag(r, reverse, false) << figures(got) << "                   receiver\n";
+    }
+  }
+
+  void cpu_line(const Report& r) {
+    if (!r.local.cpu.valid) return;
+    auto one = [](const CpuUsage& c) {
+      return fixed(c.total, 1) + "% (" + fixed(c.user, 1) + "%u/" + fixed(c.system, 1) + "%s)";
+    };
+    bool local_sends = r.is_client == (r.spec.direction != Direction::kReverse);
+    out_ << "CPU Utilization: local/" << (local_sends ? "sender " : "receiver ") << one(r.local.cpu);
+    if (r.remote && r.remote->cpu.valid)
+      out_ << ", remote/" << (local_sends ? "receiver " : "sender ") << one(r.remote->cpu);
+    out_ << "\n";
+  }
+
+  std::ostream& out_;
+  std::ostream& err_;
+  bool verbose_;
+  bool header_done_ = false;
+};
+
+class JsonReporter final : public Reporter {
+ public:
+  explicit JsonReporter(std::ostream& out) : out_(out) {}
+  void on_start(const Report&) override {}
+  void on_interval(const Report&, const IntervalRecord&) override {}
+  void on_end(const Report& r) override { out_ << report_json(r).dump(4) << "\n" << std::flush; }
+  void on_error(const Report& r, const Error& e) override {
+    Report copy = r;
+    copy.error = e;
+    on_end(copy);
+  }
+
+ private:
+  std::ostream& out_;
+};
+
+class JsonStreamReporter final : public Reporter {
+ public:
+  explicit JsonStreamReporter(std::ostream& out) : out_(out) {}
+  void on_start(const Report& r) override {
+    Json data = start_json(r);
+    data["context"] = r.context;
+    emit("start", data);
+  }
+  void on_interval(const Report& r, const IntervalRecord& iv) override {
+    emit("interval", interval_json(r, iv));
+  }
+  void on_end(const Report& r) override {
+    if (r.error) emit("error", r.error->message);
+    Json data = end_json(r);
+    if (!r.server_output_text.empty()) data["server_output_text"] = r.server_output_text;
+    if (r.interrupted) data["interrupted"] = true;
+    emit("end", data);
+  }
+  void on_error(const Report&, const Error& e) override { emit("error", e.message); }
+
+ private:
+  void emit(const char* event, const Json& data) {
+    out_ << Json{{"event", event}, {"data", data}}.dump() << "\n" << std::flush;
+  }
+  std::ostream& out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Reporter> make_reporter(Format format, std::ostream& out, std::ostream& err,
+                                        bool verbose) {
+  switch (format) {
+    case Format::kJson: return std::make_unique<JsonReporter>(out);
+    case Format::kJsonStream: return std::make_unique<JsonStreamReporter>(out);
+    case Format::kText: break;
+  }
+  return std::make_unique<TextReporter>(out, err, verbose);
+}
+
+}  // namespace nicperf

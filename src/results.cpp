@@ -1,0 +1,190 @@
+#include "nicperf/results.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace nicperf {
+namespace {
+
+double rate(std::uint64_t bytes, double seconds) {
+  return seconds > 0 ? double(bytes) * 8.0 / seconds : 0.0;
+}
+
+const StreamEnd* find_end(const SideEnd& side, int id, bool sender) {
+  for (const auto& s : side.streams)
+    if (s.id == id && s.sender == sender) return &s;
+  return nullptr;
+}
+
+void add(Totals& sum, const Totals& t) {
+  sum.bytes += t.bytes;
+  sum.retransmits += t.retransmits;
+  sum.start = std::min(sum.start, t.start);
+  sum.end = std::max(sum.end, t.end);
+}
+
+template <class Pick>
+Totals group_sum(const Report& r, bool reverse_group, bool sender, Pick pick) {
+  Totals sum;
+  sum.sender = sender;
+  for (int id : stream_ids(r)) {
+    if (is_reverse_group(r.spec, id) != reverse_group) continue;
+    add(sum, pick(stream_pair(r, id)));
+  }
+  sum.seconds = sum.end - sum.start;
+  sum.bits_per_second = rate(sum.bytes, sum.seconds);
+  return sum;
+}
+
+}  // namespace
+
+bool is_reverse_group(const TestSpec& spec, int id) {
+  return spec.direction == Direction::kBidir && !client_sends(spec, id);
+}
+
+Totals sample_totals(const StreamSample& s) {
+  Totals t;
+  t.start = s.start;
+  t.end = s.end;
+  t.seconds = s.end - s.start;
+  t.bytes = s.bytes;
+  t.bits_per_second = rate(s.bytes, t.seconds);
+  t.retransmits = s.retransmits;
+  t.sender = s.sender;
+  t.omitted = s.omitted;
+  return t;
+}
+
+Totals interval_sum(const Report& r, const IntervalRecord& iv, bool reverse_group) {
+  Totals sum;
+  bool first = true;
+  for (const auto& s : iv.streams) {
+    if (is_reverse_group(r.spec, s.id) != reverse_group) continue;
+    Totals t = sample_totals(s);
+    if (first) {
+      sum = t;
+      first = false;
+      continue;
+    }
+    sum.bytes += t.bytes;
+    sum.retransmits += t.retransmits;
+    sum.start = std::min(sum.start, t.start);
+    sum.end = std::max(sum.end, t.end);
+  }
+  sum.seconds = sum.end - sum.start;
+  sum.bits_per_second = rate(sum.bytes, sum.seconds);
+  return sum;
+}
+
+std::vector<int> stream_ids(const Report& r) {
+  std::set<int> ids;
+  for (const auto& s : r.local.streams) ids.insert(s.id);
+  if (r.remote)
+    for (const auto& s : r.remote->streams) ids.insert(s.id);
+  return {ids.begin(), ids.end()};
+}
+
+StreamPair stream_pair(const Report& r, int id) {
+  StreamPair p;
+  bool local_sends = r.is_client == client_sends(r.spec, id);
+  p.sender = local_sends ? find_end(r.local, id, true)
+                         : (r.remote ? find_end(*r.remote, id, true) : nullptr);
+  p.receiver = local_sends ? (r.remote ? find_end(*r.remote, id, false) : nullptr)
+                           : find_end(r.local, id, false);
+  return p;
+}
+
+Totals sender_totals(const StreamPair& p) {
+  Totals t;
+  t.sender = true;
+  if (!p.sender) return t;
+  t.bytes = p.sender->bytes_total - std::min(p.sender->bytes_omitted, p.sender->bytes_total);
+  t.end = t.seconds = p.sender->seconds;
+  t.bits_per_second = rate(t.bytes, t.seconds);
+  t.retransmits = p.sender->retransmits;
+  return t;
+}
+
+Totals receiver_totals(const StreamPair& p) {
+  Totals t;
+  if (!p.receiver) return t;
+  // TCP is one byte stream: the receiver's measured bytes start where the sender's omit ended.
+  std::uint64_t omitted = p.sender ? p.sender->bytes_omitted : p.receiver->bytes_omitted;
+  t.bytes = p.receiver->bytes_total - std::min(omitted, p.receiver->bytes_total);
+  t.end = t.seconds = p.receiver->seconds;
+  t.bits_per_second = rate(t.bytes, t.seconds);
+  return t;
+}
+
+Totals sum_sent(const Report& r, bool reverse_group) {
+  return group_sum(r, reverse_group, true, sender_totals);
+}
+
+Totals sum_received(const Report& r, bool reverse_group) {
+  return group_sum(r, reverse_group, false, receiver_totals);
+}
+
+Json to_json(const SideEnd& side) {
+  Json streams = Json::array();
+  for (const auto& s : side.streams) {
+    streams.push_back({{"id", s.id},
+                       {"sender", s.sender},
+                       {"bytes_total", s.bytes_total},
+                       {"bytes_omitted", s.bytes_omitted},
+                       {"seconds", s.seconds},
+                       {"retransmits", s.retransmits},
+                       {"max_snd_cwnd", s.max_snd_cwnd},
+                       {"max_snd_wnd", s.max_snd_wnd},
+                       {"max_rtt", s.max_rtt},
+                       {"min_rtt", s.min_rtt},
+                       {"mean_rtt", s.mean_rtt},
+                       {"zerocopy_completions", s.path.zerocopy_completions},
+                       {"zerocopy_copied", s.path.zerocopy_copied},
+                       {"error", s.error}});
+  }
+  return {{"streams", streams},
+          {"cpu", {{"valid", side.cpu.valid},
+                   {"total", side.cpu.total},
+                   {"user", side.cpu.user},
+                   {"system", side.cpu.system}}},
+          {"congestion", side.congestion}};
+}
+
+Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
+  // The peer's figures are input like any other: check every type, bound every size.
+  try {
+    SideEnd side;
+    const auto& streams = j.at("streams");
+    if (!streams.is_array() || streams.size() > max_streams)
+      return Error{Errc::kProtocol, "peer results have a bad stream list"};
+    for (const auto& s : streams) {
+      StreamEnd e;
+      e.id = s.at("id").get<int>();
+      e.sender = s.at("sender").get<bool>();
+      e.bytes_total = s.at("bytes_total").get<std::uint64_t>();
+      e.bytes_omitted = s.at("bytes_omitted").get<std::uint64_t>();
+      e.seconds = s.at("seconds").get<double>();
+      e.retransmits = s.at("retransmits").get<std::uint32_t>();
+      e.max_snd_cwnd = s.at("max_snd_cwnd").get<std::uint64_t>();
+      e.max_snd_wnd = s.at("max_snd_wnd").get<std::uint64_t>();
+      e.max_rtt = s.at("max_rtt").get<std::uint32_t>();
+      e.min_rtt = s.at("min_rtt").get<std::uint32_t>();
+      e.mean_rtt = s.at("mean_rtt").get<std::uint32_t>();
+      e.path.zerocopy_completions = s.at("zerocopy_completions").get<std::uint64_t>();
+      e.path.zerocopy_copied = s.at("zerocopy_copied").get<std::uint64_t>();
+      e.error = s.at("error").get<std::string>().substr(0, 512);
+      if (e.id < 0 || std::size_t(e.id) >= max_streams || !(e.seconds >= 0 && e.seconds < 1e7))
+        return Error{Errc::kProtocol, "peer results have a stream out of range"};
+      side.streams.push_back(std::move(e));
+    }
+    const auto& cpu = j.at("cpu");
+    side.cpu = {cpu.at("valid").get<bool>(), cpu.at("total").get<double>(),
+                cpu.at("user").get<double>(), cpu.at("system").get<double>()};
+    side.congestion = j.at("congestion").get<std::string>().substr(0, 32);
+    return side;
+  } catch (const nlohmann::json::exception& e) {
+    return Error{Errc::kProtocol, std::string("peer results are malformed: ") + e.what()};
+  }
+}
+
+}  // namespace nicperf

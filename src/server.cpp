@@ -1,0 +1,318 @@
+// The server: accepts connections on one port, tells control from data connections by their
+// greeting, runs one test at a time and answers "busy" to anyone else.
+#include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/write.hpp>
+#include <deque>
+#include <ostream>
+#include <sstream>
+
+#include "nicperf/context.hpp"
+#include "nicperf/session.hpp"
+#include "nicperf/test_run.hpp"
+#include "nicperf/units.hpp"
+
+namespace nicperf {
+namespace {
+
+using asio::ip::tcp;
+
+constexpr auto kGreetingTimeout = std::chrono::seconds(5);
+constexpr auto kParamsTimeout = std::chrono::seconds(10);
+constexpr auto kStreamsTimeout = std::chrono::seconds(10);
+constexpr auto kResultsTimeout = std::chrono::seconds(40);
+constexpr std::size_t kMaxPending = 64;
+
+Clock::time_point in(Clock::duration d) { return Clock::now() + d; }
+
+std::string peer_name(const tcp::socket& s) {
+  asio::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? "unknown peer" : ep.address().to_string() + " port " + std::to_string(ep.port());
+}
+
+// Sends every event to several reporters (the server's own output and the copy for the client).
+class TeeReporter final : public Reporter {
+ public:
+  void add(std::unique_ptr<Reporter> r) { targets_.push_back(std::move(r)); }
+  void on_start(const Report& r) override { for (auto& t : targets_) t->on_start(r); }
+  void on_interval(const Report& r, const IntervalRecord& iv) override {
+    for (auto& t : targets_) t->on_interval(r, iv);
+  }
+  void on_end(const Report& r) override { for (auto& t : targets_) t->on_end(r); }
+  void on_error(const Report& r, const Error& e) override { for (auto& t : targets_) t->on_error(r, e); }
+
+ private:
+  std::vector<std::unique_ptr<Reporter>> targets_;
+};
+
+// A connection whose greeting has not arrived yet.
+struct Pending {
+  explicit Pending(asio::io_context& io) : socket(io), timer(io) {}
+  tcp::socket socket;
+  asio::steady_timer timer;
+  std::array<char, kGreetingSize> buf{};
+};
+
+// What the acceptor needs to know about the test in progress.
+struct ActiveTest {
+  std::string cookie;
+  int connections = 0;
+  std::deque<std::pair<int, tcp::socket>> arrived;  // data connections, in arrival order
+};
+
+class Server {
+ public:
+  Server(const ServerOptions& opt, std::ostream& out, std::ostream& err)
+      : opt_(opt), out_(out), err_(err), acceptor_(loop_.io()) {}
+
+  int run() {
+    if (auto st = listen(); !st) {
+      err_ << "nicperf: error: " << st.error().message << "\n";
+      return exit_code(st.error().code);
+    }
+    log("Server listening on " + std::to_string(acceptor_.local_endpoint().port()));
+    accept_next();
+    for (;;) {
+      auto idle_until = opt_.idle_timeout > 0 ? in(std::chrono::duration_cast<Clock::duration>(
+                                                    std::chrono::duration<double>(opt_.idle_timeout)))
+                                              : Clock::time_point::max();
+      loop_.run_until(idle_until, [this] { return !waiting_.empty(); });
+      if (loop_.take_signal() != 0) {
+        log("nicperf server stopped by signal");
+        return 0;
+      }
+      if (waiting_.empty()) {
+        log("no client for " + fixed(opt_.idle_timeout, 0) + " s (--idle-timeout): exiting");
+        return 0;
+      }
+      auto [control, cookie] = std::move(waiting_.front());
+      waiting_.pop_front();
+      serve(std::move(control), cookie);
+      if (stop_requested_) return 0;
+      if (opt_.one_off) return 0;
+    }
+  }
+
+ private:
+  Status listen() {
+    asio::error_code ec;
+    asio::ip::address addr;
+    if (!opt_.bind.empty()) {
+      addr = asio::ip::make_address(opt_.bind, ec);
+      if (ec) return Error{Errc::kUsage, "bind address '" + opt_.bind + "' is not an IP address"};
+    } else {
+      addr = opt_.family == 4 ? asio::ip::address(asio::ip::address_v4::any())
+                              : asio::ip::address(asio::ip::address_v6::any());
+    }
+    tcp::endpoint ep(addr, static_cast<unsigned short>(opt_.port));
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && addr.is_v6() && opt_.bind.empty())
+      acceptor_.set_option(asio::ip::v6_only(opt_.family == 6), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(128, ec);
+    if (ec)
+      return Error{Errc::kConnect, "cannot listen on port " + std::to_string(opt_.port) + ": " +
+                                       ec.message() + " (is another server running? use -p)"};
+    return ok();
+  }
+
+  void log(const std::string& line) {
+    if (opt_.format == Format::kText) out_ << line << "\n" << std::flush;
+    else err_ << line << "\n" << std::flush;
+  }
+
+  void accept_next() {
+    auto p = std::make_shared<Pending>(loop_.io());
+    acceptor_.async_accept(p->socket, [this, p](const asio::error_code& ec) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        if (pending_ < kMaxPending) read_greeting(p);
+        else log("too many connections waiting for a greeting: closed " + peer_name(p->socket));
+      }
+      accept_next();
+    });
+  }
+
+  void read_greeting(const std::shared_ptr<Pending>& p) {
+    ++pending_;
+    p->timer.expires_after(kGreetingTimeout);
+    p->timer.async_wait([p](const asio::error_code& ec) {
+      if (!ec) p->socket.close();  // silent client: the read below fails
+    });
+    asio::async_read(p->socket, asio::buffer(p->buf), [this, p](const asio::error_code& ec, std::size_t) {
+      --pending_;
+      p->timer.cancel();
+      if (ec) {
+        log("connection from " + peer_name(p->socket) + " sent no greeting: " +
+            (ec == asio::error::operation_aborted ? "timed out" : ec.message()));
+        return;
+      }
+      dispatch(std::move(p->socket), decode_greeting({p->buf.data(), p->buf.size()}));
+    });
+  }
+
+  void dispatch(tcp::socket socket, const Expected<Greeting>& g) {
+    std::string who = peer_name(socket);
+    if (!g) {
+      log("rejected connection from " + who + ": " + g.error().message);
+      send_error_and_close(std::move(socket), g.error());
+      return;
+    }
+    if (g->kind == ConnKind::kData) {
+      if (active_ && g->cookie == active_->cookie && int(active_->arrived.size()) < active_->connections) {
+        active_->arrived.emplace_back(g->stream, std::move(socket));
+        return;
+      }
+      log("rejected data connection from " + who + ": it belongs to no test in progress");
+      return;  // socket closes here
+    }
+    if (active_ || !waiting_.empty()) {
+      log("refused " + who + ": a test is in progress (busy)");
+      send_error_and_close(std::move(socket),
+                           {Errc::kRefused, "the server is busy running a test; try again later"});
+      return;
+    }
+    waiting_.emplace_back(std::move(socket), g->cookie);
+  }
+
+  void send_error_and_close(tcp::socket socket, const Error& e) {
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    auto frame = std::make_shared<std::string>(encode_frame(error_message(e.code, e.message)));
+    asio::async_write(*s, asio::buffer(*frame), [s, frame](const asio::error_code&, std::size_t) {
+      asio::error_code ec;
+      s->shutdown(tcp::socket::shutdown_both, ec);
+    });
+  }
+
+  // One test, from its params to its results. Anything the client does wrong ends this test
+  // with an error frame and a log line; the server then serves the next one.
+  void serve(tcp::socket socket, const std::string& cookie) {
+    std::string who = peer_name(socket);
+    ControlChannel control(loop_, std::move(socket));
+    Report report;
+    report.is_client = false;
+    report.context = system_context();
+    asio::error_code ec;
+    auto ep = control.socket().remote_endpoint(ec);
+    auto addr = ep.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    report.start.host = ec ? "unknown" : addr.to_string();
+    report.start.port = ec ? 0 : ep.port();
+    ActiveTest active;
+    active.cookie = cookie;
+    active_ = &active;
+    auto st = serve_test(control, report, active);
+    active_ = nullptr;
+    if (!st && st.error().code == Errc::kInterrupted) stop_requested_ = true;
+    if (!st) {
+      log("test from " + who + " failed: " + st.error().message);
+      if (st.error().code != Errc::kConnect)
+        (void)control.write(error_message(st.error().code, st.error().message), in(std::chrono::seconds(2)));
+    }
+  }
+
+  Status serve_test(ControlChannel& control, Report& report, ActiveTest& active) {
+    auto params = control.expect("params", in(kParamsTimeout));
+    if (!params) return params.error();
+    auto spec = spec_from_json((*params)["spec"], opt_.limits);
+    if (!spec) return spec.error();
+    report.spec = *spec;
+    auto out_field = params->find("output");
+    std::string output = out_field != params->end() && *out_field == "json" ? "json" : "text";
+
+    TeeReporter reporter;
+    reporter.add(make_reporter(opt_.format, out_, err_, opt_.verbose));
+    std::ostringstream captured;
+    if (spec->get_server_output && output == "text")
+      reporter.add(make_reporter(Format::kText, captured, captured, false));
+
+    TestRun run(report, loop_, reporter);
+    if (auto s = run.prepare(); !s) return s;
+    active.connections = connection_count(*spec);
+    Json accept = make_message("accept");
+    accept["context"] = report.context;
+    if (auto s = control.write(accept, in(kParamsTimeout)); !s) return s;
+    if (auto s = collect_streams(run, active); !s) return s;
+    if (auto s = control.write(make_message("start"), in(kParamsTimeout)); !s) return s;
+    run.describe_connections();
+    reporter.on_start(report);
+    run.start();
+    return run_and_exchange(run, control, report, reporter, captured, output);
+  }
+
+  Status collect_streams(TestRun& run, ActiveTest& active) {
+    auto deadline = in(kStreamsTimeout);
+    while (int(run.stream_count()) < active.connections) {
+      loop_.run_until(deadline, [&] { return !active.arrived.empty(); });
+      if (loop_.signal_pending()) return Error{Errc::kInterrupted, "server interrupted"};
+      if (active.arrived.empty())
+        return Error{Errc::kTimeout, "only " + std::to_string(run.stream_count()) + " of " +
+                                         std::to_string(active.connections) +
+                                         " data connections arrived within 10 s"};
+      auto [id, sock] = std::move(active.arrived.front());
+      active.arrived.pop_front();
+      if (id >= active.connections || run.has_stream(id))
+        return Error{Errc::kProtocol, "data connection has a bad stream index " + std::to_string(id)};
+      if (auto s = run.add_stream(id, sock.release()); !s) return s;
+    }
+    return ok();
+  }
+
+  Status run_and_exchange(TestRun& run, ControlChannel& control, Report& report, Reporter& reporter,
+                          std::ostringstream& captured, const std::string& output) {
+    std::optional<Json> client_results;
+    auto on_frame = [&](const Json& f) -> Status {
+      if (f["type"] == "stop") run.stop_senders();
+      else if (f["type"] == "results") client_results = f;
+      else if (f["type"] == "error") return peer_error(f);
+      return ok();
+    };
+    auto on_signal = [&] {
+      stop_requested_ = true;
+      run.abort_streams();
+    };
+    Status ran = run.run(control, on_frame, on_signal);
+    run.finish();
+    if (stop_requested_) return Error{Errc::kInterrupted, "the server was stopped by a signal"};
+    if (!ran) return ran;
+    if (!client_results) {
+      auto r = control.expect("results", in(kResultsTimeout));
+      if (!r) return r.error();
+      client_results = std::move(*r);
+    }
+    auto side = side_from_json((*client_results)["side"], std::size_t(connection_count(report.spec)));
+    if (!side) return side.error();
+    report.remote = std::move(*side);
+    if (auto e = run.stream_error()) report.error = e;
+    reporter.on_end(report);
+    Json results = make_message("results");
+    results["side"] = to_json(report.local);
+    if (report.spec.get_server_output) {
+      if (output == "json") results["server_output_json"] = report_json(report);
+      else results["server_output_text"] = captured.str().substr(0, kMaxFrame / 2);
+    }
+    return control.write(results, in(kParamsTimeout));
+  }
+
+  const ServerOptions& opt_;
+  std::ostream& out_;
+  std::ostream& err_;
+  EventLoop loop_;
+  tcp::acceptor acceptor_;
+  std::deque<std::pair<tcp::socket, std::string>> waiting_;  // control sockets and cookies
+  std::size_t pending_ = 0;
+  ActiveTest* active_ = nullptr;
+  bool stop_requested_ = false;
+};
+
+}  // namespace
+
+int run_server(const ServerOptions& opt, std::ostream& out, std::ostream& err) {
+  return Server(opt, out, err).run();
+}
+
+}  // namespace nicperf

@@ -1,0 +1,335 @@
+#include "nicperf/test_run.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+
+namespace nicperf {
+namespace {
+
+using std::chrono::duration;
+using Seconds = duration<double>;
+
+constexpr auto kStallTimeout = std::chrono::seconds(10);
+constexpr auto kEndGrace = std::chrono::seconds(10);
+
+Clock::duration secs(double s) { return std::chrono::duration_cast<Clock::duration>(Seconds(s)); }
+
+double tv(const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; }
+
+Endpoint describe_fd(int id, int fd) {
+  Endpoint e;
+  e.id = id;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  auto text = [](const sockaddr_storage& a, std::string& host, int& port) {
+    char buf[INET6_ADDRSTRLEN] = "";
+    if (a.ss_family == AF_INET) {
+      auto* in = reinterpret_cast<const sockaddr_in*>(&a);
+      inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
+      port = ntohs(in->sin_port);
+    } else if (a.ss_family == AF_INET6) {
+      auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a);
+      if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))  // a dual-stack server: show plain IPv4
+        inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf, sizeof buf);
+      else
+        inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
+      port = ntohs(in6->sin6_port);
+    }
+    host = buf;
+  };
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) text(ss, e.local_host, e.local_port);
+  len = sizeof ss;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) text(ss, e.remote_host, e.remote_port);
+  return e;
+}
+
+int int_option(int fd, int level, int name) {
+  int value = 0;
+  socklen_t len = sizeof value;
+  return getsockopt(fd, level, name, &value, &len) == 0 ? value : 0;
+}
+
+}  // namespace
+
+Status apply_socket_options(int fd, const TestSpec& spec) {
+  if (spec.window > 0) {
+    int w = static_cast<int>(spec.window);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &w, sizeof w) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &w, sizeof w) != 0)
+      return Error{Errc::kSystem, errno_text("cannot set socket buffer size (-w)", errno)};
+  }
+  if (spec.no_delay) {
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+      return Error{Errc::kSystem, errno_text("cannot set TCP_NODELAY (-N)", errno)};
+  }
+  if (!spec.congestion.empty() &&
+      setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, spec.congestion.data(),
+                 socklen_t(spec.congestion.size())) != 0)
+    return Error{Errc::kUsage,
+                 errno_text("congestion algorithm '" + spec.congestion +
+                                "' is not available (see "
+                                "/proc/sys/net/ipv4/tcp_allowed_congestion_control)",
+                            errno)};
+  return ok();
+}
+
+TestRun::TestRun(Report& report, EventLoop& loop, Reporter& reporter)
+    : report_(report), loop_(loop), reporter_(reporter) {}
+
+TestRun::~TestRun() {
+  abort_streams();
+  streams_.clear();  // joins and closes
+}
+
+Status TestRun::prepare() {
+  const TestSpec& spec = report_.spec;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  sched_getaffinity(0, sizeof allowed, &allowed);
+  for (int cpu : report_.is_client ? spec.client_cpus : spec.server_cpus)
+    if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed))
+      return Error{Errc::kUsage, "CPU " + std::to_string(cpu) + " is not available to " +
+                                     (report_.is_client ? "the client" : "the server") +
+                                     " (it has " + std::to_string(CPU_COUNT(&allowed)) +
+                                     " CPUs; see nproc)"};
+  auto payload = Payload::create(spec.block_len, spec.random_payload);
+  if (!payload) return payload.error();
+  payload_.emplace(std::move(*payload));
+  return ok();
+}
+
+int TestRun::cpu_for(int id) const {
+  const auto& cpus = report_.is_client ? report_.spec.client_cpus : report_.spec.server_cpus;
+  return cpus.empty() ? -1 : cpus[std::size_t(id) % cpus.size()];
+}
+
+bool TestRun::has_stream(int id) const {
+  return std::any_of(streams_.begin(), streams_.end(),
+                     [id](const Track& t) { return t.stream->config().index == id; });
+}
+
+Status TestRun::add_stream(int id, int fd) {
+  const TestSpec& spec = report_.spec;
+  StreamConfig cfg;
+  cfg.index = id;
+  cfg.sender = report_.is_client == client_sends(spec, id);
+  cfg.fd = fd;
+  cfg.cpu = cpu_for(id);
+  cfg.byte_budget = cfg.sender ? stream_byte_budget(spec, id) : 0;
+  cfg.verify = spec.verify && !cfg.sender;
+  cfg.block_len = spec.block_len;
+  cfg.mode = cfg.sender ? spec.send_mode : spec.recv_mode;
+  Track t;
+  t.stream = std::make_unique<Stream>(cfg, [this] { loop_.wake(); });
+  // Asio leaves O_NONBLOCK on sockets it used; the stream threads block instead.
+  if (int flags = fcntl(fd, F_GETFL); flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+    return Error{Errc::kSystem, errno_text("cannot make data socket blocking", errno)};
+  if (auto st = apply_socket_options(fd, spec); !st) return st;
+  if (auto st = t.stream->open(*payload_); !st) return st;
+  streams_.push_back(std::move(t));
+  std::sort(streams_.begin(), streams_.end(), [](const Track& a, const Track& b) {
+    return a.stream->config().index < b.stream->config().index;
+  });
+  return ok();
+}
+
+void TestRun::describe_connections() {
+  report_.start.connected.clear();
+  for (const auto& t : streams_)
+    report_.start.connected.push_back(describe_fd(t.stream->config().index, t.stream->fd()));
+  if (streams_.empty()) return;
+  int fd = streams_.front().stream->fd();
+  report_.start.tcp_mss_default = int_option(fd, IPPROTO_TCP, TCP_MAXSEG);
+  report_.start.sndbuf_actual = int_option(fd, SOL_SOCKET, SO_SNDBUF);
+  report_.start.rcvbuf_actual = int_option(fd, SOL_SOCKET, SO_RCVBUF);
+  char cc[32] = "";
+  socklen_t len = sizeof cc - 1;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &len) == 0) report_.local.congestion = cc;
+}
+
+void TestRun::start() {
+  const TestSpec& spec = report_.spec;
+  t0_ = Clock::now();
+  report_.start.timesecs = std::time(nullptr);
+  origin_ = last_tick_ = last_progress_ = t0_;
+  next_tick_ = spec.interval > 0 ? t0_ + secs(spec.interval) : Clock::time_point::max();
+  stop_at_ = spec.bytes ? Clock::time_point::max() : t0_ + secs(spec.omit + spec.duration);
+  if (spec.omit <= 0) begin_measurement(t0_);
+  for (auto& t : streams_) t.stream->start();
+}
+
+void TestRun::begin_measurement(Clock::time_point now) {
+  for (auto& t : streams_) {
+    t.omit_bytes = t.last_bytes = t.stream->bytes();
+    TcpSample s = read_tcp_info(t.stream->fd());
+    t.omit_retrans = t.last_retrans = s.total_retrans;
+  }
+  getrusage(RUSAGE_SELF, &rusage0_);
+  origin_ = last_tick_ = now;
+  measuring_ = true;
+  if (report_.spec.interval > 0) next_tick_ = now + secs(report_.spec.interval);
+}
+
+double TestRun::since_origin(Clock::time_point t) const {
+  return std::max(0.0, Seconds(t - origin_).count());
+}
+
+void TestRun::sample(Clock::time_point now, bool last) {
+  IntervalRecord rec;
+  for (auto& t : streams_) {
+    StreamSample s;
+    s.id = t.stream->config().index;
+    s.sender = t.stream->config().sender;
+    s.start = since_origin(last_tick_);
+    s.end = since_origin(now);
+    std::uint64_t bytes = t.stream->bytes();
+    s.bytes = bytes - t.last_bytes;
+    t.last_bytes = bytes;
+    s.omitted = !measuring_;
+    if (s.sender) {
+      t.tcp = s.tcp = read_tcp_info(t.stream->fd());
+      s.retransmits = s.tcp.total_retrans - std::min(t.last_retrans, s.tcp.total_retrans);
+      t.last_retrans = s.tcp.total_retrans;
+      t.max_cwnd = std::max(t.max_cwnd, s.tcp.snd_cwnd);
+      t.max_wnd = std::max(t.max_wnd, s.tcp.snd_wnd);
+      t.max_rtt = std::max(t.max_rtt, s.tcp.rtt_us);
+      t.min_rtt = t.rtt_count ? std::min(t.min_rtt, s.tcp.rtt_us) : s.tcp.rtt_us;
+      t.rtt_sum += s.tcp.rtt_us;
+      ++t.rtt_count;
+    }
+    rec.streams.push_back(s);
+  }
+  last_tick_ = now;
+  (void)last;
+  report_.intervals.push_back(rec);
+  reporter_.on_interval(report_, report_.intervals.back());
+}
+
+Clock::time_point TestRun::step(Clock::time_point now) {
+  const TestSpec& spec = report_.spec;
+  if (!measuring_ && now >= t0_ + secs(spec.omit)) {
+    if (spec.interval > 0 && now > last_tick_) sample(now, false);
+    begin_measurement(now);
+  }
+  if (spec.interval > 0 && now >= next_tick_) {
+    sample(now, false);
+    while (next_tick_ <= now) next_tick_ += secs(spec.interval);
+  }
+  if (!stopped_ && now >= stop_at_) stop_senders();
+
+  std::uint64_t total = 0;
+  for (const auto& t : streams_) total += t.stream->bytes();
+  if (total != progress_bytes_) {
+    progress_bytes_ = total;
+    last_progress_ = now;
+  }
+  bool stalled = now - last_progress_ > kStallTimeout;
+  bool overdue = stop_at_ != Clock::time_point::max() && now > stop_at_ + kEndGrace;
+  if ((stalled || overdue) && !run_error_) {
+    run_error_ = Error{Errc::kTimeout, stalled ? "no data moved for 10 s: the peer stalled"
+                                               : "the peer did not finish within 10 s of the end"};
+    abort_streams();
+  }
+  auto wake = std::min({next_tick_, now + std::chrono::milliseconds(500),
+                         stopped_ ? Clock::time_point::max() : stop_at_});
+  if (!measuring_) wake = std::min(wake, t0_ + secs(spec.omit));
+  return wake;
+}
+
+bool TestRun::streams_done() const {
+  return std::all_of(streams_.begin(), streams_.end(),
+                     [](const Track& t) { return t.stream->done(); });
+}
+
+void TestRun::stop_senders() {
+  stopped_ = true;
+  for (auto& t : streams_)
+    if (t.stream->config().sender) t.stream->request_stop();
+}
+
+void TestRun::abort_streams() {
+  stopped_ = true;
+  for (auto& t : streams_) t.stream->abort();
+}
+
+Status TestRun::run(ControlChannel& control, const std::function<Status(const Json&)>& on_frame,
+                    const std::function<void()>& on_signal) {
+  while (!streams_done()) {
+    auto wake = step(Clock::now());
+    auto frame = control.read(wake, [this] { return streams_done() || loop_.signal_pending(); });
+    if (loop_.take_signal() != 0 && on_signal) on_signal();
+    if (!frame) {
+      abort_streams();
+      return frame.error();
+    }
+    if (*frame) {
+      if (auto st = on_frame(**frame); !st) {
+        abort_streams();
+        return st;
+      }
+    }
+  }
+  Clock::time_point end = last_tick_;
+  for (const auto& t : streams_) end = std::max(end, t.stream->end_time());
+  if (!measuring_) begin_measurement(end);
+  if (report_.spec.interval > 0 && Seconds(end - last_tick_).count() >= 0.1 * report_.spec.interval)
+    sample(end, true);
+  if (run_error_) return *run_error_;
+  return ok();
+}
+
+void TestRun::finish() {
+  for (auto& t : streams_) t.stream->join();
+  Clock::time_point end = origin_;
+  SideEnd& side = report_.local;
+  side.streams.clear();
+  for (auto& t : streams_) {
+    const Stream& s = *t.stream;
+    StreamEnd e;
+    e.id = s.config().index;
+    e.sender = s.config().sender;
+    e.bytes_total = s.bytes();
+    e.bytes_omitted = std::min(t.omit_bytes, e.bytes_total);
+    e.seconds = since_origin(std::max(s.end_time(), origin_));
+    end = std::max(end, s.end_time());
+    if (e.sender) {
+      TcpSample tcp = read_tcp_info(s.fd());
+      e.retransmits = tcp.total_retrans - std::min(t.omit_retrans, tcp.total_retrans);
+      e.max_snd_cwnd = std::max(t.max_cwnd, tcp.snd_cwnd);
+      e.max_snd_wnd = std::max(t.max_wnd, tcp.snd_wnd);
+      e.max_rtt = std::max(t.max_rtt, tcp.rtt_us);
+      e.min_rtt = t.rtt_count ? std::min(t.min_rtt, tcp.rtt_us) : tcp.rtt_us;
+      e.mean_rtt = std::uint32_t((t.rtt_sum + tcp.rtt_us) / (t.rtt_count + 1));
+    }
+    e.path = s.path_stats();
+    e.error = s.error();
+    side.streams.push_back(std::move(e));
+  }
+  rusage now{};
+  getrusage(RUSAGE_SELF, &now);
+  double wall = Seconds(end - origin_).count();
+  if (wall > 0) {
+    side.cpu.valid = true;
+    side.cpu.user = 100.0 * (tv(now.ru_utime) - tv(rusage0_.ru_utime)) / wall;
+    side.cpu.system = 100.0 * (tv(now.ru_stime) - tv(rusage0_.ru_stime)) / wall;
+    side.cpu.total = side.cpu.user + side.cpu.system;
+  }
+}
+
+std::optional<Error> TestRun::stream_error() const {
+  for (const auto& t : streams_)
+    if (!t.stream->error().empty()) return Error{Errc::kTestFailed, t.stream->error()};
+  return std::nullopt;
+}
+
+}  // namespace nicperf
