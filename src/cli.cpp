@@ -25,7 +25,8 @@ struct Raw {
 void define(CLI::App& app, Raw& r) {
   app.add_flag("-s,--server", r.server, "run as a server");
   app.add_option("-c,--client", r.client, "run as a client, testing against HOST")->option_text("HOST");
-  app.add_option("-p,--port", r.port, "server port (default 5201)")->check(CLI::Range(1, 65535));
+  app.add_option("-p,--port", r.port, "server port (default 5201; a server takes 0 as any free port)")
+      ->check(CLI::Range(0, 65535));
   app.add_option("-B,--bind", r.bind, "server: listen on this address only");
   app.add_flag("-1,--one-off", r.one_off, "server: serve one test, then exit");
   app.add_option("--idle-timeout", r.idle_timeout, "server: exit after SEC seconds without a client")
@@ -183,6 +184,7 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   }
   if (auto st = check_roles(app, r); !st) return st.error();
   int family = r.v4 ? 4 : r.v6 ? 6 : 0;
+  if (!r.server && r.port == 0) return usage("-p 0 is for a server; give the server's port");
   if (r.server) {
     cmd.kind = Command::Kind::kServer;
     cmd.server = {r.port, r.bind, family, r.one_off, r.idle_timeout, format_of(r), r.verbose, {}};

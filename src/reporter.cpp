@@ -27,15 +27,18 @@ std::string tag(const Report& r, int id, bool sender) {
   return t;
 }
 
-std::string sum_tag(const Report& r, bool reverse_group, bool sender) {
+// Whether this side sends on stream `id`: the bidir tags say TX or RX from this side's view.
+bool local_sends(const Report& r, int id) { return client_sends(r.spec, id) == r.is_client; }
+
+std::string sum_tag(const Report& r, bool reverse_group) {
   if (r.spec.direction != Direction::kBidir) return "[SUM]";
-  (void)reverse_group;
-  return std::string("[SUM][") + (sender ? "TX" : "RX") + (r.is_client ? "-C]" : "-S]");
+  bool tx = r.is_client != reverse_group;
+  return std::string("[SUM][") + (tx ? "TX" : "RX") + (r.is_client ? "-C]" : "-S]");
 }
 
 std::string figures(const Totals& t) {
-  return "  " + span_text(t.start, t.end) + "  " + pad(format_bytes(double(t.bytes)), 12) + "  " +
-         pad(format_rate(t.bits_per_second), 15);
+  return " " + span_text(t.start, t.end) + "  " + pad(format_bytes(double(t.bytes)), 11) + "  " +
+         pad(format_rate(t.bits_per_second), 14);
 }
 
 class TextReporter final : public Reporter {
@@ -53,7 +56,7 @@ class TextReporter final : public Reporter {
       out_ << "Test spec: " << to_json(r.spec).dump() << "\n";
     }
     for (const auto& e : r.start.connected)
-      out_ << tag(r, e.id, client_sends(r.spec, e.id) == r.is_client) << " local "
+      out_ << tag(r, e.id, local_sends(r, e.id)) << " local "
            << e.local_host << " port " << e.local_port << " connected to " << e.remote_host
            << " port " << e.remote_port << "\n";
     out_ << "Starting test: " << describe(r.spec) << "\n";
@@ -82,9 +85,9 @@ class TextReporter final : public Reporter {
     out_ << "[ ID] Interval           Transfer     Bitrate         Retr\n";
     for (int id : stream_ids(r)) {
       StreamPair p = stream_pair(r, id);
-      out_ << tag(r, id, true) << figures(sender_totals(p)) << pad(std::to_string(sender_totals(p).retransmits), 6)
+      out_ << tag(r, id, local_sends(r, id)) << figures(sender_totals(p)) << pad(std::to_string(sender_totals(p).retransmits), 6)
            << "             sender\n";
-      out_ << tag(r, id, false) << figures(receiver_totals(p)) << "                   receiver\n";
+      out_ << tag(r, id, local_sends(r, id)) << figures(receiver_totals(p)) << "                   receiver\n";
     }
     if (stream_ids(r).size() > 1 || r.spec.direction == Direction::kBidir) end_sums(r);
     cpu_line(r);
@@ -115,8 +118,8 @@ class TextReporter final : public Reporter {
       Totals t = interval_sum(r, iv, reverse);
       bool sender = false;
       for (const auto& s : iv.streams)
-        if (is_reverse_group(r.spec, s.id) == reverse) sender = s.sender;
-      out_ << sum_tag(r, reverse, sender) << figures(t);
+        sender = sender || (is_reverse_group(r.spec, s.id) == reverse && s.sender);
+      out_ << sum_tag(r, reverse) << figures(t);
       if (sender) out_ << pad(std::to_string(t.retransmits), 6);
       out_ << "\n";
     }
@@ -126,9 +129,9 @@ class TextReporter final : public Reporter {
     for (bool reverse : {false, true}) {
       if (reverse && r.spec.direction != Direction::kBidir) break;
       Totals sent = sum_sent(r, reverse), got = sum_received(r, reverse);
-      out_ << sum_tag(r, reverse, true) << figures(sent) << pad(std::to_string(sent.retransmits), 6)
+      out_ << sum_tag(r, reverse) << figures(sent) << pad(std::to_string(sent.retransmits), 6)
            << "             sender\n";
-      out_ << sum_tag(r, reverse, false) << figures(got) << "                   receiver\n";
+      out_ << sum_tag(r, reverse) << figures(got) << "                   receiver\n";
     }
   }
 
