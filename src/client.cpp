@@ -39,6 +39,8 @@ class Client {
   Status run_test() {
     auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(opt_.connect_timeout));
+    TestRun run(report_, loop_, *reporter_);
+    if (auto s = run.prepare(); !s) return s;  // local problems before bothering the server
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
     auto peer = sock->remote_endpoint();
@@ -54,8 +56,6 @@ class Client {
     if (!accept) return accept.error();
     if (accept->contains("context")) report_.remote_context = (*accept)["context"];
 
-    TestRun run(report_, loop_, *reporter_);
-    if (auto s = run.prepare(); !s) return s;
     if (auto s = open_streams(run, peer, deadline); !s) return s;
     auto start = control.expect("start", in(kReplyTimeout));
     if (!start) return start.error();

@@ -26,10 +26,17 @@ constexpr std::size_t kMaxPending = 64;
 
 Clock::time_point in(Clock::duration d) { return Clock::now() + d; }
 
+// A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; show them as plain IPv4.
+std::string address_text(asio::ip::address addr) {
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  return addr.to_string();
+}
+
 std::string peer_name(const tcp::socket& s) {
   asio::error_code ec;
   auto ep = s.remote_endpoint(ec);
-  return ec ? "unknown peer" : ep.address().to_string() + " port " + std::to_string(ep.port());
+  return ec ? "unknown peer" : address_text(ep.address()) + " port " + std::to_string(ep.port());
 }
 
 // Sends every event to several reporters (the server's own output and the copy for the client).
@@ -197,10 +204,7 @@ class Server {
     report.context = system_context();
     asio::error_code ec;
     auto ep = control.socket().remote_endpoint(ec);
-    auto addr = ep.address();
-    if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-    report.start.host = ec ? "unknown" : addr.to_string();
+    report.start.host = ec ? "unknown" : address_text(ep.address());
     report.start.port = ec ? 0 : ep.port();
     ActiveTest active;
     active.cookie = cookie;
@@ -236,7 +240,7 @@ class Server {
     Json accept = make_message("accept");
     accept["context"] = report.context;
     if (auto s = control.write(accept, in(kParamsTimeout)); !s) return s;
-    if (auto s = collect_streams(run, active); !s) return s;
+    if (auto s = collect_streams(run, control, active); !s) return s;
     if (auto s = control.write(make_message("start"), in(kParamsTimeout)); !s) return s;
     run.describe_connections();
     reporter.on_start(report);
@@ -244,10 +248,17 @@ class Server {
     return run_and_exchange(run, control, report, reporter, captured, output);
   }
 
-  Status collect_streams(TestRun& run, ActiveTest& active) {
+  // Waits for the data connections, watching the control connection too: a client that gives
+  // up while connecting must not leave the server busy.
+  Status collect_streams(TestRun& run, ControlChannel& control, ActiveTest& active) {
     auto deadline = in(kStreamsTimeout);
     while (int(run.stream_count()) < active.connections) {
-      loop_.run_until(deadline, [&] { return !active.arrived.empty(); });
+      auto frame = control.read(deadline, [&] { return !active.arrived.empty(); });
+      if (!frame) return frame.error();
+      if (*frame) {
+        if ((**frame)["type"] == "error") return peer_error(**frame);
+        return Error{Errc::kProtocol, "unexpected control message while streams connect"};
+      }
       if (loop_.signal_pending()) return Error{Errc::kInterrupted, "server interrupted"};
       if (active.arrived.empty())
         return Error{Errc::kTimeout, "only " + std::to_string(run.stream_count()) + " of " +
@@ -279,10 +290,13 @@ class Server {
     run.finish();
     if (stop_requested_) return Error{Errc::kInterrupted, "the server was stopped by a signal"};
     if (!ran) return ran;
-    if (!client_results) {
-      auto r = control.expect("results", in(kResultsTimeout));
-      if (!r) return r.error();
-      client_results = std::move(*r);
+    // The client's "stop" may still be on its way after our streams ended: keep handling frames.
+    auto deadline = in(kResultsTimeout);
+    while (!client_results) {
+      auto f = control.read(deadline);
+      if (!f) return f.error();
+      if (!*f) return Error{Errc::kTimeout, "client sent no results within 40 s"};
+      if (auto st = on_frame(**f); !st) return st;
     }
     auto side = side_from_json((*client_results)["side"], std::size_t(connection_count(report.spec)));
     if (!side) return side.error();

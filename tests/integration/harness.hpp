@@ -1,0 +1,138 @@
+// Runs the real nicperf binary: spawn, capture output to temp files, wait with a deadline and
+// kill (by PID, only what this harness started) when a test goes wrong.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace harness {
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline std::string temp_path() {
+  char tmpl[] = "/tmp/nicperf-it.XXXXXX";
+  int fd = mkstemp(tmpl);
+  close(fd);
+  return tmpl;
+}
+
+class Proc {
+ public:
+  explicit Proc(std::vector<std::string> args) : out_(temp_path()), err_(temp_path()) {
+    args.insert(args.begin(), NICPERF_BIN);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_TRUNC, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_TRUNC, 0);
+    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  Proc(const Proc&) = delete;
+  Proc& operator=(const Proc&) = delete;
+  ~Proc() {
+    if (running()) {
+      kill(pid_, SIGKILL);
+      wait(5);
+    }
+    unlink(out_.c_str());
+    unlink(err_.c_str());
+  }
+
+  bool running() const { return pid_ > 0 && !status_; }
+  pid_t pid() const { return pid_; }
+  void signal(int sig) const {
+    if (running()) kill(pid_, sig);
+  }
+
+  // Exit code, 128+signal if killed, or -1 if it outlived the deadline (then it is killed).
+  int wait(double seconds) {
+    if (pid_ <= 0) return -2;
+    if (status_) return *status_;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    for (;;) {
+      int st = 0;
+      pid_t r = waitpid(pid_, &st, WNOHANG);
+      if (r == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return *status_;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &st, 0);
+        status_ = -1;
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  std::string out() const { return slurp(out_); }
+  std::string err() const { return slurp(err_); }
+  nlohmann::json json() const { return nlohmann::json::parse(out(), nullptr, false); }
+
+ private:
+  std::string out_, err_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// A server on a free port (-p 0), which prints the port it got.
+class Server {
+ public:
+  explicit Server(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"-s", "-p", "0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    proc_ = std::make_unique<Proc>(args);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline && proc_->running()) {
+      std::string text = proc_->out();
+      auto at = text.find("Server listening on ");
+      if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
+        port_ = std::stoi(text.substr(at + 20));
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  int port() const { return port_; }
+  std::string port_arg() const { return std::to_string(port_); }
+  Proc& proc() { return *proc_; }
+
+  // Runs a client against this server and waits for it.
+  std::unique_ptr<Proc> client(std::vector<std::string> extra, double timeout = 30) {
+    std::vector<std::string> args = {"-c", "127.0.0.1", "-p", port_arg()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<Proc>(args);
+    p->wait(timeout);
+    return p;
+  }
+
+ private:
+  std::unique_ptr<Proc> proc_;
+  int port_ = 0;
+};
+
+}  // namespace harness
