@@ -24,20 +24,25 @@ struct Raw {
 
 void define(CLI::App& app, Raw& r) {
   app.add_flag("-s,--server", r.server, "run as a server");
-  app.add_option("-c,--client", r.client, "run as a client, testing against HOST")->option_text("HOST");
-  app.add_option("-p,--port", r.port, "server port (default 5201; a server takes 0 as any free port)")
+  app.add_option("-c,--client", r.client, "run as a client, testing against HOST")
+      ->option_text("HOST");
+  app.add_option("-p,--port", r.port,
+                 "server port (default 5201; a server takes 0 as any free port)")
       ->check(CLI::Range(0, 65535));
   app.add_option("-B,--bind", r.bind, "server: listen on this address only");
   app.add_flag("-1,--one-off", r.one_off, "server: serve one test, then exit");
-  app.add_option("--idle-timeout", r.idle_timeout, "server: exit after SEC seconds without a client")
+  app.add_option("--idle-timeout", r.idle_timeout,
+                 "server: exit after SEC seconds without a client")
       ->check(CLI::Range(0.0, 86400.0));
   app.add_option("-t,--time", r.time, "seconds to transmit (default 10)");
-  app.add_option("-n,--bytes", r.bytes, "bytes to transmit per direction, e.g. 10G (instead of -t)");
+  app.add_option("-n,--bytes", r.bytes,
+                 "bytes to transmit per direction, e.g. 10G (instead of -t)");
   app.add_option("-P,--parallel", r.streams, "number of parallel streams (default 1)");
   app.add_option("-l,--length", r.length, "block length, e.g. 128K (default 128K)");
   app.add_flag("-R,--reverse", r.reverse, "the server sends, the client receives");
   app.add_flag("--bidir", r.bidir, "both directions at once");
-  app.add_option("-i,--interval", r.interval, "seconds between interval reports, 0 = none (default 1)");
+  app.add_option("-i,--interval", r.interval,
+                 "seconds between interval reports, 0 = none (default 1)");
   app.add_option("-O,--omit", r.omit, "seconds to omit from the start (TCP slow start)");
   app.add_option("-A,--affinity", r.affinity,
                  "pin stream threads: CLIENT_CPUS[/SERVER_CPUS], e.g. 0,1 or 0/1");
@@ -54,7 +59,8 @@ void define(CLI::App& app, Raw& r) {
   app.add_flag("--json-stream", r.json_stream, "print one JSON object per event and line");
   app.add_flag("--get-server-output", r.server_output, "include the server's report");
   app.add_option("--logfile", r.logfile, "write the output to FILE instead of stdout");
-  app.add_option("--connect-timeout", r.connect_timeout, "seconds to wait for the server (default 10)")
+  app.add_option("--connect-timeout", r.connect_timeout,
+                 "seconds to wait for the server (default 10)")
       ->check(CLI::Range(0.1, 600.0));
   app.add_flag("-V,--verbose", r.verbose, "more detail");
   app.add_flag("-v,--version", r.version, "print the version and exit");
@@ -62,9 +68,23 @@ void define(CLI::App& app, Raw& r) {
 
 Error usage(const std::string& what) { return {Errc::kUsage, what}; }
 
-const char* const kClientOnly[] = {"-t", "-n", "-P", "-l", "-R", "--bidir", "-O", "-A", "-w", "-N",
-                                   "-C", "--mode", "--recv-mode", "--verify", "--random-payload",
-                                   "--get-server-output", "--connect-timeout"};
+const char* const kClientOnly[] = {"-t",
+                                   "-n",
+                                   "-P",
+                                   "-l",
+                                   "-R",
+                                   "--bidir",
+                                   "-O",
+                                   "-A",
+                                   "-w",
+                                   "-N",
+                                   "-C",
+                                   "--mode",
+                                   "--recv-mode",
+                                   "--verify",
+                                   "--random-payload",
+                                   "--get-server-output",
+                                   "--connect-timeout"};
 const char* const kServerOnly[] = {"-B", "-1", "--idle-timeout"};
 
 Status check_roles(const CLI::App& app, const Raw& r) {
@@ -74,7 +94,8 @@ Status check_roles(const CLI::App& app, const Raw& r) {
                                                 : std::span<const char* const>(kServerOnly);
   for (auto* name : other)
     if (app.count(name) > 0)
-      return usage(std::string("option ") + name + " is for the " + (r.server ? "client (-c)" : "server (-s)"));
+      return usage(std::string("option ") + name + " is for the " +
+                   (r.server ? "client (-c)" : "server (-s)"));
   if (app.count("-t") && app.count("-n")) return usage("-t and -n exclude each other");
   if (r.reverse && r.bidir) return usage("-R and --bidir exclude each other");
   if (r.json && r.json_stream) return usage("-J and --json-stream exclude each other");

@@ -47,7 +47,8 @@ class Client {
     ControlChannel control(loop_, std::move(*sock));
     Greeting g{ConnKind::kControl, kProtocolVersion, 0, report_.start.cookie};
     auto greeting = encode_greeting(g);
-    if (auto s = control.write_raw({greeting.data(), greeting.size()}, in(kReplyTimeout)); !s) return s;
+    if (auto s = control.write_raw({greeting.data(), greeting.size()}, in(kReplyTimeout)); !s)
+      return s;
     Json params = make_message("params");
     params["spec"] = to_json(report_.spec);
     params["output"] = opt_.format == Format::kText ? "text" : "json";
@@ -72,7 +73,8 @@ class Client {
       auto sock = connect_endpoint(loop_, peer, std::max(deadline, in(kReplyTimeout)),
                                    [&spec](int fd) { return apply_socket_options(fd, spec); });
       if (!sock) return sock.error();
-      auto greeting = encode_greeting({ConnKind::kData, kProtocolVersion, id, report_.start.cookie});
+      auto greeting =
+          encode_greeting({ConnKind::kData, kProtocolVersion, id, report_.start.cookie});
       asio::error_code ec;
       asio::write(*sock, asio::buffer(greeting), ec);  // 48 bytes into an empty socket buffer
       if (ec) return Error{Errc::kConnect, "cannot open data connection: " + ec.message()};
@@ -109,8 +111,10 @@ class Client {
     report_.remote = std::move(*side);
     if (reply->contains("server_output_text") && (*reply)["server_output_text"].is_string())
       report_.server_output_text = (*reply)["server_output_text"];
-    if (reply->contains("server_output_json")) report_.server_output_json = (*reply)["server_output_json"];
-    return finish_with(run.stream_error().value_or(remote_error().value_or(Error{Errc::kTestFailed, ""})));
+    if (reply->contains("server_output_json"))
+      report_.server_output_json = (*reply)["server_output_json"];
+    return finish_with(
+        run.stream_error().value_or(remote_error().value_or(Error{Errc::kTestFailed, ""})));
   }
 
   std::optional<Error> remote_error() const {
@@ -124,7 +128,9 @@ class Client {
   Status finish_with(const Error& e) {
     if (!e.message.empty()) report_.error = e;
     reporter_->on_end(report_);
-    exit_code_ = !e.message.empty() ? exit_code(e.code) : report_.interrupted ? exit_code(Errc::kInterrupted) : 0;
+    exit_code_ = !e.message.empty()    ? exit_code(e.code)
+                 : report_.interrupted ? exit_code(Errc::kInterrupted)
+                                       : 0;
     return ok();
   }
 

@@ -1,12 +1,13 @@
 #include "nicperf/control.hpp"
 
+#include <unistd.h>
+
 #include <asio/connect.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
-#include <unistd.h>
 
 namespace nicperf {
 
@@ -40,7 +41,9 @@ bool EventLoop::run_until(Clock::time_point deadline, const std::function<bool()
 
 int EventLoop::take_signal() { return std::exchange(pending_signal_, 0); }
 
-void EventLoop::wake() { asio::post(io_, [] {}); }
+void EventLoop::wake() {
+  asio::post(io_, [] {});
+}
 
 struct ControlChannel::State {
   explicit State(asio::ip::tcp::socket s) : socket(std::move(s)) {}
@@ -68,18 +71,17 @@ void ControlChannel::arm_read() {
   auto st = state_;
   if (st->reading || st->error) return;
   st->reading = true;
-  st->socket.async_read_some(asio::buffer(st->buf),
-                             [st](const asio::error_code& ec, std::size_t n) {
-                               st->reading = false;
-                               if (ec) {
-                                 st->error = Error{Errc::kConnect,
-                                                   ec == asio::error::eof
-                                                       ? "peer closed the control connection"
-                                                       : "control connection: " + ec.message()};
-                                 return;
-                               }
-                               st->decoder.feed(st->buf.data(), n);
-                             });
+  st->socket.async_read_some(
+      asio::buffer(st->buf), [st](const asio::error_code& ec, std::size_t n) {
+        st->reading = false;
+        if (ec) {
+          st->error =
+              Error{Errc::kConnect, ec == asio::error::eof ? "peer closed the control connection"
+                                                           : "control connection: " + ec.message()};
+          return;
+        }
+        st->decoder.feed(st->buf.data(), n);
+      });
 }
 
 Expected<std::optional<Json>> ControlChannel::read(Clock::time_point deadline,
@@ -91,9 +93,7 @@ Expected<std::optional<Json>> ControlChannel::read(Clock::time_point deadline,
     if (*frame) return std::move(*frame);
     if (st->error) return *st->error;
     arm_read();
-    bool progressed = loop_.run_until(deadline, [&] {
-      return !st->reading || (stop && stop());
-    });
+    bool progressed = loop_.run_until(deadline, [&] { return !st->reading || (stop && stop()); });
     if (!progressed || st->reading) return std::optional<Json>{};
   }
 }
@@ -133,8 +133,7 @@ Status ControlChannel::write_raw(std::string_view bytes, Clock::time_point deadl
   return ok();
 }
 
-Expected<asio::ip::tcp::socket> connect_endpoint(EventLoop& loop,
-                                                 const asio::ip::tcp::endpoint& ep,
+Expected<asio::ip::tcp::socket> connect_endpoint(EventLoop& loop, const asio::ip::tcp::endpoint& ep,
                                                  Clock::time_point deadline,
                                                  const PrepareSocket& prepare) {
   asio::ip::tcp::socket sock(loop.io());
@@ -164,12 +163,13 @@ Expected<asio::ip::tcp::socket> connect_tcp(EventLoop& loop, const std::string& 
                                             const PrepareSocket& prepare) {
   asio::ip::tcp::resolver resolver(loop.io());
   asio::error_code ec;
-  auto results = family == 4   ? resolver.resolve(asio::ip::tcp::v4(), host, std::to_string(port), ec)
-                 : family == 6 ? resolver.resolve(asio::ip::tcp::v6(), host, std::to_string(port), ec)
-                               : resolver.resolve(host, std::to_string(port), ec);
+  auto results = family == 4 ? resolver.resolve(asio::ip::tcp::v4(), host, std::to_string(port), ec)
+                 : family == 6
+                     ? resolver.resolve(asio::ip::tcp::v6(), host, std::to_string(port), ec)
+                     : resolver.resolve(host, std::to_string(port), ec);
   if (ec || results.empty())
-    return Error{Errc::kConnect, "cannot resolve host '" + host + "': " +
-                                     (ec ? ec.message() : "no address of that family")};
+    return Error{Errc::kConnect, "cannot resolve host '" + host +
+                                     "': " + (ec ? ec.message() : "no address of that family")};
   Error last{Errc::kConnect, "no address to connect to"};
   for (const auto& entry : results) {
     auto sock = connect_endpoint(loop, entry.endpoint(), deadline, prepare);

@@ -18,7 +18,8 @@ Expected<Payload> Payload::create(std::size_t size, bool random) {
   p.fd_ = mkostemp(path.data(), O_CLOEXEC);
   if (p.fd_ < 0)
     return Error{Errc::kSystem, errno_text("cannot create payload file " + path +
-                                           " (set TMPDIR to a writable directory)", errno)};
+                                               " (set TMPDIR to a writable directory)",
+                                           errno)};
   unlink(path.c_str());
   p.size_ = size;
   if (ftruncate(p.fd_, static_cast<off_t>(size)) != 0)
@@ -29,8 +30,10 @@ Expected<Payload> Payload::create(std::size_t size, bool random) {
   if (random) {
     for (std::size_t got = 0; got < size;) {
       ssize_t n = getrandom(p.data_ + got, size - got, 0);
-      if (n > 0) got += std::size_t(n);
-      else if (errno != EINTR) return Error{Errc::kSystem, errno_text("getrandom", errno)};
+      if (n > 0)
+        got += std::size_t(n);
+      else if (errno != EINTR)
+        return Error{Errc::kSystem, errno_text("getrandom", errno)};
     }
   } else {
     for (std::size_t i = 0; i < size; ++i) p.data_[i] = pattern_byte(i, size);

@@ -17,9 +17,12 @@ bool depth_ok(std::string_view text) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -59,7 +62,8 @@ Expected<Greeting> decode_greeting(std::string_view b) {
   g.stream = (static_cast<std::uint8_t>(b[6]) << 8) | static_cast<std::uint8_t>(b[7]);
   g.cookie.assign(b.data() + 8, kCookieLen);
   for (char c : g.cookie)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return proto("greeting cookie is not hex");
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return proto("greeting cookie is not hex");
   for (std::size_t i = 40; i < kGreetingSize; ++i)
     if (b[i] != 0) return proto("greeting reserved bytes are not zero");
   return g;
@@ -132,8 +136,8 @@ Expected<std::optional<Json>> FrameDecoder::next() {
   std::uint32_t len = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
                       (std::uint32_t(p[2]) << 8) | std::uint32_t(p[3]);
   if (len == 0 || len > kMaxFrame) {
-    failed_ = proto("frame length " + std::to_string(len) + " is outside 1-" +
-                    std::to_string(kMaxFrame));
+    failed_ =
+        proto("frame length " + std::to_string(len) + " is outside 1-" + std::to_string(kMaxFrame));
     return *failed_;
   }
   if (buffered() < 4 + std::size_t(len)) return std::optional<Json>{};

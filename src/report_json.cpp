@@ -53,9 +53,9 @@ Json stream_end_json(const Report& r, int id) {
 Json cpu_json(const Report& r) {
   auto pick = [](const std::optional<SideEnd>& s) { return s ? s->cpu : CpuUsage{}; };
   CpuUsage host = r.local.cpu, remote = pick(r.remote);
-  return {{"host_total", host.total},     {"host_user", host.user},
-          {"host_system", host.system},   {"remote_total", remote.total},
-          {"remote_user", remote.user},   {"remote_system", remote.system}};
+  return {{"host_total", host.total},   {"host_user", host.user},
+          {"host_system", host.system}, {"remote_total", remote.total},
+          {"remote_user", remote.user}, {"remote_system", remote.system}};
 }
 
 }  // namespace
@@ -100,8 +100,10 @@ Json start_json(const Report& r) {
               {"send_mode", s.send_mode},
               {"recv_mode", s.recv_mode}}},
             {"test_spec", to_json(s)}};
-  if (r.is_client) j["connecting_to"] = {{"host", r.start.host}, {"port", r.start.port}};
-  else j["accepted_connection"] = {{"host", r.start.host}, {"port", r.start.port}};
+  if (r.is_client)
+    j["connecting_to"] = {{"host", r.start.host}, {"port", r.start.port}};
+  else
+    j["accepted_connection"] = {{"host", r.start.host}, {"port", r.start.port}};
   return j;
 }
 

@@ -48,17 +48,19 @@ class TextReporter final : public Reporter {
 
   void on_start(const Report& r) override {
     if (auto w = build_warning(); !w.empty()) out_ << "warning: " << w << "\n";
-    if (r.is_client) out_ << "Connecting to host " << r.start.host << ", port " << r.start.port << "\n";
-    else out_ << "Accepted connection from " << r.start.host << ", port " << r.start.port << "\n";
+    if (r.is_client)
+      out_ << "Connecting to host " << r.start.host << ", port " << r.start.port << "\n";
+    else
+      out_ << "Accepted connection from " << r.start.host << ", port " << r.start.port << "\n";
     if (verbose_) {
       out_ << system_info() << "\n";
       out_ << "Cookie: " << r.start.cookie << "\n";
       out_ << "Test spec: " << to_json(r.spec).dump() << "\n";
     }
     for (const auto& e : r.start.connected)
-      out_ << tag(r, e.id, local_sends(r, e.id)) << " local "
-           << e.local_host << " port " << e.local_port << " connected to " << e.remote_host
-           << " port " << e.remote_port << "\n";
+      out_ << tag(r, e.id, local_sends(r, e.id)) << " local " << e.local_host << " port "
+           << e.local_port << " connected to " << e.remote_host << " port " << e.remote_port
+           << "\n";
     out_ << "Starting test: " << describe(r.spec) << "\n";
     out_.flush();
   }
@@ -67,13 +69,15 @@ class TextReporter final : public Reporter {
     bool any_sender = false;
     for (const auto& s : iv.streams) any_sender = any_sender || s.sender;
     if (!header_done_) {
-      out_ << "[ ID] Interval           Transfer     Bitrate" << (any_sender ? "         Retr  Cwnd" : "")
-           << "\n";
+      out_ << "[ ID] Interval           Transfer     Bitrate"
+           << (any_sender ? "         Retr  Cwnd" : "") << "\n";
       header_done_ = true;
     }
     for (const auto& s : iv.streams) {
       out_ << tag(r, s.id, s.sender) << figures(sample_totals(s));
-      if (s.sender) out_ << pad(std::to_string(s.retransmits), 6) << "  " << pad(format_bytes(double(s.tcp.snd_cwnd)), 11);
+      if (s.sender)
+        out_ << pad(std::to_string(s.retransmits), 6) << "  "
+             << pad(format_bytes(double(s.tcp.snd_cwnd)), 11);
       out_ << (s.omitted ? "  (omitted)" : "") << "\n";
     }
     if (iv.streams.size() > 1) interval_sums(r, iv);
@@ -85,9 +89,10 @@ class TextReporter final : public Reporter {
     out_ << "[ ID] Interval           Transfer     Bitrate         Retr\n";
     for (int id : stream_ids(r)) {
       StreamPair p = stream_pair(r, id);
-      out_ << tag(r, id, local_sends(r, id)) << figures(sender_totals(p)) << pad(std::to_string(sender_totals(p).retransmits), 6)
-           << "             sender\n";
-      out_ << tag(r, id, local_sends(r, id)) << figures(receiver_totals(p)) << "                   receiver\n";
+      out_ << tag(r, id, local_sends(r, id)) << figures(sender_totals(p))
+           << pad(std::to_string(sender_totals(p).retransmits), 6) << "             sender\n";
+      out_ << tag(r, id, local_sends(r, id)) << figures(receiver_totals(p))
+           << "                   receiver\n";
     }
     if (stream_ids(r).size() > 1 || r.spec.direction == Direction::kBidir) end_sums(r);
     cpu_line(r);
@@ -105,11 +110,12 @@ class TextReporter final : public Reporter {
 
  private:
   static std::string describe(const TestSpec& s) {
-    std::string what = s.bytes ? format_bytes(double(s.bytes)) + " to send" : fixed(s.duration, 0) + " second test";
-    return "protocol: TCP, " + std::to_string(s.streams) + " stream" + (s.streams > 1 ? "s" : "") + ", " +
-           std::to_string(s.block_len) + " byte blocks, omitting " + fixed(s.omit, 0) + " seconds, " + what +
-           ", send mode " + s.send_mode + ", receive mode " + s.recv_mode + ", direction " +
-           direction_name(s.direction);
+    std::string what = s.bytes ? format_bytes(double(s.bytes)) + " to send"
+                               : fixed(s.duration, 0) + " second test";
+    return "protocol: TCP, " + std::to_string(s.streams) + " stream" + (s.streams > 1 ? "s" : "") +
+           ", " + std::to_string(s.block_len) + " byte blocks, omitting " + fixed(s.omit, 0) +
+           " seconds, " + what + ", send mode " + s.send_mode + ", receive mode " + s.recv_mode +
+           ", direction " + direction_name(s.direction);
   }
 
   void interval_sums(const Report& r, const IntervalRecord& iv) {
@@ -141,7 +147,8 @@ class TextReporter final : public Reporter {
       return fixed(c.total, 1) + "% (" + fixed(c.user, 1) + "%u/" + fixed(c.system, 1) + "%s)";
     };
     bool local_sends = r.is_client == (r.spec.direction != Direction::kReverse);
-    out_ << "CPU Utilization: local/" << (local_sends ? "sender " : "receiver ") << one(r.local.cpu);
+    out_ << "CPU Utilization: local/" << (local_sends ? "sender " : "receiver ")
+         << one(r.local.cpu);
     if (r.remote && r.remote->cpu.valid)
       out_ << ", remote/" << (local_sends ? "receiver " : "sender ") << one(r.remote->cpu);
     out_ << "\n";
@@ -201,9 +208,12 @@ class JsonStreamReporter final : public Reporter {
 std::unique_ptr<Reporter> make_reporter(Format format, std::ostream& out, std::ostream& err,
                                         bool verbose) {
   switch (format) {
-    case Format::kJson: return std::make_unique<JsonReporter>(out);
-    case Format::kJsonStream: return std::make_unique<JsonStreamReporter>(out);
-    case Format::kText: break;
+    case Format::kJson:
+      return std::make_unique<JsonReporter>(out);
+    case Format::kJsonStream:
+      return std::make_unique<JsonStreamReporter>(out);
+    case Format::kText:
+      break;
   }
   return std::make_unique<TextReporter>(out, err, verbose);
 }

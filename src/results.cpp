@@ -143,10 +143,11 @@ Json to_json(const SideEnd& side) {
                        {"error", s.error}});
   }
   return {{"streams", streams},
-          {"cpu", {{"valid", side.cpu.valid},
-                   {"total", side.cpu.total},
-                   {"user", side.cpu.user},
-                   {"system", side.cpu.system}}},
+          {"cpu",
+           {{"valid", side.cpu.valid},
+            {"total", side.cpu.total},
+            {"user", side.cpu.user},
+            {"system", side.cpu.system}}},
           {"congestion", side.congestion}};
 }
 

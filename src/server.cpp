@@ -1,8 +1,8 @@
 // The server: accepts connections on one port, tells control from data connections by their
 // greeting, runs one test at a time and answers "busy" to anyone else.
+#include <asio/ip/v6_only.hpp>
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/write.hpp>
 #include <deque>
 #include <ostream>
@@ -43,12 +43,18 @@ std::string peer_name(const tcp::socket& s) {
 class TeeReporter final : public Reporter {
  public:
   void add(std::unique_ptr<Reporter> r) { targets_.push_back(std::move(r)); }
-  void on_start(const Report& r) override { for (auto& t : targets_) t->on_start(r); }
+  void on_start(const Report& r) override {
+    for (auto& t : targets_) t->on_start(r);
+  }
   void on_interval(const Report& r, const IntervalRecord& iv) override {
     for (auto& t : targets_) t->on_interval(r, iv);
   }
-  void on_end(const Report& r) override { for (auto& t : targets_) t->on_end(r); }
-  void on_error(const Report& r, const Error& e) override { for (auto& t : targets_) t->on_error(r, e); }
+  void on_end(const Report& r) override {
+    for (auto& t : targets_) t->on_end(r);
+  }
+  void on_error(const Report& r, const Error& e) override {
+    for (auto& t : targets_) t->on_error(r, e);
+  }
 
  private:
   std::vector<std::unique_ptr<Reporter>> targets_;
@@ -82,9 +88,10 @@ class Server {
     log("Server listening on " + std::to_string(acceptor_.local_endpoint().port()));
     accept_next();
     for (;;) {
-      auto idle_until = opt_.idle_timeout > 0 ? in(std::chrono::duration_cast<Clock::duration>(
-                                                    std::chrono::duration<double>(opt_.idle_timeout)))
-                                              : Clock::time_point::max();
+      auto idle_until = opt_.idle_timeout > 0
+                            ? in(std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(opt_.idle_timeout)))
+                            : Clock::time_point::max();
       loop_.run_until(idle_until, [this] { return !waiting_.empty(); });
       if (loop_.take_signal() != 0) {
         log("nicperf server stopped by signal");
@@ -127,8 +134,10 @@ class Server {
   }
 
   void log(const std::string& line) {
-    if (opt_.format == Format::kText) out_ << line << "\n" << std::flush;
-    else err_ << line << "\n" << std::flush;
+    if (opt_.format == Format::kText)
+      out_ << line << "\n" << std::flush;
+    else
+      err_ << line << "\n" << std::flush;
   }
 
   void accept_next() {
@@ -136,8 +145,10 @@ class Server {
     acceptor_.async_accept(p->socket, [this, p](const asio::error_code& ec) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
-        if (pending_ < kMaxPending) read_greeting(p);
-        else log("too many connections waiting for a greeting: closed " + peer_name(p->socket));
+        if (pending_ < kMaxPending)
+          read_greeting(p);
+        else
+          log("too many connections waiting for a greeting: closed " + peer_name(p->socket));
       }
       accept_next();
     });
@@ -149,16 +160,17 @@ class Server {
     p->timer.async_wait([p](const asio::error_code& ec) {
       if (!ec) p->socket.close();  // silent client: the read below fails
     });
-    asio::async_read(p->socket, asio::buffer(p->buf), [this, p](const asio::error_code& ec, std::size_t) {
-      --pending_;
-      p->timer.cancel();
-      if (ec) {
-        log("connection from " + peer_name(p->socket) + " sent no greeting: " +
-            (ec == asio::error::operation_aborted ? "timed out" : ec.message()));
-        return;
-      }
-      dispatch(std::move(p->socket), decode_greeting({p->buf.data(), p->buf.size()}));
-    });
+    asio::async_read(
+        p->socket, asio::buffer(p->buf), [this, p](const asio::error_code& ec, std::size_t) {
+          --pending_;
+          p->timer.cancel();
+          if (ec) {
+            log("connection from " + peer_name(p->socket) + " sent no greeting: " +
+                (ec == asio::error::operation_aborted ? "timed out" : ec.message()));
+            return;
+          }
+          dispatch(std::move(p->socket), decode_greeting({p->buf.data(), p->buf.size()}));
+        });
   }
 
   void dispatch(tcp::socket socket, const Expected<Greeting>& g) {
@@ -169,7 +181,8 @@ class Server {
       return;
     }
     if (g->kind == ConnKind::kData) {
-      if (active_ && g->cookie == active_->cookie && int(active_->arrived.size()) < active_->connections) {
+      if (active_ && g->cookie == active_->cookie &&
+          int(active_->arrived.size()) < active_->connections) {
         active_->arrived.emplace_back(g->stream, std::move(socket));
         return;
       }
@@ -215,7 +228,8 @@ class Server {
     if (!st) {
       log("test from " + who + " failed: " + st.error().message);
       if (st.error().code != Errc::kConnect)
-        (void)control.write(error_message(st.error().code, st.error().message), in(std::chrono::seconds(2)));
+        (void)control.write(error_message(st.error().code, st.error().message),
+                            in(std::chrono::seconds(2)));
     }
   }
 
@@ -267,7 +281,8 @@ class Server {
       auto [id, sock] = std::move(active.arrived.front());
       active.arrived.pop_front();
       if (id >= active.connections || run.has_stream(id))
-        return Error{Errc::kProtocol, "data connection has a bad stream index " + std::to_string(id)};
+        return Error{Errc::kProtocol,
+                     "data connection has a bad stream index " + std::to_string(id)};
       if (auto s = run.add_stream(id, sock.release()); !s) return s;
     }
     return ok();
@@ -277,9 +292,12 @@ class Server {
                           std::ostringstream& captured, const std::string& output) {
     std::optional<Json> client_results;
     auto on_frame = [&](const Json& f) -> Status {
-      if (f["type"] == "stop") run.stop_senders();
-      else if (f["type"] == "results") client_results = f;
-      else if (f["type"] == "error") return peer_error(f);
+      if (f["type"] == "stop")
+        run.stop_senders();
+      else if (f["type"] == "results")
+        client_results = f;
+      else if (f["type"] == "error")
+        return peer_error(f);
       return ok();
     };
     auto on_signal = [&] {
@@ -298,7 +316,8 @@ class Server {
       if (!*f) return Error{Errc::kTimeout, "client sent no results within 40 s"};
       if (auto st = on_frame(**f); !st) return st;
     }
-    auto side = side_from_json((*client_results)["side"], std::size_t(connection_count(report.spec)));
+    auto side =
+        side_from_json((*client_results)["side"], std::size_t(connection_count(report.spec)));
     if (!side) return side.error();
     report.remote = std::move(*side);
     if (auto e = run.stream_error()) report.error = e;
@@ -306,8 +325,10 @@ class Server {
     Json results = make_message("results");
     results["side"] = to_json(report.local);
     if (report.spec.get_server_output) {
-      if (output == "json") results["server_output_json"] = report_json(report);
-      else results["server_output_text"] = captured.str().substr(0, kMaxFrame / 2);
+      if (output == "json")
+        results["server_output_json"] = report_json(report);
+      else
+        results["server_output_text"] = captured.str().substr(0, kMaxFrame / 2);
     }
     return control.write(results, in(kParamsTimeout));
   }

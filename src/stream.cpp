@@ -1,7 +1,7 @@
 #include "nicperf/stream.hpp"
 
-#include <netinet/in.h>
 #include <linux/tcp.h>  // glibc's tcp_info lacks tcpi_snd_wnd
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -93,13 +93,15 @@ void Stream::run(std::stop_token stop) {
     CPU_ZERO(&set);
     CPU_SET(cfg_.cpu, &set);
     if (int err = pthread_setaffinity_np(pthread_self(), sizeof set, &set); err != 0)
-      fail(errno_text("cannot pin stream " + std::to_string(cfg_.index) + " to CPU " +
-                          std::to_string(cfg_.cpu),
-                      err));
+      fail(errno_text(
+          "cannot pin stream " + std::to_string(cfg_.index) + " to CPU " + std::to_string(cfg_.cpu),
+          err));
   }
   if (error_.empty()) {
-    if (cfg_.sender) send_loop(stop);
-    else recv_loop();
+    if (cfg_.sender)
+      send_loop(stop);
+    else
+      recv_loop();
   }
   end_time_ = Clock::now();
   done_.store(true, std::memory_order_release);
@@ -111,7 +113,8 @@ void Stream::fail(std::string message) {
 }
 
 void Stream::send_loop(std::stop_token& stop) {
-  std::uint64_t budget = cfg_.byte_budget ? cfg_.byte_budget : std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t budget =
+      cfg_.byte_budget ? cfg_.byte_budget : std::numeric_limits<std::uint64_t>::max();
   std::uint64_t sent = 0;
   while (sent < budget && !stop.stop_requested()) {
     IoResult r = send_->send(std::size_t(std::min<std::uint64_t>(budget - sent, SIZE_MAX)));
@@ -143,8 +146,8 @@ void Stream::recv_loop() {
     if (r.bytes == 0) break;
     if (cfg_.verify && r.data) {
       if (auto bad = find_mismatch(r.data, r.bytes, got, cfg_.block_len)) {
-        fail("stream " + std::to_string(cfg_.index) + ": received data differs from the pattern at byte offset " +
-             std::to_string(*bad));
+        fail("stream " + std::to_string(cfg_.index) +
+             ": received data differs from the pattern at byte offset " + std::to_string(*bad));
         shutdown(cfg_.fd, SHUT_RDWR);
         break;
       }

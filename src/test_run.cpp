@@ -46,9 +46,11 @@ Endpoint describe_fd(int id, int fd) {
     }
     host = buf;
   };
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) text(ss, e.local_host, e.local_port);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    text(ss, e.local_host, e.local_port);
   len = sizeof ss;
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) text(ss, e.remote_host, e.remote_port);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    text(ss, e.remote_host, e.remote_port);
   return e;
 }
 
@@ -75,11 +77,10 @@ Status apply_socket_options(int fd, const TestSpec& spec) {
   if (!spec.congestion.empty() &&
       setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, spec.congestion.data(),
                  socklen_t(spec.congestion.size())) != 0)
-    return Error{Errc::kUsage,
-                 errno_text("congestion algorithm '" + spec.congestion +
-                                "' is not available (see "
-                                "/proc/sys/net/ipv4/tcp_allowed_congestion_control)",
-                            errno)};
+    return Error{Errc::kUsage, errno_text("congestion algorithm '" + spec.congestion +
+                                              "' is not available (see "
+                                              "/proc/sys/net/ipv4/tcp_allowed_congestion_control)",
+                                          errno)};
   return ok();
 }
 
@@ -241,7 +242,7 @@ Clock::time_point TestRun::step(Clock::time_point now) {
     abort_streams();
   }
   auto wake = std::min({next_tick_, now + std::chrono::milliseconds(500),
-                         stopped_ ? Clock::time_point::max() : stop_at_});
+                        stopped_ ? Clock::time_point::max() : stop_at_});
   if (!measuring_) wake = std::min(wake, t0_ + secs(spec.omit));
   return wake;
 }

@@ -1,8 +1,8 @@
 #include "nicperf/test_spec.hpp"
 
 #include <cmath>
-#include <utility>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "nicperf/path_registry.hpp"
 
@@ -24,12 +24,13 @@ Status check_numbers(const TestSpec& s, const SpecLimits& lim) {
     return invalid("streams must be 1-" + std::to_string(lim.max_streams) + ", got " +
                    std::to_string(s.streams));
   if (s.block_len < 1 || s.block_len > lim.max_block_len)
-    return invalid("block length must be 1-" + std::to_string(lim.max_block_len) +
-                   " bytes, got " + std::to_string(s.block_len));
+    return invalid("block length must be 1-" + std::to_string(lim.max_block_len) + " bytes, got " +
+                   std::to_string(s.block_len));
   if (!std::isfinite(s.duration) || s.duration <= 0 || s.duration > lim.max_duration)
     return invalid("duration must be >0 and at most " + std::to_string(int(lim.max_duration)) +
                    " s");
-  if (s.bytes > lim.max_bytes) return invalid("byte count exceeds " + std::to_string(lim.max_bytes));
+  if (s.bytes > lim.max_bytes)
+    return invalid("byte count exceeds " + std::to_string(lim.max_bytes));
   if (!std::isfinite(s.interval) || (s.interval != 0 && (s.interval < 0.1 || s.interval > 60)))
     return invalid("interval must be 0 (off) or 0.1-60 s");
   if (!std::isfinite(s.omit) || s.omit < 0 || s.omit > 600) return invalid("omit must be 0-600 s");
@@ -41,9 +42,12 @@ Status check_numbers(const TestSpec& s, const SpecLimits& lim) {
 
 const char* direction_name(Direction d) {
   switch (d) {
-    case Direction::kNormal: return "normal";
-    case Direction::kReverse: return "reverse";
-    case Direction::kBidir: return "bidir";
+    case Direction::kNormal:
+      return "normal";
+    case Direction::kReverse:
+      return "reverse";
+    case Direction::kBidir:
+      return "bidir";
   }
   return "normal";
 }
@@ -107,7 +111,7 @@ struct Reader {
   void integer(const char* key, T& out) {
     auto* f = field(key);
     if (!f) return;
-    bool fits = f->is_number_unsigned() ? std::in_range<T>(f->get<std::uint64_t>())
+    bool fits = f->is_number_unsigned()  ? std::in_range<T>(f->get<std::uint64_t>())
                 : f->is_number_integer() ? std::in_range<T>(f->get<std::int64_t>())
                                          : false;
     if (!fits) return fail(key, "an integer in range");
@@ -149,11 +153,12 @@ struct Reader {
 
 Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& limits) {
   if (!j.is_object()) return Error{Errc::kProtocol, "test parameters must be a JSON object"};
-  static const char* const kKnown[] = {"protocol", "streams", "block_len", "duration", "bytes",
-                                       "direction", "interval", "omit", "client_cpus",
-                                       "server_cpus", "window", "no_delay", "congestion",
-                                       "send_mode", "recv_mode", "verify", "random_payload",
-                                       "get_server_output"};
+  static const char* const kKnown[] = {"protocol",    "streams",        "block_len",
+                                       "duration",    "bytes",          "direction",
+                                       "interval",    "omit",           "client_cpus",
+                                       "server_cpus", "window",         "no_delay",
+                                       "congestion",  "send_mode",      "recv_mode",
+                                       "verify",      "random_payload", "get_server_output"};
   for (auto& [key, value] : j.items()) {
     bool known = false;
     for (auto* k : kKnown) known = known || key == k;
@@ -181,19 +186,26 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
   r.boolean("random_payload", s.random_payload);
   r.boolean("get_server_output", s.get_server_output);
   if (!r.error.empty()) return Error{Errc::kProtocol, r.error};
-  if (direction == "normal") s.direction = Direction::kNormal;
-  else if (direction == "reverse") s.direction = Direction::kReverse;
-  else if (direction == "bidir") s.direction = Direction::kBidir;
-  else return Error{Errc::kProtocol, "field 'direction' must be normal, reverse or bidir"};
+  if (direction == "normal")
+    s.direction = Direction::kNormal;
+  else if (direction == "reverse")
+    s.direction = Direction::kReverse;
+  else if (direction == "bidir")
+    s.direction = Direction::kBidir;
+  else
+    return Error{Errc::kProtocol, "field 'direction' must be normal, reverse or bidir"};
   if (auto st = validate(s, limits); !st) return st.error();
   return s;
 }
 
 bool client_sends(const TestSpec& spec, int index) {
   switch (spec.direction) {
-    case Direction::kNormal: return true;
-    case Direction::kReverse: return false;
-    case Direction::kBidir: return index % 2 == 0;
+    case Direction::kNormal:
+      return true;
+    case Direction::kReverse:
+      return false;
+    case Direction::kBidir:
+      return index % 2 == 0;
   }
   return true;
 }

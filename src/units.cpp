@@ -16,11 +16,24 @@ bool split_number(std::string_view text, double base, double& value) {
   if (text.empty()) return false;
   double mult = 1;
   switch (text.back()) {
-    case 'k': case 'K': mult = base; break;
-    case 'm': case 'M': mult = base * base; break;
-    case 'g': case 'G': mult = base * base * base; break;
-    case 't': case 'T': mult = base * base * base * base; break;
-    default: break;
+    case 'k':
+    case 'K':
+      mult = base;
+      break;
+    case 'm':
+    case 'M':
+      mult = base * base;
+      break;
+    case 'g':
+    case 'G':
+      mult = base * base * base;
+      break;
+    case 't':
+    case 'T':
+      mult = base * base * base * base;
+      break;
+    default:
+      break;
   }
   if (mult != 1) text.remove_suffix(1);
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

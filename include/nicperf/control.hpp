@@ -3,15 +3,14 @@
 #pragma once
 
 #include <array>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/signal_set.hpp>
 
 #include "nicperf/protocol.hpp"
 #include "nicperf/stream.hpp"
@@ -69,8 +68,7 @@ using PrepareSocket = std::function<Status(int fd)>;
 Expected<asio::ip::tcp::socket> connect_tcp(EventLoop& loop, const std::string& host, int port,
                                             int family, Clock::time_point deadline,
                                             const PrepareSocket& prepare);
-Expected<asio::ip::tcp::socket> connect_endpoint(EventLoop& loop,
-                                                 const asio::ip::tcp::endpoint& ep,
+Expected<asio::ip::tcp::socket> connect_endpoint(EventLoop& loop, const asio::ip::tcp::endpoint& ep,
                                                  Clock::time_point deadline,
                                                  const PrepareSocket& prepare);
 

@@ -8,14 +8,14 @@
 namespace nicperf {
 
 // X(name, exit code, text)
-#define NICPERF_ERRORS(X)                                           \
-  X(kUsage, 2, "usage")                                             \
-  X(kConnect, 3, "connect")                                         \
-  X(kRefused, 4, "refused")                                         \
-  X(kProtocol, 5, "protocol")                                       \
-  X(kTimeout, 6, "timeout")                                         \
-  X(kTestFailed, 1, "test_failed")                                  \
-  X(kSystem, 7, "system")                                           \
+#define NICPERF_ERRORS(X)          \
+  X(kUsage, 2, "usage")            \
+  X(kConnect, 3, "connect")        \
+  X(kRefused, 4, "refused")        \
+  X(kProtocol, 5, "protocol")      \
+  X(kTimeout, 6, "timeout")        \
+  X(kTestFailed, 1, "test_failed") \
+  X(kSystem, 7, "system")          \
   X(kInterrupted, 130, "interrupted")
 
 enum class Errc {
@@ -36,7 +36,7 @@ struct Error {
 template <class T>
 class Expected {
  public:
-  Expected(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Expected(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Expected(Error error) : v_(std::move(error)) {}  // NOLINT
   explicit operator bool() const { return v_.index() == 0; }
   T& operator*() { return std::get<0>(v_); }

@@ -14,8 +14,8 @@ namespace nicperf {
 class Payload;
 
 struct IoResult {
-  std::size_t bytes = 0;  // bytes the kernel took (send) or delivered (recv)
-  int err = 0;            // errno, 0 on success
+  std::size_t bytes = 0;       // bytes the kernel took (send) or delivered (recv)
+  int err = 0;                 // errno, 0 on success
   const char* data = nullptr;  // recv: where the bytes are, nullptr if discarded
 };
 

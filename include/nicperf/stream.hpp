@@ -33,7 +33,7 @@ struct StreamConfig {
   int index = 0;
   bool sender = false;
   int fd = -1;
-  int cpu = -1;                 // pin the thread here, -1 = no pinning
+  int cpu = -1;                   // pin the thread here, -1 = no pinning
   std::uint64_t byte_budget = 0;  // sender: stop after this many bytes, 0 = until stopped
   bool verify = false;
   std::size_t block_len = 0;

@@ -25,11 +25,11 @@ class TestRun {
   TestRun(Report& report, EventLoop& loop, Reporter& reporter);
   ~TestRun();
 
-  Status prepare();                      // payload, CPU checks
-  Status add_stream(int id, int fd);     // takes ownership of fd
+  Status prepare();                   // payload, CPU checks
+  Status add_stream(int id, int fd);  // takes ownership of fd
   bool has_stream(int id) const;
   std::size_t stream_count() const { return streams_.size(); }
-  void describe_connections();           // fills report.start.connected and socket facts
+  void describe_connections();  // fills report.start.connected and socket facts
   void start();
 
   // Runs until every local stream is done. on_frame handles control frames; on_signal runs on

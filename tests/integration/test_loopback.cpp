@@ -148,7 +148,8 @@ TEST_CASE("--get-server-output brings the server's report") {
   auto j = s.client({"-t", "1", "--get-server-output", "-J"});
   REQUIRE(j->wait(0) == 0);
   json doc = j->json();
-  CHECK(doc["server_output_json"]["end"]["sum_received"]["bytes"] == doc["end"]["sum_received"]["bytes"]);
+  CHECK(doc["server_output_json"]["end"]["sum_received"]["bytes"] ==
+        doc["end"]["sum_received"]["bytes"]);
 }
 
 TEST_CASE("--verify checks every received byte") {

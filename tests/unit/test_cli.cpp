@@ -5,9 +5,11 @@
 using namespace nicperf;
 
 TEST_CASE("client options become a test spec") {
-  auto c = parse_command_line({"-c", "127.0.0.1", "-p", "6000", "-t", "5", "-P", "4", "-l", "64K",
-                               "-R", "-i", "0.5", "-O", "1", "-A", "0,1/1", "-w", "4M", "-N",
-                               "-C", "cubic", "-4", "-J", "--get-server-output"});
+  auto c = parse_command_line({"-c", "127.0.0.1", "-p",  "6000", "-t",
+                               "5",  "-P",        "4",   "-l",   "64K",
+                               "-R", "-i",        "0.5", "-O",   "1",
+                               "-A", "0,1/1",     "-w",  "4M",   "-N",
+                               "-C", "cubic",     "-4",  "-J",   "--get-server-output"});
   REQUIRE(c);
   REQUIRE(c->kind == Command::Kind::kClient);
   const TestSpec& s = c->client.spec;

@@ -1,6 +1,5 @@
-#include <doctest/doctest.h>
-
 #include <dirent.h>
+#include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,12 +37,14 @@ TEST_CASE("the payload holds the pattern and leaves no file behind") {
     CHECK(p->size() == 1000);
     CHECK(std::string(p->data(), 12) == "012345678901");
     CHECK(p->data()[999] == '9');
-    struct stat st{};
+    struct stat st {};
     REQUIRE(fstat(p->fd(), &st) == 0);
     CHECK(st.st_size == 1000);
   }
-  if (old) setenv("TMPDIR", saved.c_str(), 1);
-  else unsetenv("TMPDIR");
+  if (old)
+    setenv("TMPDIR", saved.c_str(), 1);
+  else
+    unsetenv("TMPDIR");
   rmdir(dir.c_str());
 }
 

@@ -17,7 +17,9 @@ std::string with_length(std::uint32_t n, const std::string& body) {
   return out + body;
 }
 
-std::string framed(const std::string& body) { return with_length(std::uint32_t(body.size()), body); }
+std::string framed(const std::string& body) {
+  return with_length(std::uint32_t(body.size()), body);
+}
 
 }  // namespace
 
@@ -71,7 +73,10 @@ TEST_CASE("frames decode whole, in pieces and back to back") {
 }
 
 TEST_CASE("bad frames fail the decoder for good") {
-  struct Row { std::string what; std::string bytes; };
+  struct Row {
+    std::string what;
+    std::string bytes;
+  };
   Row rows[] = {
       {"zero length", with_length(0, "")},
       {"huge length", with_length(0xffffffffu, "")},

@@ -1,8 +1,8 @@
+#include "nicperf/test_spec.hpp"
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
-
-#include "nicperf/test_spec.hpp"
 
 using namespace nicperf;
 using nlohmann::json;
@@ -23,7 +23,10 @@ TEST_CASE("a spec survives the JSON round trip") {
 }
 
 TEST_CASE("validation refuses every out-of-range field") {
-  struct Row { const char* what; void (*edit)(TestSpec&); };
+  struct Row {
+    const char* what;
+    void (*edit)(TestSpec&);
+  };
   Row rows[] = {
       {"zero streams", [](TestSpec& s) { s.streams = 0; }},
       {"too many streams", [](TestSpec& s) { s.streams = 129; }},
@@ -40,7 +43,11 @@ TEST_CASE("validation refuses every out-of-range field") {
       {"unknown recv mode", [](TestSpec& s) { s.recv_mode = "psychic"; }},
       {"verify random", [](TestSpec& s) { s.verify = s.random_payload = true; }},
       {"bad congestion name", [](TestSpec& s) { s.congestion = "../etc"; }},
-      {"fewer bytes than streams", [](TestSpec& s) { s.bytes = 1; s.streams = 2; }},
+      {"fewer bytes than streams",
+       [](TestSpec& s) {
+         s.bytes = 1;
+         s.streams = 2;
+       }},
   };
   for (auto& r : rows) {
     CAPTURE(r.what);
@@ -55,11 +62,21 @@ TEST_CASE("validation refuses every out-of-range field") {
 
 TEST_CASE("spec JSON of the wrong types is refused") {
   json base = to_json(TestSpec{});
-  struct Row { const char* key; json value; };
-  Row rows[] = {{"streams", "4"},         {"streams", 1.5},      {"streams", -1},
-                {"streams", 1e30},        {"block_len", -5},     {"duration", "ten"},
-                {"verify", 1},            {"direction", "sideways"}, {"client_cpus", json::array({"a"})},
-                {"client_cpus", 3},       {"send_mode", std::string(100, 'x')},
+  struct Row {
+    const char* key;
+    json value;
+  };
+  Row rows[] = {{"streams", "4"},
+                {"streams", 1.5},
+                {"streams", -1},
+                {"streams", 1e30},
+                {"block_len", -5},
+                {"duration", "ten"},
+                {"verify", 1},
+                {"direction", "sideways"},
+                {"client_cpus", json::array({"a"})},
+                {"client_cpus", 3},
+                {"send_mode", std::string(100, 'x')},
                 {"bytes", 18446744073709551615ull}};
   for (auto& r : rows) {
     CAPTURE(r.key);

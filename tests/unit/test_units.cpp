@@ -5,7 +5,10 @@
 using namespace nicperf;
 
 TEST_CASE("sizes use powers of 1024") {
-  struct Row { const char* text; std::uint64_t want; };
+  struct Row {
+    const char* text;
+    std::uint64_t want;
+  };
   for (Row r : {Row{"0", 0}, Row{"128K", 131072}, Row{"128k", 131072}, Row{"1M", 1048576},
                 Row{"10G", 10737418240ull}, Row{"1.5K", 1536}, Row{"1T", 1099511627776ull}}) {
     CAPTURE(r.text);
