@@ -18,7 +18,7 @@ struct Raw {
   bool server_output = false, verify = false, random_payload = false, version = false;
   std::string client, bind, bytes, length, window, congestion, affinity, logfile;
   std::string mode = "write", recv_mode = "read";
-  int port = kDefaultPort, streams = 1;
+  int port = kDefaultPort, streams = 1, uring_depth = 8;
   double time = 10, interval = 1, omit = 0, idle_timeout = 0, connect_timeout = 10;
 };
 
@@ -53,6 +53,7 @@ void define(CLI::App& app, Raw& r) {
   app.add_flag("-6,--version6", r.v6, "IPv6 only");
   app.add_option("--mode", r.mode, "send path (default write); 'list' shows all");
   app.add_option("--recv-mode", r.recv_mode, "receive path (default read)");
+  app.add_option("--uring-depth", r.uring_depth, "io_uring sends per linked chain, 1-256 (default 8)");
   app.add_flag("--verify", r.verify, "receiver checks every byte against the pattern");
   app.add_flag("--random-payload", r.random_payload, "send random bytes instead of the pattern");
   app.add_flag("-J,--json", r.json, "print one JSON document at the end");
@@ -81,6 +82,7 @@ const char* const kClientOnly[] = {"-t",
                                    "-C",
                                    "--mode",
                                    "--recv-mode",
+                                   "--uring-depth",
                                    "--verify",
                                    "--random-payload",
                                    "--get-server-output",
@@ -148,6 +150,7 @@ Expected<TestSpec> build_spec(const Raw& r) {
   s.congestion = r.congestion;
   s.send_mode = r.mode;
   s.recv_mode = r.recv_mode;
+  s.uring_depth = r.uring_depth;
   s.verify = r.verify;
   s.random_payload = r.random_payload;
   s.get_server_output = r.server_output;
@@ -162,22 +165,25 @@ Format format_of(const Raw& r) {
 
 }  // namespace
 
+namespace {
+
+template <class Table>
+void list_paths(std::ostream& out, const char* title, Table table) {
+  out << title << "\n";
+  for (const auto& p : table) {
+    auto why = path_unavailable(p);
+    out << "  " << p.name << std::string(12 - std::min<std::size_t>(11, std::strlen(p.name)), ' ')
+        << (why.empty() ? "available    " : "unavailable  ") << p.summary
+        << (why.empty() ? "" : " [" + why + "]") << "\n";
+  }
+}
+
+}  // namespace
+
 std::string mode_list() {
   std::ostringstream out;
-  out << "Send paths (--mode):\n";
-  for (const auto& p : send_paths()) {
-    auto why = p.probe();
-    out << "  " << p.name << std::string(12 - std::min<std::size_t>(11, std::strlen(p.name)), ' ')
-        << (why.empty() ? "available    " : "unavailable  ") << p.summary
-        << (why.empty() ? "" : " [" + why + "]") << "\n";
-  }
-  out << "Receive paths (--recv-mode):\n";
-  for (const auto& p : recv_paths()) {
-    auto why = p.probe();
-    out << "  " << p.name << std::string(12 - std::min<std::size_t>(11, std::strlen(p.name)), ' ')
-        << (why.empty() ? "available    " : "unavailable  ") << p.summary
-        << (why.empty() ? "" : " [" + why + "]") << "\n";
-  }
+  list_paths(out, "Send paths (--mode):", send_paths());
+  list_paths(out, "Receive paths (--recv-mode):", recv_paths());
   return out.str();
 }
 

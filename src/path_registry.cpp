@@ -1,6 +1,8 @@
 #include "nicperf/path_registry.hpp"
 
 #include <array>
+#include <map>
+#include <mutex>
 
 namespace nicperf {
 namespace {
@@ -10,6 +12,16 @@ std::string always() { return {}; }
 const std::array kSendPaths = {
     SendPathInfo{"write", "write() from the pattern buffer (one copy into the kernel)", 0, always,
                  make_send_write},
+    SendPathInfo{"sendfile", "sendfile() from the payload file (no user-to-kernel copy)",
+                 kCapZeroCopy | kCapNeedsFile, always, make_send_sendfile},
+    SendPathInfo{"splice", "vmsplice() the pattern pages into a pipe, splice() into the socket",
+                 kCapZeroCopy, always, make_send_splice},
+    SendPathInfo{"zerocopy", "send(MSG_ZEROCOPY), completions from the error queue",
+                 kCapZeroCopy | kCapAsync, probe_zerocopy, make_send_zerocopy},
+    SendPathInfo{"uring", "io_uring IORING_OP_SEND, --uring-depth sends per linked chain",
+                 kCapAsync, probe_uring_send, make_send_uring},
+    SendPathInfo{"uring-zc", "io_uring send-zc from a registered buffer, with notifications",
+                 kCapZeroCopy | kCapAsync, probe_uring_send_zc, make_send_uring_zc},
     SendPathInfo{"null", "moves nothing; tests the framework itself", kCapNoIo, always,
                  make_send_null},
 };
@@ -17,6 +29,12 @@ const std::array kSendPaths = {
 const std::array kRecvPaths = {
     RecvPathInfo{"read", "read() into a user buffer (one copy out of the kernel)", kCapDelivers,
                  always, make_recv_read},
+    RecvPathInfo{"discard", "recv(MSG_TRUNC): TCP drops the data without copying it", 0, always,
+                 make_recv_discard},
+    RecvPathInfo{"uring", "io_uring multishot recv into a provided-buffer ring",
+                 kCapDelivers | kCapAsync, probe_uring_recv, make_recv_uring},
+    RecvPathInfo{"zerocopy", "TCP_ZEROCOPY_RECEIVE maps pages; the rest is copied",
+                 kCapDelivers | kCapZeroCopy, probe_recv_zerocopy, make_recv_zerocopy},
     RecvPathInfo{"null", "reads nothing; pairs with the null send path", kCapNoIo, always,
                  make_recv_null},
 };
@@ -28,7 +46,20 @@ const Info* find(std::span<const Info> table, std::string_view name) {
   return nullptr;
 }
 
+template <class Info>
+std::string cached_probe(const Info& info) {
+  static std::mutex mutex;
+  static std::map<const void*, std::string> answers;
+  std::lock_guard lock(mutex);
+  auto it = answers.find(&info);
+  if (it == answers.end()) it = answers.emplace(&info, info.probe()).first;
+  return it->second;
+}
+
 }  // namespace
+
+std::string path_unavailable(const SendPathInfo& info) { return cached_probe(info); }
+std::string path_unavailable(const RecvPathInfo& info) { return cached_probe(info); }
 
 std::span<const SendPathInfo> send_paths() { return kSendPaths; }
 std::span<const RecvPathInfo> recv_paths() { return kRecvPaths; }

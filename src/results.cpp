@@ -140,6 +140,8 @@ Json to_json(const SideEnd& side) {
                        {"mean_rtt", s.mean_rtt},
                        {"zerocopy_completions", s.path.zerocopy_completions},
                        {"zerocopy_copied", s.path.zerocopy_copied},
+                       {"mapped_bytes", s.path.mapped_bytes},
+                       {"copied_bytes", s.path.copied_bytes},
                        {"error", s.error}});
   }
   return {{"streams", streams},
@@ -173,6 +175,8 @@ Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
       e.mean_rtt = s.at("mean_rtt").get<std::uint32_t>();
       e.path.zerocopy_completions = s.at("zerocopy_completions").get<std::uint64_t>();
       e.path.zerocopy_copied = s.at("zerocopy_copied").get<std::uint64_t>();
+      e.path.mapped_bytes = s.at("mapped_bytes").get<std::uint64_t>();
+      e.path.copied_bytes = s.at("copied_bytes").get<std::uint64_t>();
       e.error = s.at("error").get<std::string>().substr(0, 512);
       if (e.id < 0 || std::size_t(e.id) >= max_streams || !(e.seconds >= 0 && e.seconds < 1e7))
         return Error{Errc::kProtocol, "peer results have a stream out of range"};

@@ -43,19 +43,19 @@ Stream::~Stream() {
 }
 
 Status Stream::open(const Payload& payload) {
-  PathContext ctx{cfg_.fd, &payload, cfg_.block_len};
+  PathContext ctx{cfg_.fd, &payload, cfg_.block_len, cfg_.depth};
   if (cfg_.sender) {
     auto* info = find_send_path(cfg_.mode);
     if (!info) return Error{Errc::kUsage, "unknown send mode '" + cfg_.mode + "'"};
-    if (auto why = info->probe(); !why.empty())
-      return Error{Errc::kSystem, "send mode '" + cfg_.mode + "' is unavailable: " + why};
+    if (auto why = path_unavailable(*info); !why.empty())
+      return Error{Errc::kUsage, "send mode '" + cfg_.mode + "' is unavailable here: " + why};
     send_ = info->make();
     return send_->open(ctx);
   }
   auto* info = find_recv_path(cfg_.mode);
   if (!info) return Error{Errc::kUsage, "unknown receive mode '" + cfg_.mode + "'"};
-  if (auto why = info->probe(); !why.empty())
-    return Error{Errc::kSystem, "receive mode '" + cfg_.mode + "' is unavailable: " + why};
+  if (auto why = path_unavailable(*info); !why.empty())
+    return Error{Errc::kUsage, "receive mode '" + cfg_.mode + "' is unavailable here: " + why};
   recv_ = info->make();
   return recv_->open(ctx);
 }

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <ctime>
 
+#include "nicperf/path_registry.hpp"
+
 namespace nicperf {
 namespace {
 
@@ -103,9 +105,26 @@ Status TestRun::prepare() {
                                      (report_.is_client ? "the client" : "the server") +
                                      " (it has " + std::to_string(CPU_COUNT(&allowed)) +
                                      " CPUs; see nproc)"};
+  if (auto st = check_paths(); !st) return st;
   auto payload = Payload::create(spec.block_len, spec.random_payload);
   if (!payload) return payload.error();
   payload_.emplace(std::move(*payload));
+  return ok();
+}
+
+// The paths this side will use must work here: say so before any connection is made.
+Status TestRun::check_paths() const {
+  const TestSpec& spec = report_.spec;
+  bool sends = false, receives = false;
+  for (int id = 0; id < connection_count(spec); ++id)
+    (client_sends(spec, id) == report_.is_client ? sends : receives) = true;
+  const char* side = report_.is_client ? "on the client" : "on the server";
+  if (const auto* s = find_send_path(spec.send_mode); sends && s)
+    if (auto why = path_unavailable(*s); !why.empty())
+      return Error{Errc::kUsage, "send mode '" + spec.send_mode + "' is unavailable " + side + ": " + why};
+  if (const auto* r = find_recv_path(spec.recv_mode); receives && r)
+    if (auto why = path_unavailable(*r); !why.empty())
+      return Error{Errc::kUsage, "receive mode '" + spec.recv_mode + "' is unavailable " + side + ": " + why};
   return ok();
 }
 
@@ -130,6 +149,7 @@ Status TestRun::add_stream(int id, int fd) {
   cfg.verify = spec.verify && !cfg.sender;
   cfg.block_len = spec.block_len;
   cfg.mode = cfg.sender ? spec.send_mode : spec.recv_mode;
+  cfg.depth = spec.uring_depth;
   Track t;
   t.stream = std::make_unique<Stream>(cfg, [this] { loop_.wake(); });
   // Asio leaves O_NONBLOCK on sockets it used; the stream threads block instead.

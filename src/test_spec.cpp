@@ -35,6 +35,7 @@ Status check_numbers(const TestSpec& s, const SpecLimits& lim) {
     return invalid("interval must be 0 (off) or 0.1-60 s");
   if (!std::isfinite(s.omit) || s.omit < 0 || s.omit > 600) return invalid("omit must be 0-600 s");
   if (s.window > (1ull << 31)) return invalid("window must be at most 2G");
+  if (s.uring_depth < 1 || s.uring_depth > 256) return invalid("uring depth must be 1-256");
   return ok();
 }
 
@@ -84,6 +85,7 @@ nlohmann::json to_json(const TestSpec& s) {
           {"congestion", s.congestion},
           {"send_mode", s.send_mode},
           {"recv_mode", s.recv_mode},
+          {"uring_depth", s.uring_depth},
           {"verify", s.verify},
           {"random_payload", s.random_payload},
           {"get_server_output", s.get_server_output}};
@@ -157,7 +159,7 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
                                        "duration",    "bytes",          "direction",
                                        "interval",    "omit",           "client_cpus",
                                        "server_cpus", "window",         "no_delay",
-                                       "congestion",  "send_mode",      "recv_mode",
+                                       "congestion",  "send_mode",      "recv_mode", "uring_depth",
                                        "verify",      "random_payload", "get_server_output"};
   for (auto& [key, value] : j.items()) {
     bool known = false;
@@ -182,6 +184,7 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
   r.string("congestion", s.congestion);
   r.string("send_mode", s.send_mode);
   r.string("recv_mode", s.recv_mode);
+  r.integer("uring_depth", s.uring_depth);
   r.boolean("verify", s.verify);
   r.boolean("random_payload", s.random_payload);
   r.boolean("get_server_output", s.get_server_output);

@@ -39,10 +39,27 @@ std::span<const RecvPathInfo> recv_paths();
 const SendPathInfo* find_send_path(std::string_view name);
 const RecvPathInfo* find_recv_path(std::string_view name);
 
-// Factories, each defined in its own file in src/paths/.
+// Factories and probes, each defined in its path's own file in src/paths/.
 std::unique_ptr<SendPath> make_send_write();
+std::unique_ptr<SendPath> make_send_sendfile();
+std::unique_ptr<SendPath> make_send_splice();
+std::unique_ptr<SendPath> make_send_zerocopy();
+std::unique_ptr<SendPath> make_send_uring();
+std::unique_ptr<SendPath> make_send_uring_zc();
 std::unique_ptr<SendPath> make_send_null();
 std::unique_ptr<RecvPath> make_recv_read();
+std::unique_ptr<RecvPath> make_recv_discard();
+std::unique_ptr<RecvPath> make_recv_uring();
+std::unique_ptr<RecvPath> make_recv_zerocopy();
 std::unique_ptr<RecvPath> make_recv_null();
+std::string probe_zerocopy();
+std::string probe_uring_send();
+std::string probe_uring_send_zc();
+std::string probe_uring_recv();
+std::string probe_recv_zerocopy();
+
+// A probe's answer is cached: probes open sockets and rings, and --compare asks often.
+std::string path_unavailable(const SendPathInfo& info);
+std::string path_unavailable(const RecvPathInfo& info);
 
 }  // namespace nicperf

@@ -23,12 +23,15 @@ struct PathContext {
   int fd = -1;
   const Payload* payload = nullptr;
   std::size_t block_len = 0;
+  int depth = 8;  // async paths: operations in flight
 };
 
 // Figures a path reports about itself (zero-copy completions, mapped bytes, ...).
 struct PathStats {
-  std::uint64_t zerocopy_completions = 0;
-  std::uint64_t zerocopy_copied = 0;
+  std::uint64_t zerocopy_completions = 0;  // zero-copy sends the kernel completed
+  std::uint64_t zerocopy_copied = 0;       // ... of which it copied after all
+  std::uint64_t mapped_bytes = 0;          // zero-copy receive: bytes mapped
+  std::uint64_t copied_bytes = 0;          // ... and bytes copied
 };
 
 class SendPath {

@@ -38,6 +38,7 @@ struct StreamConfig {
   bool verify = false;
   std::size_t block_len = 0;
   std::string mode;  // path name
+  int depth = 8;     // async paths: operations in flight
 };
 
 class Stream {

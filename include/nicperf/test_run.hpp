@@ -49,6 +49,7 @@ class TestRun {
   bool streams_done() const;
   double since_origin(Clock::time_point t) const;
   int cpu_for(int id) const;
+  Status check_paths() const;
 
   struct Track {
     std::unique_ptr<Stream> stream;

@@ -29,6 +29,7 @@ struct TestSpec {
   std::string congestion;  // TCP_CONGESTION, empty = default
   std::string send_mode = "write";
   std::string recv_mode = "read";
+  int uring_depth = 8;  // io_uring sends per linked chain
   bool verify = false;
   bool random_payload = false;
   bool get_server_output = false;

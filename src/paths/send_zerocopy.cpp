@@ -1,0 +1,119 @@
+// MSG_ZEROCOPY: the kernel pins the user pages instead of copying them and reports on the
+// socket's error queue when it is done with them. Completions coalesce into ranges of send
+// sequence numbers; a range flagged SO_EE_CODE_ZEROCOPY_COPIED was copied after all (always
+// so on loopback), and the copied share is reported.
+#include <ctime>  // linux/errqueue.h uses struct timespec
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "nicperf/path_registry.hpp"
+#include "nicperf/payload.hpp"
+
+namespace nicperf {
+namespace {
+
+// Sends in flight before the path waits for completions; it bounds the pinned memory and the
+// socket's option memory (optmem_max), which the kernel charges per pending notification.
+constexpr std::uint32_t kMaxInFlight = 64;
+
+class ZerocopySend final : public SendPath {
+ public:
+  Status open(const PathContext& ctx) override {
+    ctx_ = ctx;
+    int one = 1;
+    if (setsockopt(ctx.fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0)
+      return Error{Errc::kSystem, errno_text("SO_ZEROCOPY", errno)};
+    return ok();
+  }
+
+  IoResult send(std::size_t max) override {
+    if (next_seq_ - done_ >= kMaxInFlight)
+      if (int err = reap(true); err) return {0, err};
+    std::size_t pos = offset_ % ctx_.block_len;
+    std::size_t len = std::min(ctx_.block_len - pos, max);
+    ssize_t n = ::send(ctx_.fd, ctx_.payload->data() + pos, len, MSG_ZEROCOPY);
+    if (n < 0) {
+      // ENOBUFS: too many notifications pending; collect some and let the caller retry.
+      if (errno == ENOBUFS) return {0, reap(true) ? errno : EAGAIN};
+      return {0, errno};
+    }
+    ++next_seq_;  // every successful zerocopy send takes one sequence number
+    offset_ += std::uint64_t(n);
+    if (int err = reap(false); err) return {std::size_t(n), err};
+    return {std::size_t(n), 0};
+  }
+
+  IoResult finish() override {
+    while (done_ < next_seq_)
+      if (int err = reap(true); err) return {0, err};
+    return {};
+  }
+
+  PathStats stats() const override { return {done_, copied_}; }
+
+ private:
+  // Reads completion ranges from the error queue; waits for at least one when `block`.
+  int reap(bool block) {
+    for (;;) {
+      if (block) {
+        pollfd p{ctx_.fd, 0, 0};  // POLLERR is always reported
+        int r = poll(&p, 1, 1000);
+        if (r < 0 && errno != EINTR) return errno;
+        if (r == 0) return ETIMEDOUT;
+      }
+      int got = read_errqueue();
+      if (got < 0) return -got;
+      if (got > 0 || !block) return 0;
+    }
+  }
+
+  // Returns completions read (0 if none were waiting) or -errno.
+  int read_errqueue() {
+    int count = 0;
+    for (;;) {
+      char control[128];
+      msghdr msg{};
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      if (recvmsg(ctx_.fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? count : -errno;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        bool recverr = (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                       (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
+        if (!recverr) continue;
+        auto* ee = reinterpret_cast<sock_extended_err*>(CMSG_DATA(c));
+        if (ee->ee_origin != SO_EE_ORIGIN_ZEROCOPY || ee->ee_errno != 0) continue;
+        std::uint64_t n = std::uint64_t(ee->ee_data - ee->ee_info) + 1;  // range [info, data]
+        done_ += n;
+        if (ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED) copied_ += n;
+        ++count;
+      }
+    }
+  }
+
+  PathContext ctx_;
+  std::uint64_t offset_ = 0;
+  std::uint64_t next_seq_ = 0, done_ = 0, copied_ = 0;
+};
+
+}  // namespace
+
+std::string probe_zerocopy() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return errno_text("socket", errno);
+  int one = 1;
+  int r = setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one);
+  int err = errno;
+  close(fd);
+  return r == 0 ? "" : errno_text("the kernel refuses SO_ZEROCOPY", err);
+}
+
+std::unique_ptr<SendPath> make_send_zerocopy() { return std::make_unique<ZerocopySend>(); }
+
+}  // namespace nicperf
