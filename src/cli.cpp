@@ -18,7 +18,8 @@ struct Raw {
   bool server_output = false, verify = false, random_payload = false, version = false;
   std::string client, bind, bytes, length, window, congestion, affinity, logfile;
   std::string mode = "write", recv_mode = "read";
-  int port = kDefaultPort, streams = 1, uring_depth = 8;
+  int port = kDefaultPort, streams = 1, uring_depth = 8, repeat = 3;
+  std::string compare;
   double time = 10, interval = 1, omit = 0, idle_timeout = 0, connect_timeout = 10;
 };
 
@@ -53,6 +54,11 @@ void define(CLI::App& app, Raw& r) {
   app.add_flag("-6,--version6", r.v6, "IPv6 only");
   app.add_option("--mode", r.mode, "send path (default write); 'list' shows all");
   app.add_option("--recv-mode", r.recv_mode, "receive path (default read)");
+  app.add_option("--compare", r.compare,
+                 "run once per send path (comma list; none = every available one) and compare")
+      ->expected(0, 1)
+      ->default_str("");
+  app.add_option("--repeat", r.repeat, "--compare rounds (default 3)")->check(CLI::Range(1, 100));
   app.add_option("--uring-depth", r.uring_depth, "io_uring sends per linked chain, 1-256 (default 8)");
   app.add_flag("--verify", r.verify, "receiver checks every byte against the pattern");
   app.add_flag("--random-payload", r.random_payload, "send random bytes instead of the pattern");
@@ -83,6 +89,8 @@ const char* const kClientOnly[] = {"-t",
                                    "--mode",
                                    "--recv-mode",
                                    "--uring-depth",
+                                   "--compare",
+                                   "--repeat",
                                    "--verify",
                                    "--random-payload",
                                    "--get-server-output",
@@ -159,6 +167,34 @@ Expected<TestSpec> build_spec(const Raw& r) {
   return s;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    auto comma = text.find(',', at);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > at) out.push_back(text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+// --compare LIST and --recv-mode LIST become the compare matrix; the spec keeps the first.
+Status fill_compare(Raw& r, CompareOptions& c) {
+  c.repeat = r.repeat;
+  c.send_modes = split_list(r.compare);
+  for (const auto& m : c.send_modes)
+    if (!find_send_path(m)) return usage("unknown send mode '" + m + "' in --compare (see --mode list)");
+  c.recv_modes = split_list(r.recv_mode);
+  if (c.recv_modes.empty()) return usage("--recv-mode needs a mode");
+  for (const auto& m : c.recv_modes)
+    if (!find_recv_path(m)) return usage("unknown receive mode '" + m + "' (see --mode list)");
+  if (r.bidir) return usage("--compare measures one direction: drop --bidir");
+  if (!c.send_modes.empty()) r.mode = c.send_modes.front();
+  r.recv_mode = c.recv_modes.front();
+  return ok();
+}
+
 Format format_of(const Raw& r) {
   return r.json ? Format::kJson : r.json_stream ? Format::kJsonStream : Format::kText;
 }
@@ -195,7 +231,9 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
-    return Command{Command::Kind::kPrint, {}, {}, {}, app.help()};
+    Command help;
+    help.text = app.help();
+    return help;
   } catch (const CLI::ParseError& e) {
     return usage(std::string(e.what()) + " (see nicperf --help)");
   }
@@ -216,6 +254,14 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
     cmd.kind = Command::Kind::kServer;
     cmd.server = {r.port, r.bind, family, r.one_off, r.idle_timeout, format_of(r), r.verbose, {}};
     return cmd;
+  }
+  if (app.count("--compare")) {
+    if (auto st = fill_compare(r, cmd.compare_options); !st) return st.error();
+    cmd.compare = true;
+  } else if (app.count("--repeat")) {
+    return usage("--repeat goes with --compare");
+  } else if (r.recv_mode.find(',') != std::string::npos) {
+    return usage("a list of receive modes goes with --compare");
   }
   auto spec = build_spec(r);
   if (!spec) return spec.error();

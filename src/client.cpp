@@ -16,8 +16,8 @@ Clock::time_point in(Clock::duration d) { return Clock::now() + d; }
 
 class Client {
  public:
-  Client(const ClientOptions& opt, std::ostream& out, std::ostream& err)
-      : opt_(opt), reporter_(make_reporter(opt.format, out, err, opt.verbose)) {
+  Client(const ClientOptions& opt, Reporter& reporter, Report& report)
+      : opt_(opt), report_(report), reporter_(reporter) {
     report_.is_client = true;
     report_.spec = opt.spec;
     report_.context = system_context();
@@ -29,7 +29,7 @@ class Client {
   int run() {
     auto st = run_test();
     if (!st) {
-      reporter_->on_error(report_, st.error());
+      reporter_.on_error(report_, st.error());
       return exit_code(st.error().code);
     }
     return exit_code_;
@@ -39,7 +39,7 @@ class Client {
   Status run_test() {
     auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(opt_.connect_timeout));
-    TestRun run(report_, loop_, *reporter_);
+    TestRun run(report_, loop_, reporter_);
     if (auto s = run.prepare(); !s) return s;  // local problems before bothering the server
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
@@ -61,7 +61,7 @@ class Client {
     auto start = control.expect("start", in(kReplyTimeout));
     if (!start) return start.error();
     run.describe_connections();
-    reporter_->on_start(report_);
+    reporter_.on_start(report_);
     run.start();
     return run_and_exchange(run, control);
   }
@@ -97,7 +97,7 @@ class Client {
     run.finish();
     if (!ran) {
       report_.error = ran.error();
-      reporter_->on_end(report_);
+      reporter_.on_end(report_);
       exit_code_ = exit_code(ran.error().code);
       return ok();
     }
@@ -127,7 +127,7 @@ class Client {
   // Prints the end report with `e` (if it has a message) and sets the exit code.
   Status finish_with(const Error& e) {
     if (!e.message.empty()) report_.error = e;
-    reporter_->on_end(report_);
+    reporter_.on_end(report_);
     exit_code_ = !e.message.empty()    ? exit_code(e.code)
                  : report_.interrupted ? exit_code(Errc::kInterrupted)
                                        : 0;
@@ -136,15 +136,21 @@ class Client {
 
   const ClientOptions& opt_;
   EventLoop loop_;
-  Report report_;
-  std::unique_ptr<Reporter> reporter_;
+  Report& report_;
+  Reporter& reporter_;
   int exit_code_ = 0;
 };
 
 }  // namespace
 
+int run_client_test(const ClientOptions& opt, Reporter& reporter, Report& report) {
+  return Client(opt, reporter, report).run();
+}
+
 int run_client(const ClientOptions& opt, std::ostream& out, std::ostream& err) {
-  return Client(opt, out, err).run();
+  auto reporter = make_reporter(opt.format, out, err, opt.verbose);
+  Report report;
+  return run_client_test(opt, *reporter, report);
 }
 
 }  // namespace nicperf

@@ -1,6 +1,8 @@
 #include "nicperf/path_registry.hpp"
 
 #include <array>
+#include <cstdlib>
+#include <string_view>
 #include <map>
 #include <mutex>
 
@@ -46,13 +48,30 @@ const Info* find(std::span<const Info> table, std::string_view name) {
   return nullptr;
 }
 
+// NICPERF_DISABLE_PATHS=a,b takes paths out by hand (a path that misbehaves on some kernel).
+bool disabled_by_env(const char* name) {
+  const char* list = std::getenv("NICPERF_DISABLE_PATHS");
+  if (!list) return false;
+  std::string_view rest(list), want(name);
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    if (rest.substr(0, comma) == want) return true;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 template <class Info>
 std::string cached_probe(const Info& info) {
   static std::mutex mutex;
   static std::map<const void*, std::string> answers;
   std::lock_guard lock(mutex);
   auto it = answers.find(&info);
-  if (it == answers.end()) it = answers.emplace(&info, info.probe()).first;
+  if (it == answers.end()) {
+    std::string why = disabled_by_env(info.name) ? "disabled by NICPERF_DISABLE_PATHS" : info.probe();
+    it = answers.emplace(&info, why).first;
+  }
   return it->second;
 }
 

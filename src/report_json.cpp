@@ -58,6 +58,23 @@ Json cpu_json(const Report& r) {
           {"remote_user", remote.user}, {"remote_system", remote.system}};
 }
 
+Json paths_json(const Report& r) {
+  PathTotals t = path_totals(r);
+  Json send = {{"mode", r.spec.send_mode}};
+  if (t.send.zerocopy_completions) {
+    send["zerocopy_completions"] = t.send.zerocopy_completions;
+    send["zerocopy_copied"] = t.send.zerocopy_copied;
+    send["copied_share"] = t.copied_share();
+  }
+  Json recv = {{"mode", r.spec.recv_mode}};
+  if (t.recv.mapped_bytes + t.recv.copied_bytes) {
+    recv["mapped_bytes"] = t.recv.mapped_bytes;
+    recv["copied_bytes"] = t.recv.copied_bytes;
+    recv["mapped_share"] = t.mapped_share();
+  }
+  return {{"send", send}, {"recv", recv}};
+}
+
 }  // namespace
 
 Json start_json(const Report& r) {
@@ -131,6 +148,7 @@ Json end_json(const Report& r) {
     j["sum_received_bidir_reverse"] = totals_json(sum_received(r, true));
   }
   j["cpu_utilization_percent"] = cpu_json(r);
+  j["paths"] = paths_json(r);
   bool local_sends = r.is_client == (r.spec.direction != Direction::kReverse);
   std::string remote_cc = r.remote ? r.remote->congestion : "";
   j["sender_tcp_congestion"] = local_sends ? r.local.congestion : remote_cc;

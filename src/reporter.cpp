@@ -27,6 +27,12 @@ std::string tag(const Report& r, int id, bool sender) {
   return t;
 }
 
+bool is_loopback(const Report& r) {
+  for (const auto& e : r.start.connected)
+    if (e.remote_host.rfind("127.", 0) != 0 && e.remote_host != "::1") return false;
+  return !r.start.connected.empty();
+}
+
 // Whether this side sends on stream `id`: the bidir tags say TX or RX from this side's view.
 bool local_sends(const Report& r, int id) { return client_sends(r.spec, id) == r.is_client; }
 
@@ -96,6 +102,7 @@ class TextReporter final : public Reporter {
     }
     if (stream_ids(r).size() > 1 || r.spec.direction == Direction::kBidir) end_sums(r);
     cpu_line(r);
+    path_lines(r);
     if (r.interrupted) out_ << "Test interrupted: the figures cover the time until the signal.\n";
     if (!r.server_output_text.empty()) out_ << "\nServer output:\n" << r.server_output_text;
     if (r.error) err_ << "nicperf: error: " << r.error->message << "\n";
@@ -139,6 +146,23 @@ class TextReporter final : public Reporter {
            << "             sender\n";
       out_ << sum_tag(r, reverse) << figures(got) << "                   receiver\n";
     }
+  }
+
+  // Zero-copy paths say plainly whether the kernel copied after all.
+  void path_lines(const Report& r) {
+    PathTotals t = path_totals(r);
+    if (double share = t.copied_share(); share >= 0) {
+      out_ << "Zero-copy (" << r.spec.send_mode << "): the kernel copied " << t.send.zerocopy_copied
+           << " of " << t.send.zerocopy_completions << " sends (" << fixed(100 * share, 1) << "%)";
+      if (share > 0.5)
+        out_ << ": this result is mostly NOT zero-copy"
+             << (is_loopback(r) ? " (on loopback the kernel always copies)" : "");
+      out_ << "\n";
+    }
+    if (double share = t.mapped_share(); share >= 0)
+      out_ << "Zero-copy receive: " << format_bytes(double(t.recv.mapped_bytes)) << " mapped, "
+           << format_bytes(double(t.recv.copied_bytes)) << " copied (" << fixed(100 * share, 1)
+           << "% mapped)\n";
   }
 
   void cpu_line(const Report& r) {

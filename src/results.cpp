@@ -124,6 +124,22 @@ Totals sum_received(const Report& r, bool reverse_group) {
   return group_sum(r, reverse_group, false, receiver_totals);
 }
 
+PathTotals path_totals(const Report& r) {
+  PathTotals t;
+  auto add_stats = [](PathStats& to, const PathStats& from) {
+    to.zerocopy_completions += from.zerocopy_completions;
+    to.zerocopy_copied += from.zerocopy_copied;
+    to.mapped_bytes += from.mapped_bytes;
+    to.copied_bytes += from.copied_bytes;
+  };
+  for (int id : stream_ids(r)) {
+    StreamPair p = stream_pair(r, id);
+    if (p.sender) add_stats(t.send, p.sender->path);
+    if (p.receiver) add_stats(t.recv, p.receiver->path);
+  }
+  return t;
+}
+
 Json to_json(const SideEnd& side) {
   Json streams = Json::array();
   for (const auto& s : side.streams) {

@@ -61,7 +61,11 @@ Status validate(const TestSpec& s, const SpecLimits& lim) {
   if (s.congestion.size() > 15 || s.congestion.find_first_of(" \n\t/") != std::string::npos)
     return invalid("congestion algorithm '" + s.congestion + "' is not a valid name");
   if (!find_send_path(s.send_mode)) return invalid("unknown send mode '" + s.send_mode + "'");
-  if (!find_recv_path(s.recv_mode)) return invalid("unknown receive mode '" + s.recv_mode + "'");
+  const auto* recv = find_recv_path(s.recv_mode);
+  if (!recv) return invalid("unknown receive mode '" + s.recv_mode + "'");
+  if (s.verify && !(recv->caps & kCapDelivers))
+    return invalid("--verify needs a receive mode that delivers the data (receive mode '" +
+                   s.recv_mode + "' does not)");
   if (s.verify && s.random_payload)
     return invalid("--verify checks the pattern and cannot be combined with --random-payload");
   if (s.bytes > 0 && s.bytes < static_cast<std::uint64_t>(s.streams))

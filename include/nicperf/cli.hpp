@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "nicperf/compare.hpp"
 #include "nicperf/session.hpp"
 
 namespace nicperf {
@@ -12,6 +13,8 @@ struct Command {
   enum class Kind { kClient, kServer, kPrint } kind = Kind::kPrint;
   ClientOptions client;
   ServerOptions server;
+  bool compare = false;
+  CompareOptions compare_options;
   std::string logfile;
   std::string text;  // kPrint: what to print (help, version, mode list)
 };

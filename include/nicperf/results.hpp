@@ -118,6 +118,22 @@ Totals sum_sent(const Report& r, bool reverse_group);
 Totals sum_received(const Report& r, bool reverse_group);
 std::vector<int> stream_ids(const Report& r);
 
+// What the send and receive paths reported, summed over the streams' sending and receiving ends.
+struct PathTotals {
+  PathStats send, recv;
+  // Share of zero-copy sends the kernel copied after all; negative when no send was zero-copy.
+  double copied_share() const {
+    return send.zerocopy_completions
+               ? double(send.zerocopy_copied) / double(send.zerocopy_completions)
+               : -1.0;
+  }
+  double mapped_share() const {
+    auto all = recv.mapped_bytes + recv.copied_bytes;
+    return all ? double(recv.mapped_bytes) / double(all) : -1.0;
+  }
+};
+PathTotals path_totals(const Report& r);
+
 // Results exchange: a side's end figures travel to the peer as JSON.
 Json to_json(const SideEnd& side);
 Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams);

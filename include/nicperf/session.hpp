@@ -44,6 +44,8 @@ struct ServerOptions {
 
 // Each returns the process exit code.
 int run_client(const ClientOptions& opt, std::ostream& out, std::ostream& err);
+// One test reported through `reporter`; `report` holds the results afterwards.
+int run_client_test(const ClientOptions& opt, Reporter& reporter, Report& report);
 int run_server(const ServerOptions& opt, std::ostream& out, std::ostream& err);
 
 }  // namespace nicperf

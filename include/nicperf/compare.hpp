@@ -1,0 +1,67 @@
+// --compare: the same test once per send (and receive) path, interleaved over rounds with the
+// order rotated each round, and one table of medians. Each run is a full test; its figures come
+// from that test's Report, and the table and JSON are views of the runs.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "nicperf/results.hpp"
+#include "nicperf/session.hpp"
+
+namespace nicperf {
+
+struct CompareOptions {
+  std::vector<std::string> send_modes;  // empty = every available send path but null
+  std::vector<std::string> recv_modes;  // empty = the spec's recv_mode
+  int repeat = 3;
+};
+
+struct CompareRun {
+  std::string send_mode, recv_mode;
+  int round = 0;
+  int exit_code = 0;
+  std::string error;
+  double gbps = 0;
+  std::uint64_t bytes = 0;
+  double copied_share = -1, mapped_share = -1;
+  CpuUsage sender_cpu, receiver_cpu;
+};
+
+struct Spread {
+  int n = 0;
+  double median = 0, min = 0, max = 0;
+};
+Spread spread(std::vector<double> values);
+
+struct CompareRow {
+  std::string send_mode, recv_mode;
+  std::string unavailable;  // why the path cannot run here, if it cannot
+  int failures = 0;
+  Spread gbps, copied_share, sender_cpu, receiver_cpu;
+};
+
+struct CompareResult {
+  TestSpec spec;
+  std::string host;
+  int port = 0;
+  int repeat = 0;
+  std::vector<CompareRun> runs;
+  std::vector<CompareRow> rows;  // filled by summarize()
+  bool interrupted = false;
+};
+
+CompareRun run_figures(const Report& r, int exit_code, int round);
+void summarize(CompareResult& result, const std::vector<std::pair<std::string, std::string>>& pairs,
+               const std::vector<std::string>& unavailable);
+Json compare_json(const CompareResult& result);
+void print_compare(std::ostream& out, const CompareResult& result);
+
+// The rounds' order: pairs rotated by `round`, so drift hits every path alike.
+std::vector<std::size_t> round_order(std::size_t count, int round);
+
+int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostream& out,
+                std::ostream& err);
+
+}  // namespace nicperf

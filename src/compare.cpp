@@ -1,0 +1,272 @@
+#include "nicperf/compare.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <ostream>
+
+#include "nicperf/context.hpp"
+#include "nicperf/path_registry.hpp"
+#include "nicperf/reporter.hpp"
+#include "nicperf/units.hpp"
+
+namespace nicperf {
+namespace {
+
+// Compare runs print nothing per test; the table is the output.
+class SilentReporter final : public Reporter {
+ public:
+  void on_start(const Report&) override {}
+  void on_interval(const Report&, const IntervalRecord&) override {}
+  void on_end(const Report&) override {}
+  void on_error(const Report&, const Error&) override {}
+};
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+Json spread_json(const Spread& s) {
+  if (s.n == 0) return nullptr;
+  return {{"median", s.median}, {"min", s.min}, {"max", s.max}, {"n", s.n}};
+}
+
+std::string cell(const Spread& s, int decimals, double scale = 1) {
+  if (s.n == 0) return "-";
+  return fixed(s.median * scale, decimals) + " [" + fixed(s.min * scale, decimals) + "-" +
+         fixed(s.max * scale, decimals) + "]";
+}
+
+std::string pad_right(std::string s, std::size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+std::vector<std::string> default_send_modes() {
+  std::vector<std::string> modes;
+  for (const auto& p : send_paths())
+    if (!(p.caps & kCapNoIo)) modes.push_back(p.name);
+  return modes;
+}
+
+class Progress {
+ public:
+  Progress(std::ostream& err, bool enabled) : err_(err), enabled_(enabled) {}
+  ~Progress() { clear(); }
+  void show(const std::string& what, int round, int rounds, double seconds_left) {
+    if (!enabled_) return;
+    err_ << "\r\033[K" << what << "  round " << round << "/" << rounds << "  ~"
+         << fixed(seconds_left, 0) << " s left" << std::flush;
+    shown_ = true;
+  }
+  void clear() {
+    if (shown_) err_ << "\r\033[K" << std::flush;
+    shown_ = false;
+  }
+
+ private:
+  std::ostream& err_;
+  bool enabled_;
+  bool shown_ = false;
+};
+
+}  // namespace
+
+Spread spread(std::vector<double> v) {
+  Spread s;
+  s.n = int(v.size());
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  s.min = v.front();
+  s.max = v.back();
+  std::size_t mid = v.size() / 2;
+  s.median = v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return s;
+}
+
+std::vector<std::size_t> round_order(std::size_t count, int round) {
+  std::vector<std::size_t> order(count);
+  for (std::size_t i = 0; i < count; ++i) order[i] = (i + std::size_t(round)) % count;
+  return order;
+}
+
+CompareRun run_figures(const Report& r, int exit_code, int round) {
+  CompareRun run;
+  run.send_mode = r.spec.send_mode;
+  run.recv_mode = r.spec.recv_mode;
+  run.round = round;
+  run.exit_code = exit_code;
+  if (r.error) run.error = r.error->message;
+  Totals got = sum_received(r, false);
+  run.gbps = got.bits_per_second / 1e9;
+  run.bytes = got.bytes;
+  PathTotals paths = path_totals(r);
+  run.copied_share = paths.copied_share();
+  run.mapped_share = paths.mapped_share();
+  bool local_sends = r.is_client == (r.spec.direction != Direction::kReverse);
+  CpuUsage remote = r.remote ? r.remote->cpu : CpuUsage{};
+  run.sender_cpu = local_sends ? r.local.cpu : remote;
+  run.receiver_cpu = local_sends ? remote : r.local.cpu;
+  return run;
+}
+
+void summarize(CompareResult& result, const std::vector<std::pair<std::string, std::string>>& pairs,
+               const std::vector<std::string>& unavailable) {
+  result.rows.clear();
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    CompareRow row;
+    row.send_mode = pairs[i].first;
+    row.recv_mode = pairs[i].second;
+    row.unavailable = unavailable[i];
+    std::vector<double> gbps, copied, scpu, rcpu;
+    for (const auto& run : result.runs) {
+      if (run.send_mode != row.send_mode || run.recv_mode != row.recv_mode) continue;
+      if (run.exit_code != 0 && run.exit_code != exit_code(Errc::kInterrupted)) {
+        ++row.failures;
+        continue;
+      }
+      gbps.push_back(run.gbps);
+      if (run.copied_share >= 0) copied.push_back(run.copied_share);
+      if (run.sender_cpu.valid) scpu.push_back(run.sender_cpu.total);
+      if (run.receiver_cpu.valid) rcpu.push_back(run.receiver_cpu.total);
+    }
+    row.gbps = spread(gbps);
+    row.copied_share = spread(copied);
+    row.sender_cpu = spread(scpu);
+    row.receiver_cpu = spread(rcpu);
+    result.rows.push_back(row);
+  }
+}
+
+Json compare_json(const CompareResult& result) {
+  Json runs = Json::array();
+  for (const auto& r : result.runs) {
+    Json j = {{"send_mode", r.send_mode}, {"recv_mode", r.recv_mode}, {"round", r.round},
+              {"exit_code", r.exit_code}, {"bits_per_second", r.gbps * 1e9}, {"bytes", r.bytes}};
+    if (r.copied_share >= 0) j["copied_share"] = r.copied_share;
+    if (r.mapped_share >= 0) j["mapped_share"] = r.mapped_share;
+    if (r.sender_cpu.valid) j["sender_cpu_percent"] = r.sender_cpu.total;
+    if (r.receiver_cpu.valid) j["receiver_cpu_percent"] = r.receiver_cpu.total;
+    if (!r.error.empty()) j["error"] = r.error;
+    runs.push_back(j);
+  }
+  Json rows = Json::array();
+  for (const auto& row : result.rows) {
+    Json j = {{"send_mode", row.send_mode},
+              {"recv_mode", row.recv_mode},
+              {"failures", row.failures},
+              {"gbps", spread_json(row.gbps)},
+              {"copied_share", spread_json(row.copied_share)},
+              {"sender_cpu_percent", spread_json(row.sender_cpu)},
+              {"receiver_cpu_percent", spread_json(row.receiver_cpu)}};
+    if (!row.unavailable.empty()) j["unavailable"] = row.unavailable;
+    rows.push_back(j);
+  }
+  return {{"repeat", result.repeat}, {"order", "rotated each round"}, {"runs", runs}, {"rows", rows}};
+}
+
+void print_compare(std::ostream& out, const CompareResult& result) {
+  const TestSpec& s = result.spec;
+  out << "Comparison against " << result.host << " port " << result.port << ": " << result.repeat
+      << " round" << (result.repeat > 1 ? "s" : "") << " (order rotated each round), "
+      << (s.bytes ? format_bytes(double(s.bytes)) : fixed(s.duration, 0) + " s") << " per run, "
+      << s.streams << " stream" << (s.streams > 1 ? "s" : "") << ", " << format_bytes(double(s.block_len))
+      << " blocks, direction " << direction_name(s.direction) << "\n";
+  out << pad_right("send", 10) << pad_right("recv", 10) << pad_right("Gbit/s median [min-max]", 26)
+      << pad_right("zc copied %", 16) << pad_right("sender CPU %", 16) << "receiver CPU %\n";
+  for (const auto& row : result.rows) {
+    out << pad_right(row.send_mode, 10) << pad_right(row.recv_mode, 10);
+    if (!row.unavailable.empty()) {
+      out << "unavailable: " << row.unavailable << "\n";
+      continue;
+    }
+    out << pad_right(cell(row.gbps, 2), 26) << pad_right(cell(row.copied_share, 0, 100), 16)
+        << pad_right(cell(row.sender_cpu, 0), 16) << cell(row.receiver_cpu, 0);
+    if (row.failures) out << "  (" << row.failures << " failed)";
+    out << "\n";
+  }
+  for (const auto& run : result.runs)
+    if (!run.error.empty())
+      out << "run " << run.send_mode << "/" << run.recv_mode << " round " << run.round
+          << " failed: " << run.error << "\n";
+  for (const auto& row : result.rows)
+    if (row.copied_share.n && row.copied_share.median > 0.5)
+      out << "note: " << row.send_mode
+          << " was copied by the kernel for most sends; its figures are not zero-copy figures\n";
+  if (result.interrupted) out << "Comparison interrupted: the table covers the runs that finished.\n";
+  if (auto w = build_warning(); !w.empty()) out << "warning: " << w << "\n";
+}
+
+int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostream& out,
+                std::ostream& err) {
+  std::vector<std::string> sends = opt.send_modes.empty() ? default_send_modes() : opt.send_modes;
+  std::vector<std::string> recvs =
+      opt.recv_modes.empty() ? std::vector<std::string>{base.spec.recv_mode} : opt.recv_modes;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::vector<std::string> unavailable;
+  bool client_sends_data = base.spec.direction != Direction::kReverse;
+  for (const auto& s : sends)
+    for (const auto& r : recvs) {
+      pairs.emplace_back(s, r);
+      const auto* sp = find_send_path(s);
+      const auto* rp = find_recv_path(r);
+      std::string why = client_sends_data ? (sp ? path_unavailable(*sp) : "unknown")
+                                          : (rp ? path_unavailable(*rp) : "unknown");
+      unavailable.push_back(why);
+    }
+  CompareResult result;
+  result.spec = base.spec;
+  result.host = base.host;
+  result.port = base.port;
+  result.repeat = opt.repeat;
+  Progress progress(err, base.format == Format::kText && isatty(2));
+  auto old_int = std::signal(SIGINT, on_signal);
+  auto old_term = std::signal(SIGTERM, on_signal);
+  double per_run = (base.spec.bytes ? 2.0 : base.spec.duration + base.spec.omit) + 0.3;
+  std::size_t total = pairs.size() * std::size_t(opt.repeat), done = 0;
+  for (int round = 0; round < opt.repeat && !g_stop; ++round) {
+    for (std::size_t i : round_order(pairs.size(), round)) {
+      if (g_stop) break;
+      ++done;
+      if (!unavailable[i].empty()) continue;
+      ClientOptions one = base;
+      one.spec.send_mode = pairs[i].first;
+      one.spec.recv_mode = pairs[i].second;
+      progress.show(pairs[i].first + "/" + pairs[i].second, round + 1, opt.repeat,
+                    per_run * double(total - done + 1));
+      SilentReporter silent;
+      Report report;
+      int code = run_client_test(one, silent, report);
+      // Each test's event loop hands SIGINT back to the default when it ends: take it again.
+      std::signal(SIGINT, on_signal);
+      std::signal(SIGTERM, on_signal);
+      if (report.interrupted || code == exit_code(Errc::kInterrupted)) g_stop = 1;
+      CompareRun run = run_figures(report, code, round + 1);
+      if (run.error.empty() && code != 0 && !report.interrupted)
+        run.error = "exit code " + std::to_string(code);
+      result.runs.push_back(run);
+    }
+  }
+  progress.clear();
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  result.interrupted = g_stop != 0;
+  summarize(result, pairs, unavailable);
+  if (base.format == Format::kText) {
+    print_compare(out, result);
+  } else {
+    Json doc = {{"start", {{"connecting_to", {{"host", base.host}, {"port", base.port}}},
+                           {"test_spec", to_json(base.spec)}}},
+                {"compare", compare_json(result)},
+                {"context", system_context()}};
+    if (result.interrupted) doc["interrupted"] = true;
+    out << (base.format == Format::kJson ? doc.dump(4) : Json{{"event", "end"}, {"data", doc}}.dump())
+        << "\n";
+  }
+  if (result.interrupted) return exit_code(Errc::kInterrupted);
+  for (const auto& row : result.rows)
+    if (row.failures) return exit_code(Errc::kTestFailed);
+  return 0;
+}
+
+}  // namespace nicperf
