@@ -4,8 +4,9 @@
 # Prints each run, then median [min-max] per tool and the ratio of medians.
 #
 #   bench/vs_iperf3.sh [-r ROUNDS] [-t SECONDS] [-l LEN] [-b BUILD_DIR] [-- extra pairs]
-# Pairs (nicperf args | iperf3 args) compared, default just "write vs default":
-#   PAIRS="--mode write|;--mode sendfile|-Z"
+# Pairs (nicperf args | iperf3 args) compared; the default compares nicperf write with iperf3's
+# default, sendfile with iperf3 -Z, and discard receive with iperf3 --skip-rx-copy (iperf3 3.17+;
+# an older iperf3 is run with its default receive and the row is marked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,8 @@ while getopts "r:t:l:b:" opt; do
     *) exit 2 ;;
   esac
 done
-PAIRS=${PAIRS:-"--mode write|"}
+if iperf3 --help 2>&1 | grep -q -- --skip-rx-copy; then SKIP_RX="--skip-rx-copy"; else SKIP_RX=""; fi
+PAIRS=${PAIRS:-"--mode write|;--mode sendfile|-Z;--recv-mode discard|$SKIP_RX"}
 NICPERF=$BUILD_DIR/nicperf
 for tool in iperf3 python3 taskset; do
   command -v $tool >/dev/null || { echo "bench needs $tool: apt-get install -y ${tool/taskset/util-linux}" >&2; exit 1; }
@@ -61,13 +63,15 @@ for pair in "${pair_list[@]}"; do
     printf "round %d  busy-before %3s%%  nicperf %-24s %7.2f Gbit/s   iperf3 %-6s %7.2f Gbit/s\n" \
       "$r" "$idle" "$n_args" "$n" "${i_args:-default}" "$i"
   done
-  python3 - "$work/n" "$work/i" "$n_args" "${i_args:-default}" <<'PY'
+  note=""
+  [[ "$n_args" == *discard* && -z "$i_args" ]] && note="  (this iperf3 lacks --skip-rx-copy: compared with its copying receive)"
+  python3 - "$work/n" "$work/i" "$n_args" "${i_args:-default}" "$note" <<'PY'
 import statistics, sys
 n=[float(x) for x in open(sys.argv[1])]; i=[float(x) for x in open(sys.argv[2])]
 mn, mi = statistics.median(n), statistics.median(i)
 ratios=[a/b for a,b in zip(n,i)]
 print(f"nicperf {sys.argv[3]:<16} {mn:6.2f} [{min(n):.2f}-{max(n):.2f}] Gbit/s | "
       f"iperf3 {sys.argv[4]:<8} {mi:6.2f} [{min(i):.2f}-{max(i):.2f}] Gbit/s | "
-      f"ratio of medians {mn/mi:.3f} (per-round {min(ratios):.3f}-{max(ratios):.3f})")
+      f"ratio of medians {mn/mi:.3f} (per-round {min(ratios):.3f}-{max(ratios):.3f}){sys.argv[5]}")
 PY
 done

@@ -19,7 +19,7 @@ struct Raw {
   std::string client, bind, bytes, length, window, congestion, affinity, logfile;
   std::string mode = "write", recv_mode = "read";
   int port = kDefaultPort, streams = 1, uring_depth = 8, repeat = 3;
-  std::string compare;
+  std::string compare, cost = "full";
   double time = 10, interval = 1, omit = 0, idle_timeout = 0, connect_timeout = 10;
 };
 
@@ -59,6 +59,9 @@ void define(CLI::App& app, Raw& r) {
       ->expected(0, 1)
       ->default_str("");
   app.add_option("--repeat", r.repeat, "--compare rounds (default 3)")->check(CLI::Range(1, 100));
+  app.add_option("--cost", r.cost,
+                 "what to measure of the cost: full, counters, rusage or off (default full, "
+                 "falling back as far as this machine needs)");
   app.add_option("--uring-depth", r.uring_depth, "io_uring sends per linked chain, 1-256 (default 8)");
   app.add_flag("--verify", r.verify, "receiver checks every byte against the pattern");
   app.add_flag("--random-payload", r.random_payload, "send random bytes instead of the pattern");
@@ -89,6 +92,7 @@ const char* const kClientOnly[] = {"-t",
                                    "--mode",
                                    "--recv-mode",
                                    "--uring-depth",
+                                   "--cost",
                                    "--compare",
                                    "--repeat",
                                    "--verify",
@@ -159,6 +163,7 @@ Expected<TestSpec> build_spec(const Raw& r) {
   s.send_mode = r.mode;
   s.recv_mode = r.recv_mode;
   s.uring_depth = r.uring_depth;
+  s.cost = r.cost;
   s.verify = r.verify;
   s.random_payload = r.random_payload;
   s.get_server_output = r.server_output;

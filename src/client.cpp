@@ -52,10 +52,13 @@ class Client {
     Json params = make_message("params");
     params["spec"] = to_json(report_.spec);
     params["output"] = opt_.format == Format::kText ? "text" : "json";
+    HostIdentity me = this_host();
+    params["host"] = host_json(me.pid, me.boot_id);
     if (auto s = control.write(params, in(kReplyTimeout)); !s) return s;
     auto accept = control.expect("accept", in(kReplyTimeout));
     if (!accept) return accept.error();
     if (accept->contains("context")) report_.remote_context = (*accept)["context"];
+    read_host(*accept, report_.peer.pid, report_.peer.boot_id);
 
     if (auto s = open_streams(run, peer, deadline); !s) return s;
     auto start = control.expect("start", in(kReplyTimeout));

@@ -99,6 +99,18 @@ std::string encode_frame(Json msg) {
 
 Json make_message(const char* type) { return Json{{"type", type}}; }
 
+Json host_json(int pid, const std::string& boot_id) { return {{"pid", pid}, {"boot_id", boot_id}}; }
+
+void read_host(const Json& msg, int& pid, std::string& boot_id) {
+  auto h = msg.find("host");
+  if (h == msg.end() || !h->is_object()) return;
+  auto p = h->find("pid");
+  auto b = h->find("boot_id");
+  if (p != h->end() && p->is_number_integer() && *p > 0 && *p < (1 << 30)) pid = p->get<int>();
+  if (b != h->end() && b->is_string() && b->get_ref<const std::string&>().size() <= 64)
+    boot_id = b->get<std::string>();
+}
+
 Json error_message(Errc code, const std::string& text) {
   Json m = make_message("error");
   m["code"] = errc_name(code);

@@ -23,6 +23,10 @@ Json totals_json(const Totals& t, int socket = -1) {
 
 Json sample_json(const StreamSample& s) {
   Json j = totals_json(sample_totals(s), s.id + 1);
+  if (s.task_clock_ns >= 0 && s.end > s.start) {
+    j["cpu_task_clock_ns"] = s.task_clock_ns;
+    j["cpu_percent"] = 100.0 * s.task_clock_ns / ((s.end - s.start) * 1e9);
+  }
   if (s.sender && s.tcp.valid) {
     j["snd_cwnd"] = s.tcp.snd_cwnd;
     j["snd_wnd"] = s.tcp.snd_wnd;
@@ -149,6 +153,10 @@ Json end_json(const Report& r) {
   }
   j["cpu_utilization_percent"] = cpu_json(r);
   j["paths"] = paths_json(r);
+  Json cost = Json::object();
+  if (const SideCost* c = client_cost(r)) cost["client"] = to_json(*c);
+  if (const SideCost* s = server_cost(r)) cost["server"] = to_json(*s);
+  j["cost"] = cost;
   bool local_sends = r.is_client == (r.spec.direction != Direction::kReverse);
   std::string remote_cc = r.remote ? r.remote->congestion : "";
   j["sender_tcp_congestion"] = local_sends ? r.local.congestion : remote_cc;

@@ -7,6 +7,8 @@
 #include "nicperf/context.hpp"
 #include "nicperf/units.hpp"
 
+#include <optional>
+
 namespace nicperf {
 namespace {
 
@@ -103,6 +105,7 @@ class TextReporter final : public Reporter {
     if (stream_ids(r).size() > 1 || r.spec.direction == Direction::kBidir) end_sums(r);
     cpu_line(r);
     path_lines(r);
+    cost_table(r);
     if (r.interrupted) out_ << "Test interrupted: the figures cover the time until the signal.\n";
     if (!r.server_output_text.empty()) out_ << "\nServer output:\n" << r.server_output_text;
     if (r.error) err_ << "nicperf: error: " << r.error->message << "\n";
@@ -163,6 +166,64 @@ class TextReporter final : public Reporter {
       out_ << "Zero-copy receive: " << format_bytes(double(t.recv.mapped_bytes)) << " mapped, "
            << format_bytes(double(t.recv.copied_bytes)) << " copied (" << fixed(100 * share, 1)
            << "% mapped)\n";
+  }
+
+  // Client and server side by side; every figure from derive() over the SideCost.
+  void cost_table(const Report& r) {
+    const SideCost* c = client_cost(r);
+    const SideCost* s = server_cost(r);
+    if (!c && !s) return;
+    bool client_sends = r.spec.direction != Direction::kReverse;
+    std::optional<DerivedCost> dc, ds;
+    if (c) dc = derive(*c);
+    if (s) ds = derive(*s);
+    auto row = [&](const std::string& name, auto get) {
+      out_ << pad(name, 34, true) << pad(c ? get(*c, *dc) : "-", 22) << pad(s ? get(*s, *ds) : "-", 22)
+           << "\n";
+    };
+    auto pct = [](double v) { return fixed(100 * v, 1) + "%"; };
+    out_ << "Cost" << pad("client", 52) << " (" << (client_sends ? "sender" : "receiver") << ")"
+         << pad("server", 12) << " (" << (client_sends ? "receiver" : "sender") << ")\n";
+    row("  level", [](const SideCost& x, const DerivedCost&) { return std::string(cost_level_name(x.level)); });
+    row("  CPU time per GB (s)", [](const SideCost& x, const DerivedCost& d) {
+      return x.bytes ? fixed(d.cpu_ns_per_byte, 3) : std::string("-");
+    });
+    row("  CPU %", [](const SideCost&, const DerivedCost& d) { return fixed(d.cpu_percent, 1); });
+    row("  cycles per byte", [](const SideCost&, const DerivedCost& d) {
+      return d.cycles_per_byte ? fixed(*d.cycles_per_byte, 2) : std::string("n/a");
+    });
+    row("  IPC", [](const SideCost&, const DerivedCost& d) { return d.ipc ? fixed(*d.ipc, 2) : std::string("n/a"); });
+    row("  user / kernel (tick-sampled)", [&](const SideCost&, const DerivedCost& d) {
+      return pct(d.user_share) + " / " + pct(d.kernel_share);
+    });
+    row("  softirq / hardirq (traced)", [&](const SideCost& x, const DerivedCost& d) {
+      return x.traced ? pct(d.softirq_share) + " / " + pct(d.hardirq_share) : std::string("n/a");
+    });
+    row("  NET_RX softirqs per GB", [](const SideCost& x, const DerivedCost& d) {
+      return x.traced ? fixed(d.net_rx_per_gb, 0) : std::string("n/a");
+    });
+    row("  interrupts per GB", [](const SideCost& x, const DerivedCost& d) {
+      return x.traced ? fixed(d.interrupts_per_gb, 0) : std::string("n/a");
+    });
+    row("  context switches per GB", [](const SideCost& x, const DerivedCost& d) {
+      return x.level >= CostLevel::kCounters ? fixed(d.context_switches_per_gb, 0) : std::string("n/a");
+    });
+    row("  NET_RX run in peer's threads", [](const SideCost& x, const DerivedCost&) {
+      return x.traced ? fixed(double(x.peer_irq.net_rx.ns) / 1e6, 1) + " ms" : std::string("n/a");
+    });
+    row("  collector's own CPU %", [](const SideCost& x, const DerivedCost& d) {
+      return x.traced ? fixed(d.collector_percent, 2) : std::string("-");
+    });
+    for (const SideCost* x : {c, s}) {
+      if (!x) continue;
+      const char* who = x == c ? "client" : "server";
+      if (!x->reason.empty()) out_ << "  " << who << ": " << x->reason << "\n";
+      if (!x->hardware_reason.empty() && x->level >= CostLevel::kCounters)
+        out_ << "  " << who << ": " << x->hardware_reason << "\n";
+      if (x->lost_records) out_ << "  " << who << ": " << x->lost_records << " trace records lost\n";
+    }
+    const SideCost* any = c ? c : s;
+    if (any->traced) out_ << "  attribution: " << attribution_rule(*any) << "\n";
   }
 
   void cpu_line(const Report& r) {

@@ -140,6 +140,16 @@ PathTotals path_totals(const Report& r) {
   return t;
 }
 
+const SideCost* client_cost(const Report& r) {
+  const SideEnd* s = r.is_client ? &r.local : (r.remote ? &*r.remote : nullptr);
+  return s && s->cost ? &*s->cost : nullptr;
+}
+
+const SideCost* server_cost(const Report& r) {
+  const SideEnd* s = r.is_client ? (r.remote ? &*r.remote : nullptr) : &r.local;
+  return s && s->cost ? &*s->cost : nullptr;
+}
+
 Json to_json(const SideEnd& side) {
   Json streams = Json::array();
   for (const auto& s : side.streams) {
@@ -160,13 +170,15 @@ Json to_json(const SideEnd& side) {
                        {"copied_bytes", s.path.copied_bytes},
                        {"error", s.error}});
   }
-  return {{"streams", streams},
+  Json j = {{"streams", streams},
           {"cpu",
            {{"valid", side.cpu.valid},
             {"total", side.cpu.total},
             {"user", side.cpu.user},
             {"system", side.cpu.system}}},
           {"congestion", side.congestion}};
+  if (side.cost) j["cost"] = to_json(*side.cost);
+  return j;
 }
 
 Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
@@ -202,6 +214,11 @@ Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
     side.cpu = {cpu.at("valid").get<bool>(), cpu.at("total").get<double>(),
                 cpu.at("user").get<double>(), cpu.at("system").get<double>()};
     side.congestion = j.at("congestion").get<std::string>().substr(0, 32);
+    if (j.contains("cost")) {
+      auto cost = cost_from_json(j.at("cost"));
+      if (!cost) return cost.error();
+      side.cost = std::move(*cost);
+    }
     return side;
   } catch (const nlohmann::json::exception& e) {
     return Error{Errc::kProtocol, std::string("peer results are malformed: ") + e.what()};

@@ -239,6 +239,7 @@ class Server {
     auto spec = spec_from_json((*params)["spec"], opt_.limits);
     if (!spec) return spec.error();
     report.spec = *spec;
+    read_host(*params, report.peer.pid, report.peer.boot_id);
     auto out_field = params->find("output");
     std::string output = out_field != params->end() && *out_field == "json" ? "json" : "text";
 
@@ -253,6 +254,8 @@ class Server {
     active.connections = connection_count(*spec);
     Json accept = make_message("accept");
     accept["context"] = report.context;
+    HostIdentity me = this_host();
+    accept["host"] = host_json(me.pid, me.boot_id);
     if (auto s = control.write(accept, in(kParamsTimeout)); !s) return s;
     if (auto s = collect_streams(run, control, active); !s) return s;
     if (auto s = control.write(make_message("start"), in(kParamsTimeout)); !s) return s;

@@ -14,6 +14,7 @@
 
 #include "nicperf/path_registry.hpp"
 #include "nicperf/payload.hpp"
+#include "nicperf/perf_counters.hpp"
 
 namespace nicperf {
 
@@ -88,6 +89,7 @@ PathStats Stream::path_stats() const {
 }
 
 void Stream::run(std::stop_token stop) {
+  tid_.store(gettid(), std::memory_order_release);
   if (cfg_.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -104,6 +106,7 @@ void Stream::run(std::stop_token stop) {
       recv_loop();
   }
   end_time_ = Clock::now();
+  read_thread_times(gettid(), final_times_.first, final_times_.second);
   done_.store(true, std::memory_order_release);
   if (on_done_) on_done_();
 }

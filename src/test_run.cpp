@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <thread>
 
 #include "nicperf/path_registry.hpp"
 
@@ -109,6 +110,9 @@ Status TestRun::prepare() {
   auto payload = Payload::create(spec.block_len, spec.random_payload);
   if (!payload) return payload.error();
   payload_.emplace(std::move(*payload));
+  // Before the clock starts: opening the tracer's rings takes a while.
+  auto level = parse_cost_level(spec.cost).value_or(CostLevel::kFull);
+  if (level >= CostLevel::kCounters) cost_ = std::make_unique<CostCollector>(level);
   return ok();
 }
 
@@ -185,8 +189,21 @@ void TestRun::start() {
   origin_ = last_tick_ = last_progress_ = t0_;
   next_tick_ = spec.interval > 0 ? t0_ + secs(spec.interval) : Clock::time_point::max();
   stop_at_ = spec.bytes ? Clock::time_point::max() : t0_ + secs(spec.omit + spec.duration);
-  if (spec.omit <= 0) begin_measurement(t0_);
   for (auto& t : streams_) t.stream->start();
+  attach_cost();
+  if (spec.omit <= 0) begin_measurement(Clock::now());
+}
+
+// The counters follow thread ids: wait (briefly) until every stream thread has one.
+void TestRun::attach_cost() {
+  if (!cost_) return;
+  std::vector<std::pair<int, pid_t>> tids;
+  for (auto& t : streams_) {
+    for (int i = 0; i < 1000 && t.stream->tid() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    tids.emplace_back(t.stream->config().index, t.stream->tid());
+  }
+  cost_->attach(tids);
 }
 
 void TestRun::begin_measurement(Clock::time_point now) {
@@ -196,6 +213,13 @@ void TestRun::begin_measurement(Clock::time_point now) {
     t.omit_retrans = t.last_retrans = s.total_retrans;
   }
   getrusage(RUSAGE_SELF, &rusage0_);
+  if (cost_) {
+    // The collector's window start is the measured origin, to the nanosecond.
+    now = Clock::time_point(std::chrono::nanoseconds(cost_->begin()));
+    last_task_clock_ = cost_->stream_task_clock();
+  }
+  begin_bytes_.clear();
+  for (auto& t : streams_) begin_bytes_.push_back(t.stream->bytes());
   origin_ = last_tick_ = now;
   measuring_ = true;
   if (report_.spec.interval > 0) next_tick_ = now + secs(report_.spec.interval);
@@ -207,6 +231,7 @@ double TestRun::since_origin(Clock::time_point t) const {
 
 void TestRun::sample(Clock::time_point now, bool last) {
   IntervalRecord rec;
+  std::vector<double> clocks = cost_ ? cost_->stream_task_clock() : std::vector<double>{};
   for (auto& t : streams_) {
     StreamSample s;
     s.id = t.stream->config().index;
@@ -217,6 +242,11 @@ void TestRun::sample(Clock::time_point now, bool last) {
     s.bytes = bytes - t.last_bytes;
     t.last_bytes = bytes;
     s.omitted = !measuring_;
+    std::size_t i = std::size_t(&t - streams_.data());
+    if (i < clocks.size() && i < last_task_clock_.size()) {
+      s.task_clock_ns = clocks[i] - last_task_clock_[i];
+      last_task_clock_[i] = clocks[i];
+    }
     if (s.sender) {
       t.tcp = s.tcp = read_tcp_info(t.stream->fd());
       s.retransmits = s.tcp.total_retrans - std::min(t.last_retrans, s.tcp.total_retrans);
@@ -345,6 +375,42 @@ void TestRun::finish() {
     side.cpu.system = 100.0 * (tv(now.ru_stime) - tv(rusage0_.ru_stime)) / wall;
     side.cpu.total = side.cpu.user + side.cpu.system;
   }
+  finish_cost(end);
+}
+
+void TestRun::finish_cost(Clock::time_point end) {
+  SideEnd& side = report_.local;
+  auto level = parse_cost_level(report_.spec.cost).value_or(CostLevel::kFull);
+  if (level == CostLevel::kOff) {
+    side.cpu = {};
+    return;
+  }
+  if (!cost_ || cost_->level() < CostLevel::kCounters) {
+    // rusage: the whole process, as iperf3 measures it.
+    SideCost c;
+    c.level = CostLevel::kRusage;
+    c.requested = level;
+    c.reason = level > CostLevel::kRusage ? "perf_event counters unavailable" : "";
+    c.wall_s = Seconds(end - origin_).count();
+    c.rest.task_clock_ns = side.cpu.total / 100.0 * c.wall_s * 1e9;
+    c.rest.utime_s = side.cpu.user / 100.0 * c.wall_s;
+    c.rest.stime_s = side.cpu.system / 100.0 * c.wall_s;
+    for (std::size_t i = 0; i < streams_.size(); ++i)
+      c.bytes += streams_[i].stream->bytes() - (i < begin_bytes_.size() ? begin_bytes_[i] : 0);
+    side.cost = c;
+    return;
+  }
+  cost_->end();
+  std::vector<std::uint64_t> bytes;
+  std::vector<std::pair<double, double>> times;
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    bytes.push_back(streams_[i].stream->bytes() - (i < begin_bytes_.size() ? begin_bytes_[i] : 0));
+    times.push_back(streams_[i].stream->final_times());
+  }
+  side.cost = cost_->result(bytes, times, report_.peer);
+  // iperf3's cpu_utilization_percent, from the same measurement as the cost figures.
+  DerivedCost d = derive(*side.cost);
+  side.cpu = {true, d.cpu_percent, d.cpu_percent * d.user_share, d.cpu_percent * d.kernel_share};
 }
 
 std::optional<Error> TestRun::stream_error() const {

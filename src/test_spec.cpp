@@ -36,6 +36,8 @@ Status check_numbers(const TestSpec& s, const SpecLimits& lim) {
   if (!std::isfinite(s.omit) || s.omit < 0 || s.omit > 600) return invalid("omit must be 0-600 s");
   if (s.window > (1ull << 31)) return invalid("window must be at most 2G");
   if (s.uring_depth < 1 || s.uring_depth > 256) return invalid("uring depth must be 1-256");
+  if (s.cost != "full" && s.cost != "counters" && s.cost != "rusage" && s.cost != "off")
+    return invalid("cost level must be full, counters, rusage or off, got '" + s.cost + "'");
   return ok();
 }
 
@@ -90,6 +92,7 @@ nlohmann::json to_json(const TestSpec& s) {
           {"send_mode", s.send_mode},
           {"recv_mode", s.recv_mode},
           {"uring_depth", s.uring_depth},
+          {"cost", s.cost},
           {"verify", s.verify},
           {"random_payload", s.random_payload},
           {"get_server_output", s.get_server_output}};
@@ -163,7 +166,7 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
                                        "duration",    "bytes",          "direction",
                                        "interval",    "omit",           "client_cpus",
                                        "server_cpus", "window",         "no_delay",
-                                       "congestion",  "send_mode",      "recv_mode", "uring_depth",
+                                       "congestion",  "send_mode",      "recv_mode", "uring_depth", "cost",
                                        "verify",      "random_payload", "get_server_output"};
   for (auto& [key, value] : j.items()) {
     bool known = false;
@@ -189,6 +192,7 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
   r.string("send_mode", s.send_mode);
   r.string("recv_mode", s.recv_mode);
   r.integer("uring_depth", s.uring_depth);
+  r.string("cost", s.cost);
   r.boolean("verify", s.verify);
   r.boolean("random_payload", s.random_payload);
   r.boolean("get_server_output", s.get_server_output);

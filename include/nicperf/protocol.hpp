@@ -45,6 +45,9 @@ using Json = nlohmann::json;
 std::string encode_frame(Json msg);
 Json error_message(Errc code, const std::string& text);
 Json make_message(const char* type);
+// {"pid", "boot_id"}: lets the peer tell our threads apart when both share one kernel.
+Json host_json(int pid, const std::string& boot_id);
+void read_host(const Json& msg, int& pid, std::string& boot_id);
 
 // Accumulates bytes; next() yields whole frames. After an error the decoder stays failed.
 class FrameDecoder {

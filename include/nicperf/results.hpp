@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "nicperf/cost.hpp"
 #include "nicperf/error.hpp"
 #include "nicperf/send_path.hpp"
 #include "nicperf/stream.hpp"
@@ -26,6 +27,7 @@ struct StreamSample {
   std::uint32_t retransmits = 0;
   TcpSample tcp;
   bool omitted = false;
+  double task_clock_ns = -1;  // the stream thread's CPU time in the interval, -1 if not counted
 };
 
 struct IntervalRecord {
@@ -55,6 +57,7 @@ struct SideEnd {
   std::vector<StreamEnd> streams;
   CpuUsage cpu;
   std::string congestion;
+  std::optional<SideCost> cost;
 };
 
 struct Endpoint {
@@ -82,6 +85,7 @@ struct Report {
   SideEnd local;
   std::optional<SideEnd> remote;
   Json remote_context;
+  HostIdentity peer;  // the other side's process, to recognize it in interrupt attribution
   std::string server_output_text;
   Json server_output_json;
   std::optional<Error> error;
@@ -133,6 +137,10 @@ struct PathTotals {
   }
 };
 PathTotals path_totals(const Report& r);
+
+// The client's and the server's cost, whichever side this report was made on.
+const SideCost* client_cost(const Report& r);
+const SideCost* server_cost(const Report& r);
 
 // Results exchange: a side's end figures travel to the peer as JSON.
 Json to_json(const SideEnd& side);

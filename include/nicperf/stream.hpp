@@ -9,6 +9,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+
+#include <sys/types.h>
 
 #include "nicperf/send_path.hpp"
 
@@ -62,6 +65,9 @@ class Stream {
   // Valid once done(): when the last byte moved, and the error if the stream failed.
   Clock::time_point end_time() const { return end_time_; }
   const std::string& error() const { return error_; }
+  pid_t tid() const { return tid_.load(std::memory_order_acquire); }  // 0 until the thread runs
+  // The thread's own utime/stime (s) read just before it ended; valid once done().
+  std::pair<double, double> final_times() const { return final_times_; }
   PathStats path_stats() const;
 
  private:
@@ -78,6 +84,8 @@ class Stream {
   std::atomic<bool> done_{false};
   Clock::time_point end_time_{};
   std::string error_;
+  std::atomic<pid_t> tid_{0};
+  std::pair<double, double> final_times_{0, 0};
   std::jthread thread_;
 };
 

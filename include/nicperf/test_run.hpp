@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "nicperf/control.hpp"
+#include "nicperf/cost.hpp"
 #include "nicperf/payload.hpp"
 #include "nicperf/reporter.hpp"
 #include "nicperf/stream.hpp"
@@ -50,6 +51,8 @@ class TestRun {
   double since_origin(Clock::time_point t) const;
   int cpu_for(int id) const;
   Status check_paths() const;
+  void attach_cost();
+  void finish_cost(Clock::time_point end);
 
   struct Track {
     std::unique_ptr<Stream> stream;
@@ -67,6 +70,9 @@ class TestRun {
   EventLoop& loop_;
   Reporter& reporter_;
   std::optional<Payload> payload_;
+  std::unique_ptr<CostCollector> cost_;
+  std::vector<double> last_task_clock_;
+  std::vector<std::uint64_t> begin_bytes_;
   std::vector<Track> streams_;
   Clock::time_point t0_{}, origin_{}, last_tick_{}, next_tick_{}, stop_at_{};
   bool measuring_ = false, stopped_ = false;
