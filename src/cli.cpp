@@ -62,7 +62,8 @@ void define(CLI::App& app, Raw& r) {
   app.add_option("--cost", r.cost,
                  "what to measure of the cost: full, counters, rusage or off (default full, "
                  "falling back as far as this machine needs)");
-  app.add_option("--uring-depth", r.uring_depth, "io_uring sends per linked chain, 1-256 (default 8)");
+  app.add_option("--uring-depth", r.uring_depth,
+                 "io_uring sends per linked chain, 1-256 (default 8)");
   app.add_flag("--verify", r.verify, "receiver checks every byte against the pattern");
   app.add_flag("--random-payload", r.random_payload, "send random bytes instead of the pattern");
   app.add_flag("-J,--json", r.json, "print one JSON document at the end");
@@ -189,7 +190,8 @@ Status fill_compare(Raw& r, CompareOptions& c) {
   c.repeat = r.repeat;
   c.send_modes = split_list(r.compare);
   for (const auto& m : c.send_modes)
-    if (!find_send_path(m)) return usage("unknown send mode '" + m + "' in --compare (see --mode list)");
+    if (!find_send_path(m))
+      return usage("unknown send mode '" + m + "' in --compare (see --mode list)");
   c.recv_modes = split_list(r.recv_mode);
   if (c.recv_modes.empty()) return usage("--recv-mode needs a mode");
   for (const auto& m : c.recv_modes)

@@ -141,7 +141,7 @@ void summarize(CompareResult& result, const std::vector<std::pair<std::string, s
 Json compare_json(const CompareResult& result) {
   Json runs = Json::array();
   for (const auto& r : result.runs) {
-    Json j = {{"send_mode", r.send_mode}, {"recv_mode", r.recv_mode}, {"round", r.round},
+    Json j = {{"send_mode", r.send_mode}, {"recv_mode", r.recv_mode},        {"round", r.round},
               {"exit_code", r.exit_code}, {"bits_per_second", r.gbps * 1e9}, {"bytes", r.bytes}};
     if (r.copied_share >= 0) j["copied_share"] = r.copied_share;
     if (r.mapped_share >= 0) j["mapped_share"] = r.mapped_share;
@@ -162,7 +162,8 @@ Json compare_json(const CompareResult& result) {
     if (!row.unavailable.empty()) j["unavailable"] = row.unavailable;
     rows.push_back(j);
   }
-  return {{"repeat", result.repeat}, {"order", "rotated each round"}, {"runs", runs}, {"rows", rows}};
+  return {
+      {"repeat", result.repeat}, {"order", "rotated each round"}, {"runs", runs}, {"rows", rows}};
 }
 
 void print_compare(std::ostream& out, const CompareResult& result) {
@@ -170,8 +171,9 @@ void print_compare(std::ostream& out, const CompareResult& result) {
   out << "Comparison against " << result.host << " port " << result.port << ": " << result.repeat
       << " round" << (result.repeat > 1 ? "s" : "") << " (order rotated each round), "
       << (s.bytes ? format_bytes(double(s.bytes)) : fixed(s.duration, 0) + " s") << " per run, "
-      << s.streams << " stream" << (s.streams > 1 ? "s" : "") << ", " << format_bytes(double(s.block_len))
-      << " blocks, direction " << direction_name(s.direction) << "\n";
+      << s.streams << " stream" << (s.streams > 1 ? "s" : "") << ", "
+      << format_bytes(double(s.block_len)) << " blocks, direction " << direction_name(s.direction)
+      << "\n";
   out << pad_right("send", 10) << pad_right("recv", 10) << pad_right("Gbit/s median [min-max]", 26)
       << pad_right("zc copied %", 16) << pad_right("sender CPU %", 16) << "receiver CPU %\n";
   for (const auto& row : result.rows) {
@@ -193,7 +195,8 @@ void print_compare(std::ostream& out, const CompareResult& result) {
     if (row.copied_share.n && row.copied_share.median > 0.5)
       out << "note: " << row.send_mode
           << " was copied by the kernel for most sends; its figures are not zero-copy figures\n";
-  if (result.interrupted) out << "Comparison interrupted: the table covers the runs that finished.\n";
+  if (result.interrupted)
+    out << "Comparison interrupted: the table covers the runs that finished.\n";
   if (auto w = build_warning(); !w.empty()) out << "warning: " << w << "\n";
 }
 
@@ -255,12 +258,14 @@ int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostre
   if (base.format == Format::kText) {
     print_compare(out, result);
   } else {
-    Json doc = {{"start", {{"connecting_to", {{"host", base.host}, {"port", base.port}}},
-                           {"test_spec", to_json(base.spec)}}},
+    Json doc = {{"start",
+                 {{"connecting_to", {{"host", base.host}, {"port", base.port}}},
+                  {"test_spec", to_json(base.spec)}}},
                 {"compare", compare_json(result)},
                 {"context", system_context()}};
     if (result.interrupted) doc["interrupted"] = true;
-    out << (base.format == Format::kJson ? doc.dump(4) : Json{{"event", "end"}, {"data", doc}}.dump())
+    out << (base.format == Format::kJson ? doc.dump(4)
+                                         : Json{{"event", "end"}, {"data", doc}}.dump())
         << "\n";
   }
   if (result.interrupted) return exit_code(Errc::kInterrupted);

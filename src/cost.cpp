@@ -1,6 +1,7 @@
 #include "nicperf/cost.hpp"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -13,6 +14,14 @@ namespace nicperf {
 namespace {
 
 using Json = nlohmann::json;
+
+// The whole process's CPU time (getrusage): an independent total to check the per-thread sum by.
+double process_cpu_ns() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto ns = [](const timeval& t) { return double(t.tv_sec) * 1e9 + double(t.tv_usec) * 1e3; };
+  return ns(u.ru_utime) + ns(u.ru_stime);
+}
 
 std::vector<pid_t> process_tids() {
   std::vector<pid_t> tids;
@@ -51,7 +60,8 @@ Json counters_json(const CounterValues& v) {
             {"cpu_migrations", v.migrations},
             {"page_faults", v.page_faults},
             {"utime_s", v.utime_s},
-            {"stime_s", v.stime_s}};
+            {"stime_s", v.stime_s},
+            {"schedstat_ns", v.schedstat_ns}};
   if (v.has_hardware) {
     j["cycles"] = v.cycles;
     j["instructions"] = v.instructions;
@@ -62,7 +72,9 @@ Json counters_json(const CounterValues& v) {
   return j;
 }
 
-IrqCharge charge_from(const Json& j) { return {j.at("ns").get<std::uint64_t>(), j.at("count").get<std::uint64_t>()}; }
+IrqCharge charge_from(const Json& j) {
+  return {j.at("ns").get<std::uint64_t>(), j.at("count").get<std::uint64_t>()};
+}
 
 IrqShare share_from(const Json& j) {
   IrqShare s;
@@ -81,6 +93,7 @@ CounterValues counters_from(const Json& j) {
   v.page_faults = j.at("page_faults").get<std::uint64_t>();
   v.utime_s = j.at("utime_s").get<double>();
   v.stime_s = j.at("stime_s").get<double>();
+  v.schedstat_ns = j.at("schedstat_ns").get<double>();
   if (j.contains("cycles")) {
     v.has_hardware = true;
     v.cycles = j.at("cycles").get<double>();
@@ -97,10 +110,14 @@ double per_gb(double count, std::uint64_t bytes) { return bytes ? count * 1e9 / 
 
 const char* cost_level_name(CostLevel level) {
   switch (level) {
-    case CostLevel::kOff: return "off";
-    case CostLevel::kRusage: return "rusage";
-    case CostLevel::kCounters: return "counters";
-    case CostLevel::kFull: return "full";
+    case CostLevel::kOff:
+      return "off";
+    case CostLevel::kRusage:
+      return "rusage";
+    case CostLevel::kCounters:
+      return "counters";
+    case CostLevel::kFull:
+      return "full";
   }
   return "off";
 }
@@ -145,8 +162,9 @@ DerivedCost derive(const SideCost& c) {
   DerivedCost d;
   CounterValues all = c.streams;
   all += c.rest;
-  double cpu_ns = all.task_clock_ns;
-  if (c.irq_time_accounting) cpu_ns += double(c.streams_irq.softirq_ns() + c.process_irq.softirq_ns());
+  double cpu_ns = all.cpu_ns();
+  if (c.irq_time_accounting)
+    cpu_ns += double(c.streams_irq.softirq_ns() + c.process_irq.softirq_ns());
   if (c.wall_s > 0) d.cpu_percent = 100.0 * cpu_ns / (c.wall_s * 1e9);
   if (c.bytes) d.cpu_ns_per_byte = cpu_ns / double(c.bytes);
   if (all.has_hardware && c.bytes) d.cycles_per_byte = all.cycles / double(c.bytes);
@@ -170,7 +188,9 @@ DerivedCost derive(const SideCost& c) {
   d.net_rx_per_gb = per_gb(double(mine.net_rx.count), c.bytes);
   d.interrupts_per_gb = per_gb(double(mine.hardirq.count), c.bytes);
   d.context_switches_per_gb = per_gb(double(all.context_switches), c.bytes);
-  if (c.wall_s > 0) d.collector_percent = 100.0 * c.collector.task_clock_ns / (c.wall_s * 1e9);
+  if (c.wall_s > 0) d.collector_percent = 100.0 * c.collector.cpu_ns() / (c.wall_s * 1e9);
+  if (all.schedstat_ns > 0 && all.task_clock_ns > 0)
+    d.task_clock_vs_scheduler = all.task_clock_ns / all.schedstat_ns - 1.0;
   return d;
 }
 
@@ -178,13 +198,15 @@ Json to_json(const SideCost& c) {
   DerivedCost d = derive(c);
   Json per_stream = Json::array();
   for (const auto& s : c.per_stream)
-    per_stream.push_back({{"id", s.id},
-                          {"bytes", s.bytes},
-                          {"counters", counters_json(s.counters)},
-                          {"irq", share_json(s.irq)},
-                          {"cpu_ns_per_byte", s.bytes ? s.counters.task_clock_ns / double(s.bytes) : 0}});
+    per_stream.push_back(
+        {{"id", s.id},
+         {"bytes", s.bytes},
+         {"counters", counters_json(s.counters)},
+         {"irq", share_json(s.irq)},
+         {"cpu_ns_per_byte", s.bytes ? s.counters.cpu_ns() / double(s.bytes) : 0}});
   Json irqs = Json::array();
-  for (const auto& [name, ch] : c.irqs) irqs.push_back({{"name", name}, {"ns", ch.ns}, {"count", ch.count}});
+  for (const auto& [name, ch] : c.irqs)
+    irqs.push_back({{"name", name}, {"ns", ch.ns}, {"count", ch.count}});
   Json derived = {{"cpu_percent", d.cpu_percent},
                   {"cpu_ns_per_byte", d.cpu_ns_per_byte},
                   {"cpu_seconds_per_gb", d.cpu_ns_per_byte},  // ns/byte == s/GB
@@ -198,12 +220,14 @@ Json to_json(const SideCost& c) {
                   {"net_rx_softirqs_per_gb", d.net_rx_per_gb},
                   {"interrupts_per_gb", d.interrupts_per_gb},
                   {"context_switches_per_gb", d.context_switches_per_gb},
-                  {"collector_cpu_percent", d.collector_percent}};
+                  {"collector_cpu_percent", d.collector_percent},
+                  {"task_clock_vs_scheduler", d.task_clock_vs_scheduler}};
   Json j = {{"level", cost_level_name(c.level)},
             {"requested", cost_level_name(c.requested)},
             {"reason", c.reason},
             {"hardware_reason", c.hardware_reason},
             {"wall_seconds", c.wall_s},
+            {"process_rusage_ns", c.process_rusage_ns},
             {"bytes", c.bytes},
             {"streams", counters_json(c.streams)},
             {"rest_of_process", counters_json(c.rest)},
@@ -226,6 +250,9 @@ Json to_json(const SideCost& c) {
     j["softirq_entries_traced"] = traced;
     j["softirq_entries_proc"] = proc;
     j["lost_records"] = c.lost_records;
+    IrqShare total;
+    total += c.traced_total;
+    j["traced_total"] = share_json(total);
     j["irqs"] = irqs;
   }
   return j;
@@ -242,6 +269,7 @@ Expected<SideCost> cost_from_json(const Json& j) {
     c.reason = j.at("reason").get<std::string>().substr(0, 512);
     c.hardware_reason = j.at("hardware_reason").get<std::string>().substr(0, 512);
     c.wall_s = j.at("wall_seconds").get<double>();
+    c.process_rusage_ns = j.at("process_rusage_ns").get<double>();
     c.bytes = j.at("bytes").get<std::uint64_t>();
     c.streams = counters_from(j.at("streams"));
     c.rest = counters_from(j.at("rest_of_process"));
@@ -261,6 +289,11 @@ Expected<SideCost> cost_from_json(const Json& j) {
       c.other_irq = share_from(a.at("other"));
       c.peer_on_host = a.at("peer_on_host").get<bool>();
       c.lost_records = j.at("lost_records").get<std::uint64_t>();
+      IrqShare total = share_from(j.at("traced_total"));
+      c.traced_total.softirq[kNetRx] = total.net_rx;
+      c.traced_total.softirq[kNetTx] = total.net_tx;
+      c.traced_total.softirq[0] = total.softirq_other;  // the other vectors, summed
+      c.traced_total.hardirq = total.hardirq;
       const auto& traced = j.at("softirq_entries_traced");
       const auto& proc = j.at("softirq_entries_proc");
       for (std::size_t v = 0; v < kSoftirqVectors && v < traced.size() && v < proc.size(); ++v) {
@@ -269,8 +302,9 @@ Expected<SideCost> cost_from_json(const Json& j) {
       }
       for (const auto& irq : j.at("irqs")) {
         if (c.irqs.size() >= 256) break;
-        c.irqs.emplace_back(irq.at("name").get<std::string>().substr(0, 64),
-                            IrqCharge{irq.at("ns").get<std::uint64_t>(), irq.at("count").get<std::uint64_t>()});
+        c.irqs.emplace_back(
+            irq.at("name").get<std::string>().substr(0, 64),
+            IrqCharge{irq.at("ns").get<std::uint64_t>(), irq.at("count").get<std::uint64_t>()});
       }
     }
     return c;
@@ -282,8 +316,10 @@ Expected<SideCost> cost_from_json(const Json& j) {
 CostCollector::CostCollector(CostLevel requested) : requested_(requested), level_(requested) {
   if (level_ == CostLevel::kFull) {
     auto t = IrqTracer::start();
-    if (t) tracer_ = std::move(*t);
-    else degrade(CostLevel::kCounters, "interrupt tracing unavailable: " + t.error().message);
+    if (t)
+      tracer_ = std::move(*t);
+    else
+      degrade(CostLevel::kCounters, "interrupt tracing unavailable: " + t.error().message);
   }
 }
 
@@ -291,8 +327,10 @@ CostCollector::~CostCollector() = default;
 
 void CostCollector::degrade(CostLevel to, const std::string& why) {
   level_ = to;
-  if (reason_.empty()) reason_ = why;
-  else reason_ += "; " + why;
+  if (reason_.empty())
+    reason_ = why;
+  else
+    reason_ += "; " + why;
   if (to < CostLevel::kFull) tracer_.reset();
 }
 
@@ -325,20 +363,23 @@ void CostCollector::attach(const std::vector<std::pair<int, pid_t>>& stream_tids
     if (is_stream) continue;
     auto a = open_one(-1, tid);
     if (!a) return;
-    if (tid == tracer_tid) collector_ = std::move(*a);
-    else rest_.push_back(std::move(*a));
+    if (tid == tracer_tid)
+      collector_ = std::move(*a);
+    else
+      rest_.push_back(std::move(*a));
   }
 }
 
 std::uint64_t CostCollector::begin() {
   auto snap = [](Attached& a) {
     a.begin = a.counters->read();
-    read_thread_times(a.tid, a.begin.utime_s, a.begin.stime_s);
+    read_thread_clocks(a.tid, a.begin);
   };
   for (auto& a : streams_) snap(a);
   for (auto& a : rest_) snap(a);
   if (collector_) snap(*collector_);
   proc_begin_ = read_proc_softirqs();
+  rusage_begin_ns_ = process_cpu_ns();
   begin_ns_ = tracer_ ? tracer_->mark_start()
                       : std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                           std::chrono::steady_clock::now().time_since_epoch())
@@ -358,12 +399,10 @@ void CostCollector::end() {
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
   proc_end_ = read_proc_softirqs();
+  rusage_end_ns_ = process_cpu_ns();
   auto snap = [](Attached& a) {
     a.end = a.counters->read();
-    if (!read_thread_times(a.tid, a.end.utime_s, a.end.stime_s)) {
-      a.end.utime_s = a.begin.utime_s;
-      a.end.stime_s = a.begin.stime_s;
-    }
+    a.clocks_at_end = read_thread_clocks(a.tid, a.end);
   };
   for (auto& a : streams_) snap(a);
   for (auto& a : rest_) snap(a);
@@ -372,7 +411,7 @@ void CostCollector::end() {
 }
 
 SideCost CostCollector::result(const std::vector<std::uint64_t>& stream_bytes,
-                               const std::vector<std::pair<double, double>>& final_times,
+                               const std::vector<CounterValues>& final_clocks,
                                const HostIdentity& peer) const {
   SideCost c;
   c.level = level_;
@@ -381,16 +420,18 @@ SideCost CostCollector::result(const std::vector<std::uint64_t>& stream_bytes,
   c.hardware_reason = hw_reason_;
   c.wall_s = double(end_ns_ - std::min(begin_ns_, end_ns_)) / 1e9;
   c.irq_time_accounting = kernel_irq_time_accounting();
+  c.process_rusage_ns = rusage_end_ns_ - rusage_begin_ns_;
   if (level_ < CostLevel::kCounters) return c;
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     const Attached& a = streams_[i];
-    CounterValues d = a.end - a.begin;
-    // A stream thread that ended before end() left its own last utime/stime reading.
-    if (i < final_times.size() && final_times[i].first + final_times[i].second > 0 &&
-        d.utime_s + d.stime_s <= 0) {
-      d.utime_s = final_times[i].first - a.begin.utime_s;
-      d.stime_s = final_times[i].second - a.begin.stime_s;
+    CounterValues end = a.end;
+    // A stream thread that ended before end() left its own last clock readings.
+    if (!a.clocks_at_end && i < final_clocks.size()) {
+      end.utime_s = final_clocks[i].utime_s;
+      end.stime_s = final_clocks[i].stime_s;
+      end.schedstat_ns = final_clocks[i].schedstat_ns;
     }
+    CounterValues d = end - a.begin;
     StreamCost s;
     s.id = a.id;
     s.counters = d;
@@ -406,6 +447,7 @@ SideCost CostCollector::result(const std::vector<std::uint64_t>& stream_bytes,
   const IrqAccounting& acc = tracer_->accounting();
   c.lost_records = acc.lost_records();
   c.traced_softirqs = acc.entries();
+  c.traced_total = acc.total();
   for (int v = 0; v < kSoftirqVectors; ++v)
     c.proc_softirqs[std::size_t(v)] = proc_end_[std::size_t(v)] - proc_begin_[std::size_t(v)];
   HostIdentity me = this_host();

@@ -66,7 +66,7 @@ pid_t tgid_of(pid_t tid) {
 }  // namespace
 
 const char* softirq_name(std::uint32_t vec) {
-  static const char* names[] = {"HI",      "TIMER",   "NET_TX", "NET_RX",  "BLOCK",
+  static const char* names[] = {"HI",       "TIMER",   "NET_TX", "NET_RX",  "BLOCK",
                                 "IRQ_POLL", "TASKLET", "SCHED",  "HRTIMER", "RCU"};
   return vec < kSoftirqVectors ? names[vec] : "UNKNOWN";
 }
@@ -207,8 +207,8 @@ IrqTracer::IrqTracer(int cpus) : accounting_(cpus) {}
 
 Expected<std::unique_ptr<IrqTracer>> IrqTracer::start() {
   const char* names[] = {"softirq_entry", "softirq_exit", "irq_handler_entry", "irq_handler_exit"};
-  const TraceKind kinds[] = {TraceKind::kSoftirqEntry, TraceKind::kSoftirqExit, TraceKind::kIrqEntry,
-                             TraceKind::kIrqExit};
+  const TraceKind kinds[] = {TraceKind::kSoftirqEntry, TraceKind::kSoftirqExit,
+                             TraceKind::kIrqEntry, TraceKind::kIrqExit};
   int ids[4];
   for (int i = 0; i < 4; ++i) {
     auto id = tracepoint_id(names[i]);
@@ -298,62 +298,72 @@ void IrqTracer::run() {
   }
 }
 
-void IrqTracer::drain(CpuRing& ring) {
-  auto* meta = static_cast<perf_event_mmap_page*>(ring.base);
-  char* data = static_cast<char*>(ring.base) + meta->data_offset;
-  std::uint64_t size = meta->data_size;
-  std::uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
-  std::uint64_t tail = meta->data_tail;
+std::uint64_t walk_ring(const char* data, std::uint64_t size, std::uint64_t tail,
+                        std::uint64_t head, std::vector<char>& scratch, const RecordFn& fn) {
+  auto copy_out = [&](void* dst, std::uint64_t from, std::size_t n) {
+    std::uint64_t first = std::min<std::uint64_t>(n, size - from);
+    std::memcpy(dst, data + from, first);
+    std::memcpy(static_cast<char*>(dst) + first, data, n - first);
+  };
   while (tail < head) {
     perf_event_header hdr;
     std::uint64_t at = tail % size;
-    // A record may wrap around the end of the ring: copy it out whole.
-    auto copy_out = [&](void* dst, std::uint64_t from, std::size_t n) {
-      std::uint64_t first = std::min<std::uint64_t>(n, size - from);
-      std::memcpy(dst, data + from, first);
-      std::memcpy(static_cast<char*>(dst) + first, data, n - first);
-    };
     copy_out(&hdr, at, sizeof hdr);
-    if (hdr.size < sizeof hdr) break;
-    ring.scratch.resize(hdr.size);
-    copy_out(ring.scratch.data(), at, hdr.size);
-    if (hdr.type == PERF_RECORD_SAMPLE) handle(ring.cpu, ring.scratch.data(), hdr.size);
-    else if (hdr.type == PERF_RECORD_LOST && hdr.size >= sizeof hdr + 16) {
-      std::uint64_t lost_count = 0;
-      std::memcpy(&lost_count, ring.scratch.data() + sizeof hdr + 8, 8);
-      accounting_.lost(ring.cpu, lost_count);
-    }
+    if (hdr.size < sizeof hdr || hdr.size > head - tail) break;  // torn: try again later
+    scratch.resize(hdr.size);
+    copy_out(scratch.data(), at, hdr.size);
+    fn(hdr.type, scratch.data(), hdr.size);
     tail += hdr.size;
   }
-  __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+  return tail;
 }
 
 // Sample layout for TID | TIME | CPU | RAW: pid, tid (u32 each), time (u64), cpu, res (u32
 // each), raw size (u32), raw data. Raw: common_type (u16) first, the number at offset 8.
-void IrqTracer::handle(int cpu, const char* rec, std::size_t size) {
+std::optional<TraceRecord> parse_sample(const char* rec, std::size_t size,
+                                        const std::map<std::uint16_t, TraceKind>& kinds) {
   const std::size_t fixed_part = sizeof(perf_event_header) + 8 + 8 + 8 + 4;
-  if (size < fixed_part + 12) return;
+  if (size < fixed_part + 12) return std::nullopt;
   const char* p = rec + sizeof(perf_event_header);
-  std::uint32_t tid = 0, raw_size = 0, sample_cpu = 0;
+  std::uint32_t tid = 0, raw_size = 0, cpu = 0;
   std::uint64_t time = 0;
   std::memcpy(&tid, p + 4, 4);
   std::memcpy(&time, p + 8, 8);
-  std::memcpy(&sample_cpu, p + 16, 4);
+  std::memcpy(&cpu, p + 16, 4);
   std::memcpy(&raw_size, p + 24, 4);
   const char* raw = p + 28;
-  if (raw_size < 12 || fixed_part + raw_size > size) return;
+  if (raw_size < 12 || fixed_part + raw_size > size) return std::nullopt;
   std::uint16_t type = 0;
   std::uint32_t number = 0;
   std::memcpy(&type, raw, 2);
   std::memcpy(&number, raw + 8, 4);
-  auto kind = kinds_.find(type);
-  if (kind == kinds_.end()) return;
-  if ((kind->second == TraceKind::kIrqEntry || kind->second == TraceKind::kIrqExit) && number >= kMaxIrqs)
-    return;
-  pid_t t = pid_t(tid);
-  if (!tgids_.count(t)) tgids_[t] = tgid_of(t);  // while the task still exists
-  (void)cpu;
-  accounting_.add({int(sample_cpu), t, time, kind->second, number});
+  auto kind = kinds.find(type);
+  if (kind == kinds.end()) return std::nullopt;
+  bool irq = kind->second == TraceKind::kIrqEntry || kind->second == TraceKind::kIrqExit;
+  if (irq && number >= kMaxIrqs) return std::nullopt;
+  return TraceRecord{int(cpu), pid_t(tid), time, kind->second, number};
+}
+
+void IrqTracer::drain(CpuRing& ring) {
+  auto* meta = static_cast<perf_event_mmap_page*>(ring.base);
+  const char* data = static_cast<const char*>(ring.base) + meta->data_offset;
+  std::uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+  std::uint64_t tail =
+      walk_ring(data, meta->data_size, meta->data_tail, head, ring.scratch,
+                [&](std::uint32_t type, const char* rec, std::size_t size) {
+                  if (type == PERF_RECORD_SAMPLE) {
+                    if (auto r = parse_sample(rec, size, kinds_)) {
+                      if (!tgids_.count(r->tid))
+                        tgids_[r->tid] = tgid_of(r->tid);  // while it exists
+                      accounting_.add(*r);
+                    }
+                  } else if (type == PERF_RECORD_LOST && size >= sizeof(perf_event_header) + 16) {
+                    std::uint64_t lost_count = 0;
+                    std::memcpy(&lost_count, rec + sizeof(perf_event_header) + 8, 8);
+                    accounting_.lost(ring.cpu, lost_count);
+                  }
+                });
+  __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
 }
 
 }  // namespace nicperf

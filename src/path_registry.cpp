@@ -2,9 +2,9 @@
 
 #include <array>
 #include <cstdlib>
-#include <string_view>
 #include <map>
 #include <mutex>
+#include <string_view>
 
 namespace nicperf {
 namespace {
@@ -69,7 +69,8 @@ std::string cached_probe(const Info& info) {
   std::lock_guard lock(mutex);
   auto it = answers.find(&info);
   if (it == answers.end()) {
-    std::string why = disabled_by_env(info.name) ? "disabled by NICPERF_DISABLE_PATHS" : info.probe();
+    std::string why =
+        disabled_by_env(info.name) ? "disabled by NICPERF_DISABLE_PATHS" : info.probe();
     it = answers.emplace(&info, why).first;
   }
   return it->second;

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -22,7 +23,8 @@ perf_event_attr attr_for(std::uint32_t type, std::uint64_t config, bool leader) 
   a.size = sizeof a;
   a.type = type;
   a.config = config;
-  a.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+  a.read_format =
+      PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
   a.disabled = 0;
   (void)leader;
   return a;
@@ -66,6 +68,7 @@ CounterValues& CounterValues::operator+=(const CounterValues& o) {
   hw_running_ns += o.hw_running_ns;
   utime_s += o.utime_s;
   stime_s += o.stime_s;
+  schedstat_ns += o.schedstat_ns;
   return *this;
 }
 
@@ -83,6 +86,7 @@ CounterValues CounterValues::operator-(const CounterValues& o) const {
   d.hw_running_ns -= o.hw_running_ns;
   d.utime_s -= o.utime_s;
   d.stime_s -= o.stime_s;
+  d.schedstat_ns -= o.schedstat_ns;
   return d;
 }
 
@@ -103,6 +107,25 @@ bool read_thread_times(pid_t tid, double& utime_s, double& stime_s) {
   utime_s = double(utime) / hz;
   stime_s = double(stime) / hz;
   return true;
+}
+
+bool read_schedstat(pid_t tid, double& run_ns) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/schedstat");
+  unsigned long long ns = 0;
+  if (!(in >> ns)) return false;
+  run_ns = double(ns);
+  return true;
+}
+
+bool read_thread_clocks(pid_t tid, CounterValues& v) {
+  return read_thread_times(tid, v.utime_s, v.stime_s) && read_schedstat(tid, v.schedstat_ns);
+}
+
+void read_own_clocks(CounterValues& v) {
+  read_thread_times(pid_t(gettid()), v.utime_s, v.stime_s);
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);  // includes the slice not yet in schedstat
+  v.schedstat_ns = double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
 }
 
 Expected<ThreadCounters> ThreadCounters::open(pid_t tid, bool hardware) {
@@ -126,7 +149,10 @@ Expected<ThreadCounters> ThreadCounters::open(pid_t tid, bool hardware) {
     return c;
   }
   // cycles, instructions, cycles in user space only, cycles in the kernel only.
-  struct Hw { std::uint64_t config; bool no_kernel, no_user; };
+  struct Hw {
+    std::uint64_t config;
+    bool no_kernel, no_user;
+  };
   const Hw hw[] = {{PERF_COUNT_HW_CPU_CYCLES, false, false},
                    {PERF_COUNT_HW_INSTRUCTIONS, false, false},
                    {PERF_COUNT_HW_CPU_CYCLES, true, false},
@@ -148,7 +174,10 @@ Expected<ThreadCounters> ThreadCounters::open(pid_t tid, bool hardware) {
 }
 
 ThreadCounters::ThreadCounters(ThreadCounters&& o) noexcept
-    : tid_(o.tid_), sw_(std::move(o.sw_)), hw_(std::move(o.hw_)), hw_reason_(std::move(o.hw_reason_)) {
+    : tid_(o.tid_),
+      sw_(std::move(o.sw_)),
+      hw_(std::move(o.hw_)),
+      hw_reason_(std::move(o.hw_reason_)) {
   o.sw_.clear();
   o.hw_.clear();
 }

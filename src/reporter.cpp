@@ -2,12 +2,11 @@
 #include "nicperf/reporter.hpp"
 
 #include <cstdio>
+#include <optional>
 #include <ostream>
 
 #include "nicperf/context.hpp"
 #include "nicperf/units.hpp"
-
-#include <optional>
 
 namespace nicperf {
 namespace {
@@ -178,21 +177,26 @@ class TextReporter final : public Reporter {
     if (c) dc = derive(*c);
     if (s) ds = derive(*s);
     auto row = [&](const std::string& name, auto get) {
-      out_ << pad(name, 34, true) << pad(c ? get(*c, *dc) : "-", 22) << pad(s ? get(*s, *ds) : "-", 22)
-           << "\n";
+      out_ << pad(name, 34, true) << pad(c ? get(*c, *dc) : "-", 22)
+           << pad(s ? get(*s, *ds) : "-", 22) << "\n";
     };
     auto pct = [](double v) { return fixed(100 * v, 1) + "%"; };
-    out_ << "Cost" << pad("client", 52) << " (" << (client_sends ? "sender" : "receiver") << ")"
-         << pad("server", 12) << " (" << (client_sends ? "receiver" : "sender") << ")\n";
-    row("  level", [](const SideCost& x, const DerivedCost&) { return std::string(cost_level_name(x.level)); });
-    row("  CPU time per GB (s)", [](const SideCost& x, const DerivedCost& d) {
+    out_ << pad("Cost", 34, true)
+         << pad(std::string("client (") + (client_sends ? "sender" : "receiver") + ")", 22)
+         << pad(std::string("server (") + (client_sends ? "receiver" : "sender") + ")", 22) << "\n";
+    row("  level", [](const SideCost& x, const DerivedCost&) {
+      return std::string(cost_level_name(x.level));
+    });
+    row("  CPU s per GB (scheduler time)", [](const SideCost& x, const DerivedCost& d) {
       return x.bytes ? fixed(d.cpu_ns_per_byte, 3) : std::string("-");
     });
     row("  CPU %", [](const SideCost&, const DerivedCost& d) { return fixed(d.cpu_percent, 1); });
     row("  cycles per byte", [](const SideCost&, const DerivedCost& d) {
       return d.cycles_per_byte ? fixed(*d.cycles_per_byte, 2) : std::string("n/a");
     });
-    row("  IPC", [](const SideCost&, const DerivedCost& d) { return d.ipc ? fixed(*d.ipc, 2) : std::string("n/a"); });
+    row("  IPC", [](const SideCost&, const DerivedCost& d) {
+      return d.ipc ? fixed(*d.ipc, 2) : std::string("n/a");
+    });
     row("  user / kernel (tick-sampled)", [&](const SideCost&, const DerivedCost& d) {
       return pct(d.user_share) + " / " + pct(d.kernel_share);
     });
@@ -206,7 +210,8 @@ class TextReporter final : public Reporter {
       return x.traced ? fixed(d.interrupts_per_gb, 0) : std::string("n/a");
     });
     row("  context switches per GB", [](const SideCost& x, const DerivedCost& d) {
-      return x.level >= CostLevel::kCounters ? fixed(d.context_switches_per_gb, 0) : std::string("n/a");
+      return x.level >= CostLevel::kCounters ? fixed(d.context_switches_per_gb, 0)
+                                             : std::string("n/a");
     });
     row("  NET_RX run in peer's threads", [](const SideCost& x, const DerivedCost&) {
       return x.traced ? fixed(double(x.peer_irq.net_rx.ns) / 1e6, 1) + " ms" : std::string("n/a");
@@ -214,13 +219,19 @@ class TextReporter final : public Reporter {
     row("  collector's own CPU %", [](const SideCost& x, const DerivedCost& d) {
       return x.traced ? fixed(d.collector_percent, 2) : std::string("-");
     });
+    row("  perf task-clock vs scheduler", [](const SideCost& x, const DerivedCost& d) {
+      return x.level >= CostLevel::kCounters ? (d.task_clock_vs_scheduler >= 0 ? "+" : "") +
+                                                   fixed(100 * d.task_clock_vs_scheduler, 1) + "%"
+                                             : std::string("n/a");
+    });
     for (const SideCost* x : {c, s}) {
       if (!x) continue;
       const char* who = x == c ? "client" : "server";
       if (!x->reason.empty()) out_ << "  " << who << ": " << x->reason << "\n";
       if (!x->hardware_reason.empty() && x->level >= CostLevel::kCounters)
         out_ << "  " << who << ": " << x->hardware_reason << "\n";
-      if (x->lost_records) out_ << "  " << who << ": " << x->lost_records << " trace records lost\n";
+      if (x->lost_records)
+        out_ << "  " << who << ": " << x->lost_records << " trace records lost\n";
     }
     const SideCost* any = c ? c : s;
     if (any->traced) out_ << "  attribution: " << attribution_rule(*any) << "\n";

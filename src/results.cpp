@@ -171,12 +171,12 @@ Json to_json(const SideEnd& side) {
                        {"error", s.error}});
   }
   Json j = {{"streams", streams},
-          {"cpu",
-           {{"valid", side.cpu.valid},
-            {"total", side.cpu.total},
-            {"user", side.cpu.user},
-            {"system", side.cpu.system}}},
-          {"congestion", side.congestion}};
+            {"cpu",
+             {{"valid", side.cpu.valid},
+              {"total", side.cpu.total},
+              {"user", side.cpu.user},
+              {"system", side.cpu.system}}},
+            {"congestion", side.congestion}};
   if (side.cost) j["cost"] = to_json(*side.cost);
   return j;
 }

@@ -71,10 +71,16 @@ void Stream::start() {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
+void Stream::release() {
+  go_.store(true, std::memory_order_release);
+  go_.notify_all();
+}
+
 void Stream::request_stop() { thread_.request_stop(); }
 
 void Stream::abort() {
   thread_.request_stop();
+  release();
   if (cfg_.fd >= 0 && !done()) shutdown(cfg_.fd, SHUT_RDWR);
 }
 
@@ -90,6 +96,8 @@ PathStats Stream::path_stats() const {
 
 void Stream::run(std::stop_token stop) {
   tid_.store(gettid(), std::memory_order_release);
+  // Counters are attached to this tid before the first byte moves.
+  go_.wait(false, std::memory_order_acquire);
   if (cfg_.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -99,14 +107,14 @@ void Stream::run(std::stop_token stop) {
           "cannot pin stream " + std::to_string(cfg_.index) + " to CPU " + std::to_string(cfg_.cpu),
           err));
   }
-  if (error_.empty()) {
+  if (error_.empty() && !stop.stop_requested()) {
     if (cfg_.sender)
       send_loop(stop);
     else
       recv_loop();
   }
   end_time_ = Clock::now();
-  read_thread_times(gettid(), final_times_.first, final_times_.second);
+  read_own_clocks(final_clocks_);
   done_.store(true, std::memory_order_release);
   if (on_done_) on_done_();
 }

@@ -125,10 +125,12 @@ Status TestRun::check_paths() const {
   const char* side = report_.is_client ? "on the client" : "on the server";
   if (const auto* s = find_send_path(spec.send_mode); sends && s)
     if (auto why = path_unavailable(*s); !why.empty())
-      return Error{Errc::kUsage, "send mode '" + spec.send_mode + "' is unavailable " + side + ": " + why};
+      return Error{Errc::kUsage,
+                   "send mode '" + spec.send_mode + "' is unavailable " + side + ": " + why};
   if (const auto* r = find_recv_path(spec.recv_mode); receives && r)
     if (auto why = path_unavailable(*r); !why.empty())
-      return Error{Errc::kUsage, "receive mode '" + spec.recv_mode + "' is unavailable " + side + ": " + why};
+      return Error{Errc::kUsage,
+                   "receive mode '" + spec.recv_mode + "' is unavailable " + side + ": " + why};
   return ok();
 }
 
@@ -192,6 +194,7 @@ void TestRun::start() {
   for (auto& t : streams_) t.stream->start();
   attach_cost();
   if (spec.omit <= 0) begin_measurement(Clock::now());
+  for (auto& t : streams_) t.stream->release();
 }
 
 // The counters follow thread ids: wait (briefly) until every stream thread has one.
@@ -390,7 +393,7 @@ void TestRun::finish_cost(Clock::time_point end) {
     SideCost c;
     c.level = CostLevel::kRusage;
     c.requested = level;
-    c.reason = level > CostLevel::kRusage ? "perf_event counters unavailable" : "";
+    if (cost_) c.reason = cost_->reason();
     c.wall_s = Seconds(end - origin_).count();
     c.rest.task_clock_ns = side.cpu.total / 100.0 * c.wall_s * 1e9;
     c.rest.utime_s = side.cpu.user / 100.0 * c.wall_s;
@@ -402,12 +405,12 @@ void TestRun::finish_cost(Clock::time_point end) {
   }
   cost_->end();
   std::vector<std::uint64_t> bytes;
-  std::vector<std::pair<double, double>> times;
+  std::vector<CounterValues> clocks;
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     bytes.push_back(streams_[i].stream->bytes() - (i < begin_bytes_.size() ? begin_bytes_[i] : 0));
-    times.push_back(streams_[i].stream->final_times());
+    clocks.push_back(streams_[i].stream->final_clocks());
   }
-  side.cost = cost_->result(bytes, times, report_.peer);
+  side.cost = cost_->result(bytes, clocks, report_.peer);
   // iperf3's cpu_utilization_percent, from the same measurement as the cost figures.
   DerivedCost d = derive(*side.cost);
   side.cpu = {true, d.cpu_percent, d.cpu_percent * d.user_share, d.cpu_percent * d.kernel_share};

@@ -162,12 +162,11 @@ struct Reader {
 
 Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& limits) {
   if (!j.is_object()) return Error{Errc::kProtocol, "test parameters must be a JSON object"};
-  static const char* const kKnown[] = {"protocol",    "streams",        "block_len",
-                                       "duration",    "bytes",          "direction",
-                                       "interval",    "omit",           "client_cpus",
-                                       "server_cpus", "window",         "no_delay",
-                                       "congestion",  "send_mode",      "recv_mode", "uring_depth", "cost",
-                                       "verify",      "random_payload", "get_server_output"};
+  static const char* const kKnown[] = {
+      "protocol",    "streams",  "block_len",  "duration",       "bytes",
+      "direction",   "interval", "omit",       "client_cpus",    "server_cpus",
+      "window",      "no_delay", "congestion", "send_mode",      "recv_mode",
+      "uring_depth", "cost",     "verify",     "random_payload", "get_server_output"};
   for (auto& [key, value] : j.items()) {
     bool known = false;
     for (auto* k : kKnown) known = known || key == k;

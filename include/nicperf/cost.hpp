@@ -10,11 +10,10 @@
 
 #include <array>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "nicperf/irq_trace.hpp"
 #include "nicperf/perf_counters.hpp"
@@ -42,15 +41,17 @@ struct StreamCost {
 struct SideCost {
   CostLevel level = CostLevel::kOff;
   CostLevel requested = CostLevel::kFull;
-  std::string reason;  // why the level is below the request, or what is missing
+  std::string reason;           // why the level is below the request, or what is missing
   std::string hardware_reason;  // why cycles/instructions are absent
   double wall_s = 0;
-  std::uint64_t bytes = 0;  // bytes this side moved in the window
+  double process_rusage_ns = 0;  // getrusage(RUSAGE_SELF) over the window, every thread
+  std::uint64_t bytes = 0;       // bytes this side moved in the window
   CounterValues streams, rest, collector;
   std::vector<StreamCost> per_stream;
   bool traced = false;
   IrqShare streams_irq, process_irq, peer_irq, other_irq;
   std::uint64_t lost_records = 0;
+  IrqBucket traced_total;  // every interval traced in the window, whoever was interrupted
   std::array<std::uint64_t, kSoftirqVectors> traced_softirqs{}, proc_softirqs{};
   std::vector<std::pair<std::string, IrqCharge>> irqs;  // by name, as /proc/interrupts
   bool peer_on_host = false;
@@ -66,7 +67,8 @@ struct DerivedCost {
   double softirq_share = 0, hardirq_share = 0;  // of the process's CPU time (traced, exact)
   double softirqs_per_gb = 0, net_rx_per_gb = 0, interrupts_per_gb = 0;
   double context_switches_per_gb = 0;
-  double collector_percent = 0;  // the tracer thread's own CPU, kept out of the figures above
+  double collector_percent = 0;        // the tracer thread's own CPU, kept out of the figures above
+  double task_clock_vs_scheduler = 0;  // perf task-clock / scheduler run time - 1
 };
 DerivedCost derive(const SideCost& c);
 std::string attribution_rule(const SideCost& c);
@@ -91,12 +93,14 @@ class CostCollector {
   std::uint64_t begin();
   // Task-clock of each attached stream so far (for per-interval CPU), in attach order.
   std::vector<double> stream_task_clock() const;
-  // Closes the window; `final_times` are the stream threads' own last utime/stime readings.
+  // Closes the window.
   void end();
+  // `final_clocks`: each stream thread's own last utime/stime/schedstat, for threads gone by
+  // the time end() ran.
   SideCost result(const std::vector<std::uint64_t>& stream_bytes,
-                  const std::vector<std::pair<double, double>>& final_times,
-                  const HostIdentity& peer) const;
+                  const std::vector<CounterValues>& final_clocks, const HostIdentity& peer) const;
   CostLevel level() const { return level_; }
+  const std::string& reason() const { return reason_; }
 
  private:
   struct Attached {
@@ -104,6 +108,7 @@ class CostCollector {
     pid_t tid = 0;
     std::optional<ThreadCounters> counters;
     CounterValues begin, end;
+    bool clocks_at_end = false;  // the thread still existed at end()
   };
   void degrade(CostLevel to, const std::string& why);
 
@@ -114,6 +119,7 @@ class CostCollector {
   std::optional<Attached> collector_;
   std::uint64_t begin_ns_ = 0, end_ns_ = 0;
   std::array<std::uint64_t, kSoftirqVectors> proc_begin_{}, proc_end_{};
+  double rusage_begin_ns_ = 0, rusage_end_ns_ = 0;
 };
 
 }  // namespace nicperf

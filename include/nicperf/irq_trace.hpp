@@ -9,9 +9,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,6 +91,16 @@ class IrqAccounting {
   std::uint64_t lost_ = 0;
 };
 
+// Walks the records in [tail, head) of a perf ring of `size` bytes, handing each to `fn`
+// whole (a record that wraps around the end is copied into `scratch`); returns the new tail.
+using RecordFn = std::function<void(std::uint32_t type, const char* record, std::size_t size)>;
+std::uint64_t walk_ring(const char* data, std::uint64_t size, std::uint64_t tail,
+                        std::uint64_t head, std::vector<char>& scratch, const RecordFn& fn);
+// Decodes a PERF_RECORD_SAMPLE of the tracer's layout (TID | TIME | CPU | RAW); `kinds` maps
+// tracepoint ids (the raw data's common_type) to what they are.
+std::optional<TraceRecord> parse_sample(const char* record, std::size_t size,
+                                        const std::map<std::uint16_t, TraceKind>& kinds);
+
 // Per-vector softirq counts from /proc/softirqs, summed over the CPUs.
 std::array<std::uint64_t, kSoftirqVectors> read_proc_softirqs();
 // IRQ names as /proc/interrupts shows them.
@@ -119,7 +131,6 @@ class IrqTracer {
   explicit IrqTracer(int cpus);
   void run();
   void drain(CpuRing& ring);
-  void handle(int cpu, const char* rec, std::size_t size);
 
   IrqAccounting accounting_;
   std::vector<std::unique_ptr<CpuRing>> rings_;

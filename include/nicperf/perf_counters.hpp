@@ -23,6 +23,10 @@ struct CounterValues {
   double hw_enabled_ns = 0, hw_running_ns = 0;  // for the multiplexing share
   // utime/stime from /proc (tick-sampled): the user/kernel split without a PMU.
   double utime_s = 0, stime_s = 0;
+  // The scheduler's run time (schedstat / CLOCK_THREAD_CPUTIME_ID): what getrusage and top
+  // report. The cost figures use it; perf's task-clock is kept beside it as a cross-check.
+  double schedstat_ns = 0;
+  double cpu_ns() const { return schedstat_ns > 0 ? schedstat_ns : task_clock_ns; }
 
   CounterValues& operator+=(const CounterValues& o);
   CounterValues operator-(const CounterValues& o) const;
@@ -33,6 +37,11 @@ struct CounterValues {
 
 // /proc/self/task/<tid>/stat utime and stime, in seconds.
 bool read_thread_times(pid_t tid, double& utime_s, double& stime_s);
+bool read_schedstat(pid_t tid, double& run_ns);
+// utime, stime and schedstat of a thread in one go (false if the thread is gone).
+bool read_thread_clocks(pid_t tid, CounterValues& v);
+// The same for the calling thread, its run time to the nanosecond (CLOCK_THREAD_CPUTIME_ID).
+void read_own_clocks(CounterValues& v);
 
 class ThreadCounters {
  public:

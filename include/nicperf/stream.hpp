@@ -2,6 +2,8 @@
 // and buffer; the main thread reads the published counters (atomics) and TCP_INFO.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -11,8 +13,7 @@
 #include <thread>
 #include <utility>
 
-#include <sys/types.h>
-
+#include "nicperf/perf_counters.hpp"
 #include "nicperf/send_path.hpp"
 
 namespace nicperf {
@@ -53,9 +54,10 @@ class Stream {
   Stream& operator=(const Stream&) = delete;
 
   Status open(const Payload& payload);  // creates the path; before start()
-  void start();
-  void request_stop();  // sender: stop after the current call
-  void abort();         // unblocks a stuck thread by shutting the socket down
+  void start();                         // the thread publishes its tid, then waits for release()
+  void release();                       // lets a started stream move data
+  void request_stop();                  // sender: stop after the current call
+  void abort();                         // unblocks a stuck thread by shutting the socket down
   void join();
 
   const StreamConfig& config() const { return cfg_; }
@@ -66,8 +68,8 @@ class Stream {
   Clock::time_point end_time() const { return end_time_; }
   const std::string& error() const { return error_; }
   pid_t tid() const { return tid_.load(std::memory_order_acquire); }  // 0 until the thread runs
-  // The thread's own utime/stime (s) read just before it ended; valid once done().
-  std::pair<double, double> final_times() const { return final_times_; }
+  // The thread's own utime, stime and schedstat read just before it ended; valid once done().
+  const CounterValues& final_clocks() const { return final_clocks_; }
   PathStats path_stats() const;
 
  private:
@@ -85,7 +87,8 @@ class Stream {
   Clock::time_point end_time_{};
   std::string error_;
   std::atomic<pid_t> tid_{0};
-  std::pair<double, double> final_times_{0, 0};
+  std::atomic<bool> go_{false};
+  CounterValues final_clocks_;
   std::jthread thread_;
 };
 

@@ -29,7 +29,7 @@ struct TestSpec {
   std::string congestion;  // TCP_CONGESTION, empty = default
   std::string send_mode = "write";
   std::string recv_mode = "read";
-  int uring_depth = 8;  // io_uring sends per linked chain
+  int uring_depth = 8;        // io_uring sends per linked chain
   std::string cost = "full";  // full | counters | rusage | off, each side falls back from it
   bool verify = false;
   bool random_payload = false;

@@ -32,7 +32,8 @@ class ZerocopyRecv final : public RecvPath {
     fd_ = ctx.fd;
     void* m = mmap(nullptr, kRegion, PROT_READ, MAP_SHARED, fd_, 0);
     if (m == MAP_FAILED)
-      return Error{Errc::kSystem, errno_text("mmap on the TCP socket (TCP_ZEROCOPY_RECEIVE)", errno)};
+      return Error{Errc::kSystem,
+                   errno_text("mmap on the TCP socket (TCP_ZEROCOPY_RECEIVE)", errno)};
     region_ = static_cast<char*>(m);
     copy_.resize(kCopyBuffer);
     return ok();

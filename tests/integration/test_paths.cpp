@@ -32,8 +32,8 @@ TEST_CASE("every send path moves exactly -n bytes, verified, both directions") {
     }
     for (const char* dir : {"", "-R"}) {
       CAPTURE(dir);
-      std::vector<std::string> args = {"-n", kBytes, "-l", "100000", "-P", "2", "--mode", path.name,
-                                       "--verify", "-J"};
+      std::vector<std::string> args = {"-n", kBytes,   "-l",      "100000",   "-P",
+                                       "2",  "--mode", path.name, "--verify", "-J"};
       if (*dir) args.push_back(dir);
       auto c = s.client(args);
       CHECK(c->wait(0) == 0);
@@ -55,7 +55,8 @@ TEST_CASE("every receive path counts exactly and delivers the right bytes") {
       for (const char* dir : {"", "-R"}) {
         CAPTURE(mode);
         CAPTURE(dir);
-        std::vector<std::string> args = {"-n", kBytes, "--mode", mode, "--recv-mode", path.name, "-J"};
+        std::vector<std::string> args = {"-n",          kBytes,    "--mode", mode,
+                                         "--recv-mode", path.name, "-J"};
         if (path.caps & nicperf::kCapDelivers) args.push_back("--verify");
         if (*dir) args.push_back(dir);
         auto c = s.client(args);
@@ -88,7 +89,8 @@ TEST_CASE("on loopback the kernel copies every zero-copy send, and the report sa
     CHECK(send["zerocopy_completions"].get<std::uint64_t>() > 0);
     CHECK(send["copied_share"] == doctest::Approx(1.0));
     auto text = s.client({"-n", "50M", "--mode", mode});
-    CHECK(text->out().find("this result is mostly NOT zero-copy (on loopback the kernel always copies)") !=
+    CHECK(text->out().find(
+              "this result is mostly NOT zero-copy (on loopback the kernel always copies)") !=
           std::string::npos);
   }
 }
@@ -141,7 +143,8 @@ TEST_CASE("--compare JSON holds one run per path and round, and a row per path")
   }
   // The order rotates: round 2 does not start with the path round 1 started with.
   auto pair = [&](int i) {
-    return cmp["runs"][i]["send_mode"].get<std::string>() + "/" + cmp["runs"][i]["recv_mode"].get<std::string>();
+    return cmp["runs"][i]["send_mode"].get<std::string>() + "/" +
+           cmp["runs"][i]["recv_mode"].get<std::string>();
   };
   CHECK(pair(0) != pair(6));
   CHECK(pair(1) == pair(6));
