@@ -2,6 +2,7 @@
 // socket's error queue when it is done with them. Completions coalesce into ranges of send
 // sequence numbers; a range flagged SO_EE_CODE_ZEROCOPY_COPIED was copied after all (always
 // so on loopback), and the copied share is reported.
+// linux/errqueue.h uses struct timespec without including its header.
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -10,7 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <ctime>  // linux/errqueue.h uses struct timespec
+#include <ctime>
 
 #include "nicperf/path_registry.hpp"
 #include "nicperf/payload.hpp"
