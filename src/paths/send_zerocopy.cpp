@@ -2,8 +2,10 @@
 // socket's error queue when it is done with them. Completions coalesce into ranges of send
 // sequence numbers; a range flagged SO_EE_CODE_ZEROCOPY_COPIED was copied after all (always
 // so on loopback), and the copied share is reported.
-// linux/errqueue.h uses struct timespec without including its header.
+// clang-format off
+#include <time.h>  // before linux/errqueue.h, which uses struct timespec without including it
 #include <linux/errqueue.h>
+// clang-format on
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,7 +13,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <ctime>
 
 #include "nicperf/path_registry.hpp"
 #include "nicperf/payload.hpp"
