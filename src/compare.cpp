@@ -107,6 +107,17 @@ CompareRun run_figures(const Report& r, int exit_code, int round) {
   CpuUsage remote = r.remote ? r.remote->cpu : CpuUsage{};
   run.sender_cpu = local_sends ? r.local.cpu : remote;
   run.receiver_cpu = local_sends ? remote : r.local.cpu;
+  bool client_is_sender = r.spec.direction != Direction::kReverse;
+  const SideCost* sender = client_is_sender ? client_cost(r) : server_cost(r);
+  const SideCost* receiver = client_is_sender ? server_cost(r) : client_cost(r);
+  auto fill = [](const SideCost* c, double& s_per_gb, double& softirq) {
+    if (!c || c->bytes == 0) return;
+    DerivedCost d = derive(*c);
+    s_per_gb = d.cpu_ns_per_byte;  // ns per byte is s per GB
+    if (c->traced) softirq = d.softirq_share;
+  };
+  fill(sender, run.sender_s_per_gb, run.sender_softirq_share);
+  fill(receiver, run.receiver_s_per_gb, run.receiver_softirq_share);
   return run;
 }
 
@@ -118,7 +129,7 @@ void summarize(CompareResult& result, const std::vector<std::pair<std::string, s
     row.send_mode = pairs[i].first;
     row.recv_mode = pairs[i].second;
     row.unavailable = unavailable[i];
-    std::vector<double> gbps, copied, scpu, rcpu;
+    std::vector<double> gbps, copied, scpu, rcpu, sgb, rgb, ssoft, rsoft;
     for (const auto& run : result.runs) {
       if (run.send_mode != row.send_mode || run.recv_mode != row.recv_mode) continue;
       if (run.exit_code != 0 && run.exit_code != exit_code(Errc::kInterrupted)) {
@@ -129,11 +140,19 @@ void summarize(CompareResult& result, const std::vector<std::pair<std::string, s
       if (run.copied_share >= 0) copied.push_back(run.copied_share);
       if (run.sender_cpu.valid) scpu.push_back(run.sender_cpu.total);
       if (run.receiver_cpu.valid) rcpu.push_back(run.receiver_cpu.total);
+      if (run.sender_s_per_gb >= 0) sgb.push_back(run.sender_s_per_gb);
+      if (run.receiver_s_per_gb >= 0) rgb.push_back(run.receiver_s_per_gb);
+      if (run.sender_softirq_share >= 0) ssoft.push_back(run.sender_softirq_share);
+      if (run.receiver_softirq_share >= 0) rsoft.push_back(run.receiver_softirq_share);
     }
     row.gbps = spread(gbps);
     row.copied_share = spread(copied);
     row.sender_cpu = spread(scpu);
     row.receiver_cpu = spread(rcpu);
+    row.sender_s_per_gb = spread(sgb);
+    row.receiver_s_per_gb = spread(rgb);
+    row.sender_softirq = spread(ssoft);
+    row.receiver_softirq = spread(rsoft);
     result.rows.push_back(row);
   }
 }
@@ -147,6 +166,10 @@ Json compare_json(const CompareResult& result) {
     if (r.mapped_share >= 0) j["mapped_share"] = r.mapped_share;
     if (r.sender_cpu.valid) j["sender_cpu_percent"] = r.sender_cpu.total;
     if (r.receiver_cpu.valid) j["receiver_cpu_percent"] = r.receiver_cpu.total;
+    if (r.sender_s_per_gb >= 0) j["sender_cpu_s_per_gb"] = r.sender_s_per_gb;
+    if (r.receiver_s_per_gb >= 0) j["receiver_cpu_s_per_gb"] = r.receiver_s_per_gb;
+    if (r.sender_softirq_share >= 0) j["sender_softirq_share"] = r.sender_softirq_share;
+    if (r.receiver_softirq_share >= 0) j["receiver_softirq_share"] = r.receiver_softirq_share;
     if (!r.error.empty()) j["error"] = r.error;
     runs.push_back(j);
   }
@@ -158,7 +181,11 @@ Json compare_json(const CompareResult& result) {
               {"gbps", spread_json(row.gbps)},
               {"copied_share", spread_json(row.copied_share)},
               {"sender_cpu_percent", spread_json(row.sender_cpu)},
-              {"receiver_cpu_percent", spread_json(row.receiver_cpu)}};
+              {"receiver_cpu_percent", spread_json(row.receiver_cpu)},
+              {"sender_cpu_s_per_gb", spread_json(row.sender_s_per_gb)},
+              {"receiver_cpu_s_per_gb", spread_json(row.receiver_s_per_gb)},
+              {"sender_softirq_share", spread_json(row.sender_softirq)},
+              {"receiver_softirq_share", spread_json(row.receiver_softirq)}};
     if (!row.unavailable.empty()) j["unavailable"] = row.unavailable;
     rows.push_back(j);
   }
@@ -174,19 +201,28 @@ void print_compare(std::ostream& out, const CompareResult& result) {
       << s.streams << " stream" << (s.streams > 1 ? "s" : "") << ", "
       << format_bytes(double(s.block_len)) << " blocks, direction " << direction_name(s.direction)
       << "\n";
-  out << pad_right("send", 10) << pad_right("recv", 10) << pad_right("Gbit/s median [min-max]", 26)
-      << pad_right("zc copied %", 16) << pad_right("sender CPU %", 16) << "receiver CPU %\n";
+  out << pad_right("send", 10) << pad_right("recv", 9) << pad_right("Gbit/s median [min-max]", 24)
+      << pad_right("zc copied", 11) << pad_right("CPU s/GB snd", 14) << pad_right("CPU s/GB rcv", 14)
+      << pad_right("softirq snd", 13) << "softirq rcv\n";
   for (const auto& row : result.rows) {
-    out << pad_right(row.send_mode, 10) << pad_right(row.recv_mode, 10);
+    out << pad_right(row.send_mode, 10) << pad_right(row.recv_mode, 9);
     if (!row.unavailable.empty()) {
       out << "unavailable: " << row.unavailable << "\n";
       continue;
     }
-    out << pad_right(cell(row.gbps, 2), 26) << pad_right(cell(row.copied_share, 0, 100), 16)
-        << pad_right(cell(row.sender_cpu, 0), 16) << cell(row.receiver_cpu, 0);
+    auto median = [](const Spread& v, int decimals, double scale, const char* unit) {
+      return v.n ? fixed(v.median * scale, decimals) + unit : std::string("-");
+    };
+    out << pad_right(cell(row.gbps, 2), 24) << pad_right(median(row.copied_share, 0, 100, "%"), 11)
+        << pad_right(median(row.sender_s_per_gb, 3, 1, ""), 14)
+        << pad_right(median(row.receiver_s_per_gb, 3, 1, ""), 14)
+        << pad_right(median(row.sender_softirq, 1, 100, "%"), 13)
+        << median(row.receiver_softirq, 1, 100, "%");
     if (row.failures) out << "  (" << row.failures << " failed)";
     out << "\n";
   }
+  out << "CPU s/GB: CPU seconds per GB moved (service demand), medians; softirq: share of that "
+         "side's CPU time spent in softirqs it was charged\n";
   for (const auto& run : result.runs)
     if (!run.error.empty())
       out << "run " << run.send_mode << "/" << run.recv_mode << " round " << run.round

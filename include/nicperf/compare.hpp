@@ -27,6 +27,9 @@ struct CompareRun {
   std::uint64_t bytes = 0;
   double copied_share = -1, mapped_share = -1;
   CpuUsage sender_cpu, receiver_cpu;
+  // From each side's cost collector (negative when that side measured no cost).
+  double sender_s_per_gb = -1, receiver_s_per_gb = -1;
+  double sender_softirq_share = -1, receiver_softirq_share = -1;
 };
 
 struct Spread {
@@ -40,6 +43,7 @@ struct CompareRow {
   std::string unavailable;  // why the path cannot run here, if it cannot
   int failures = 0;
   Spread gbps, copied_share, sender_cpu, receiver_cpu;
+  Spread sender_s_per_gb, receiver_s_per_gb, sender_softirq, receiver_softirq;
 };
 
 struct CompareResult {
