@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What measuring costs: the same loopback test with --cost off and --cost full, alternating
-# (A B A B ...), same placement; prints median [min-max] for each and the throughput ratio.
+# What measuring costs: the same loopback test with --cost off, full and counters, interleaved
+# (A B C A B C ...), same placement; prints median [min-max] for each and its ratio to off.
 # Also prints the tool's own user-space share of the sending stream thread's CPU time (the
 # data path should be nearly all kernel work) and the tracer thread's own CPU.
 #   bench/cost_overhead.sh [-r ROUNDS] [-t SECONDS] [-b BUILD_DIR]
@@ -17,7 +17,7 @@ trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 taskset -c 1 "$NICPERF" -s -p 15301 >/dev/null 2>&1 & server=$!
 sleep 0.5
 for r in $(seq "$ROUNDS"); do
-  for level in off full; do
+  for level in off full counters; do
     taskset -c 0 "$NICPERF" -c 127.0.0.1 -p 15301 -t "$SECS" --cost $level -J >"$work/$level.$r.json"
   done
 done
@@ -27,11 +27,13 @@ work, rounds = sys.argv[1], int(sys.argv[2])
 def load(level): return [json.load(open(f"{work}/{level}.{r}.json")) for r in range(1, rounds + 1)]
 off, full = load("off"), load("full")
 g = lambda d: d["end"]["sum_received"]["bits_per_second"] / 1e9
-go, gf = [g(d) for d in off], [g(d) for d in full]
-print(f"--cost off  {statistics.median(go):6.2f} [{min(go):.2f}-{max(go):.2f}] Gbit/s")
-print(f"--cost full {statistics.median(gf):6.2f} [{min(gf):.2f}-{max(gf):.2f}] Gbit/s")
-print(f"throughput with full / off: {statistics.median(gf)/statistics.median(go):.3f} "
-      f"(per-round {min(a/b for a,b in zip(gf,go)):.3f}-{max(a/b for a,b in zip(gf,go)):.3f})")
+go = [g(d) for d in off]
+print(f"--cost off      {statistics.median(go):6.2f} [{min(go):.2f}-{max(go):.2f}] Gbit/s")
+for level in ("counters", "full"):
+    gl = [g(d) for d in load(level)]
+    print(f"--cost {level:<8} {statistics.median(gl):6.2f} [{min(gl):.2f}-{max(gl):.2f}] Gbit/s   "
+          f"ratio to off {statistics.median(gl)/statistics.median(go):.3f} "
+          f"(per-round {min(a/b for a,b in zip(gl,go)):.3f}-{max(a/b for a,b in zip(gl,go)):.3f})")
 us = []
 coll = []
 for d in full:

@@ -21,6 +21,9 @@ struct Raw {
   int port = kDefaultPort, streams = 1, uring_depth = 8, repeat = 3;
   std::string compare, cost = "full";
   double time = 10, interval = 1, omit = 0, idle_timeout = 0, connect_timeout = 10;
+  double rcv_timeout = 10, snd_timeout = 10, max_duration = 86400;
+  int max_streams = 128;
+  std::string max_bytes;
 };
 
 void define(CLI::App& app, Raw& r) {
@@ -73,6 +76,18 @@ void define(CLI::App& app, Raw& r) {
   app.add_option("--connect-timeout", r.connect_timeout,
                  "seconds to wait for the server (default 10)")
       ->check(CLI::Range(0.1, 600.0));
+  app.add_option("--rcv-timeout", r.rcv_timeout,
+                 "seconds to wait for the peer's data or control message (default 10)")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--snd-timeout", r.snd_timeout,
+                 "seconds the peer may take to accept a control message (default 10)")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--max-streams", r.max_streams, "server: refuse tests with more streams (default 128)")
+      ->check(CLI::Range(1, 128));
+  app.add_option("--max-duration", r.max_duration,
+                 "server: refuse longer tests and stop any test running longer (default 86400)")
+      ->check(CLI::Range(1.0, 86400.0));
+  app.add_option("--max-bytes", r.max_bytes, "server: refuse tests moving more bytes (-n), e.g. 100G");
   app.add_flag("-V,--verbose", r.verbose, "more detail");
   app.add_flag("-v,--version", r.version, "print the version and exit");
 }
@@ -100,7 +115,8 @@ const char* const kClientOnly[] = {"-t",
                                    "--random-payload",
                                    "--get-server-output",
                                    "--connect-timeout"};
-const char* const kServerOnly[] = {"-B", "-1", "--idle-timeout"};
+const char* const kServerOnly[] = {"-B",           "-1",           "--idle-timeout",
+                                   "--max-streams", "--max-duration", "--max-bytes"};
 
 Status check_roles(const CLI::App& app, const Raw& r) {
   if (r.server == !r.client.empty())
@@ -259,7 +275,16 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   if (!r.server && r.port == 0) return usage("-p 0 is for a server; give the server's port");
   if (r.server) {
     cmd.kind = Command::Kind::kServer;
-    cmd.server = {r.port, r.bind, family, r.one_off, r.idle_timeout, format_of(r), r.verbose, {}};
+    SpecLimits limits;
+    limits.max_streams = r.max_streams;
+    limits.max_duration = r.max_duration;
+    if (!r.max_bytes.empty()) {
+      auto n = parse_size(r.max_bytes);
+      if (!n) return n.error();
+      limits.max_bytes = *n;
+    }
+    cmd.server = {r.port,  r.bind,     family, r.one_off, r.idle_timeout, format_of(r),
+                  r.verbose, limits, {r.rcv_timeout, r.snd_timeout}};
     return cmd;
   }
   if (app.count("--compare")) {
@@ -273,7 +298,8 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   auto spec = build_spec(r);
   if (!spec) return spec.error();
   cmd.kind = Command::Kind::kClient;
-  cmd.client = {r.client, r.port, family, *spec, format_of(r), r.verbose, r.connect_timeout};
+  cmd.client = {r.client,  r.port,          family, *spec, format_of(r), r.verbose,
+                r.connect_timeout, {r.rcv_timeout, r.snd_timeout}};
   return cmd;
 }
 

@@ -8,11 +8,12 @@
 namespace nicperf {
 namespace {
 
-constexpr auto kReplyTimeout = std::chrono::seconds(10);
-// The server may still be draining its receivers and waiting out its grace period.
-constexpr auto kResultsTimeout = std::chrono::seconds(40);
+// After our streams end, the server may still drain its own and wait out its end grace.
+constexpr double kEndGraceSeconds = 10;
 
-Clock::time_point in(Clock::duration d) { return Clock::now() + d; }
+Clock::time_point in(double seconds) {
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
 
 class Client {
  public:
@@ -40,6 +41,7 @@ class Client {
     auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(opt_.connect_timeout));
     TestRun run(report_, loop_, reporter_);
+    run.set_limits(opt_.timeouts.rcv, 0);
     if (auto s = run.prepare(); !s) return s;  // local problems before bothering the server
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
@@ -47,21 +49,21 @@ class Client {
     ControlChannel control(loop_, std::move(*sock));
     Greeting g{ConnKind::kControl, kProtocolVersion, 0, report_.start.cookie};
     auto greeting = encode_greeting(g);
-    if (auto s = control.write_raw({greeting.data(), greeting.size()}, in(kReplyTimeout)); !s)
+    if (auto s = control.write_raw({greeting.data(), greeting.size()}, in(opt_.timeouts.snd)); !s)
       return s;
     Json params = make_message("params");
     params["spec"] = to_json(report_.spec);
     params["output"] = opt_.format == Format::kText ? "text" : "json";
     HostIdentity me = this_host();
     params["host"] = host_json(me.pid, me.boot_id);
-    if (auto s = control.write(params, in(kReplyTimeout)); !s) return s;
-    auto accept = control.expect("accept", in(kReplyTimeout));
+    if (auto s = control.write(params, in(opt_.timeouts.snd)); !s) return s;
+    auto accept = control.expect("accept", in(opt_.timeouts.rcv));
     if (!accept) return accept.error();
     if (accept->contains("context")) report_.remote_context = (*accept)["context"];
     read_host(*accept, report_.peer.pid, report_.peer.boot_id);
 
     if (auto s = open_streams(run, peer, deadline); !s) return s;
-    auto start = control.expect("start", in(kReplyTimeout));
+    auto start = control.expect("start", in(opt_.timeouts.rcv));
     if (!start) return start.error();
     run.describe_connections();
     reporter_.on_start(report_);
@@ -73,7 +75,7 @@ class Client {
                       Clock::time_point deadline) {
     const TestSpec& spec = report_.spec;
     for (int id = 0; id < connection_count(spec); ++id) {
-      auto sock = connect_endpoint(loop_, peer, std::max(deadline, in(kReplyTimeout)),
+      auto sock = connect_endpoint(loop_, peer, std::max(deadline, in(opt_.timeouts.rcv)),
                                    [&spec](int fd) { return apply_socket_options(fd, spec); });
       if (!sock) return sock.error();
       auto greeting =
@@ -94,7 +96,7 @@ class Client {
     auto on_signal = [&] {
       report_.interrupted = true;
       run.stop_senders();
-      (void)control.write(make_message("stop"), in(kReplyTimeout));
+      (void)control.write(make_message("stop"), in(opt_.timeouts.snd));
     };
     Status ran = run.run(control, on_frame, on_signal);
     run.finish();
@@ -106,8 +108,8 @@ class Client {
     }
     Json results = make_message("results");
     results["side"] = to_json(report_.local);
-    if (auto s = control.write(results, in(kReplyTimeout)); !s) return finish_with(s.error());
-    auto reply = control.expect("results", in(kResultsTimeout));
+    if (auto s = control.write(results, in(opt_.timeouts.snd)); !s) return finish_with(s.error());
+    auto reply = control.expect("results", in(opt_.timeouts.rcv + kEndGraceSeconds + 1));
     if (!reply) return finish_with(reply.error());
     auto side = side_from_json((*reply)["side"], std::size_t(connection_count(report_.spec)));
     if (!side) return finish_with(side.error());

@@ -18,12 +18,13 @@ namespace {
 
 using asio::ip::tcp;
 
-constexpr auto kGreetingTimeout = std::chrono::seconds(5);
-constexpr auto kParamsTimeout = std::chrono::seconds(10);
-constexpr auto kStreamsTimeout = std::chrono::seconds(10);
-constexpr auto kResultsTimeout = std::chrono::seconds(40);
+constexpr double kEndGraceSeconds = 10;  // as TestRun's: the client's streams may end later
 constexpr std::size_t kMaxPending = 64;
 
+Clock::duration secs(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+Clock::time_point in(double seconds) { return Clock::now() + secs(seconds); }
 Clock::time_point in(Clock::duration d) { return Clock::now() + d; }
 
 // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; show them as plain IPv4.
@@ -156,7 +157,7 @@ class Server {
 
   void read_greeting(const std::shared_ptr<Pending>& p) {
     ++pending_;
-    p->timer.expires_after(kGreetingTimeout);
+    p->timer.expires_after(secs(opt_.timeouts.rcv));
     p->timer.async_wait([p](const asio::error_code& ec) {
       if (!ec) p->socket.close();  // silent client: the read below fails
     });
@@ -234,7 +235,7 @@ class Server {
   }
 
   Status serve_test(ControlChannel& control, Report& report, ActiveTest& active) {
-    auto params = control.expect("params", in(kParamsTimeout));
+    auto params = control.expect("params", in(opt_.timeouts.rcv));
     if (!params) return params.error();
     auto spec = spec_from_json((*params)["spec"], opt_.limits);
     if (!spec) return spec.error();
@@ -250,15 +251,16 @@ class Server {
       reporter.add(make_reporter(Format::kText, captured, captured, false));
 
     TestRun run(report, loop_, reporter);
+    run.set_limits(opt_.timeouts.rcv, opt_.limits.max_duration + spec->omit);
     if (auto s = run.prepare(); !s) return s;
     active.connections = connection_count(*spec);
     Json accept = make_message("accept");
     accept["context"] = report.context;
     HostIdentity me = this_host();
     accept["host"] = host_json(me.pid, me.boot_id);
-    if (auto s = control.write(accept, in(kParamsTimeout)); !s) return s;
+    if (auto s = control.write(accept, in(opt_.timeouts.snd)); !s) return s;
     if (auto s = collect_streams(run, control, active); !s) return s;
-    if (auto s = control.write(make_message("start"), in(kParamsTimeout)); !s) return s;
+    if (auto s = control.write(make_message("start"), in(opt_.timeouts.snd)); !s) return s;
     run.describe_connections();
     reporter.on_start(report);
     run.start();
@@ -268,7 +270,7 @@ class Server {
   // Waits for the data connections, watching the control connection too: a client that gives
   // up while connecting must not leave the server busy.
   Status collect_streams(TestRun& run, ControlChannel& control, ActiveTest& active) {
-    auto deadline = in(kStreamsTimeout);
+    auto deadline = in(opt_.timeouts.rcv);
     while (int(run.stream_count()) < active.connections) {
       auto frame = control.read(deadline, [&] { return !active.arrived.empty(); });
       if (!frame) return frame.error();
@@ -280,7 +282,7 @@ class Server {
       if (active.arrived.empty())
         return Error{Errc::kTimeout, "only " + std::to_string(run.stream_count()) + " of " +
                                          std::to_string(active.connections) +
-                                         " data connections arrived within 10 s"};
+                                         " data connections arrived within " + fixed(opt_.timeouts.rcv, 1) + " s"};
       auto [id, sock] = std::move(active.arrived.front());
       active.arrived.pop_front();
       if (id >= active.connections || run.has_stream(id))
@@ -312,11 +314,11 @@ class Server {
     if (stop_requested_) return Error{Errc::kInterrupted, "the server was stopped by a signal"};
     if (!ran) return ran;
     // The client's "stop" may still be on its way after our streams ended: keep handling frames.
-    auto deadline = in(kResultsTimeout);
+    auto deadline = in(opt_.timeouts.rcv + kEndGraceSeconds);
     while (!client_results) {
       auto f = control.read(deadline);
       if (!f) return f.error();
-      if (!*f) return Error{Errc::kTimeout, "client sent no results within 40 s"};
+      if (!*f) return Error{Errc::kTimeout, "client sent no results in time"};
       if (auto st = on_frame(**f); !st) return st;
     }
     auto side =
@@ -333,7 +335,7 @@ class Server {
       else
         results["server_output_text"] = captured.str().substr(0, kMaxFrame / 2);
     }
-    return control.write(results, in(kParamsTimeout));
+    return control.write(results, in(opt_.timeouts.snd));
   }
 
   const ServerOptions& opt_;

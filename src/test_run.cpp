@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "nicperf/path_registry.hpp"
+#include "nicperf/units.hpp"
 
 namespace nicperf {
 namespace {
@@ -21,7 +22,6 @@ namespace {
 using std::chrono::duration;
 using Seconds = duration<double>;
 
-constexpr auto kStallTimeout = std::chrono::seconds(10);
 constexpr auto kEndGrace = std::chrono::seconds(10);
 
 Clock::duration secs(double s) { return std::chrono::duration_cast<Clock::duration>(Seconds(s)); }
@@ -93,6 +93,11 @@ TestRun::TestRun(Report& report, EventLoop& loop, Reporter& reporter)
 TestRun::~TestRun() {
   abort_streams();
   streams_.clear();  // joins and closes
+}
+
+void TestRun::set_limits(double stall_s, double max_s) {
+  stall_timeout_ = secs(stall_s);
+  max_seconds_ = max_s;
 }
 
 Status TestRun::prepare() {
@@ -287,11 +292,16 @@ Clock::time_point TestRun::step(Clock::time_point now) {
     progress_bytes_ = total;
     last_progress_ = now;
   }
-  bool stalled = now - last_progress_ > kStallTimeout;
+  bool stalled = now - last_progress_ > stall_timeout_;
   bool overdue = stop_at_ != Clock::time_point::max() && now > stop_at_ + kEndGrace;
-  if ((stalled || overdue) && !run_error_) {
-    run_error_ = Error{Errc::kTimeout, stalled ? "no data moved for 10 s: the peer stalled"
-                                               : "the peer did not finish within 10 s of the end"};
+  bool too_long = max_seconds_ > 0 && now > t0_ + secs(max_seconds_);
+  if ((stalled || overdue || too_long) && !run_error_) {
+    run_error_ = Error{Errc::kTimeout, stalled ? "no data moved for " +
+                                                     fixed(Seconds(stall_timeout_).count(), 1) +
+                                                     " s: the peer stalled (see --rcv-timeout)"
+                                       : too_long ? "the test ran past the server's limit of " +
+                                                        fixed(max_seconds_, 0) + " s (--max-duration)"
+                                                  : "the peer did not finish within 10 s of the end"};
     abort_streams();
   }
   auto wake = std::min({next_tick_, now + std::chrono::milliseconds(500),

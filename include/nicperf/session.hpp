@@ -21,6 +21,13 @@ namespace nicperf {
 
 inline constexpr int kDefaultPort = 5201;
 
+// Deadlines, in seconds: rcv for every read (control frames, a greeting, data that stops
+// flowing), snd for every control write.
+struct Timeouts {
+  double rcv = 10;
+  double snd = 10;
+};
+
 struct ClientOptions {
   std::string host;
   int port = kDefaultPort;
@@ -29,6 +36,7 @@ struct ClientOptions {
   Format format = Format::kText;
   bool verbose = false;
   double connect_timeout = 10;  // seconds
+  Timeouts timeouts;
 };
 
 struct ServerOptions {
@@ -40,6 +48,7 @@ struct ServerOptions {
   Format format = Format::kText;
   bool verbose = false;
   SpecLimits limits;
+  Timeouts timeouts;
 };
 
 // Each returns the process exit code.

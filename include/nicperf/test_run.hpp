@@ -26,7 +26,10 @@ class TestRun {
   TestRun(Report& report, EventLoop& loop, Reporter& reporter);
   ~TestRun();
 
-  Status prepare();                   // payload, CPU checks
+  // stall_s: abort when no byte moved for this long; max_s: abort a test running longer
+  // (a server's --max-duration; 0 = no limit beyond the spec's own duration).
+  void set_limits(double stall_s, double max_s);
+  Status prepare();  // payload, CPU checks
   Status add_stream(int id, int fd);  // takes ownership of fd
   bool has_stream(int id) const;
   std::size_t stream_count() const { return streams_.size(); }
@@ -79,6 +82,8 @@ class TestRun {
   Clock::time_point last_progress_{};
   std::uint64_t progress_bytes_ = 0;
   std::optional<Error> run_error_;
+  Clock::duration stall_timeout_ = std::chrono::seconds(10);
+  double max_seconds_ = 0;
   rusage rusage0_{};
 };
 
