@@ -191,14 +191,17 @@ void TestRun::describe_connections() {
 
 void TestRun::start() {
   const TestSpec& spec = report_.spec;
+  for (auto& t : streams_) t.stream->start();
+  attach_cost();  // before the clock starts: the streams wait for release()
   t0_ = Clock::now();
   report_.start.timesecs = std::time(nullptr);
   origin_ = last_tick_ = last_progress_ = t0_;
+  if (spec.omit <= 0) {
+    begin_measurement(t0_);
+    t0_ = origin_;  // the collector's own window start, to the nanosecond
+  }
   next_tick_ = spec.interval > 0 ? t0_ + secs(spec.interval) : Clock::time_point::max();
   stop_at_ = spec.bytes ? Clock::time_point::max() : t0_ + secs(spec.omit + spec.duration);
-  for (auto& t : streams_) t.stream->start();
-  attach_cost();
-  if (spec.omit <= 0) begin_measurement(Clock::now());
   for (auto& t : streams_) t.stream->release();
 }
 
