@@ -26,8 +26,10 @@ Status check_numbers(const TestSpec& s, const SpecLimits& lim) {
   if (s.block_len < 1 || s.block_len > lim.max_block_len)
     return invalid("block length must be 1-" + std::to_string(lim.max_block_len) + " bytes, got " +
                    std::to_string(s.block_len));
-  if (!std::isfinite(s.duration) || s.duration <= 0 || s.duration > lim.max_duration)
-    return invalid("duration must be >0 and at most " + std::to_string(int(lim.max_duration)) +
+  // With -n the duration is unused; the server's --max-duration then bounds the run time.
+  double max_duration = s.bytes ? SpecLimits{}.max_duration : lim.max_duration;
+  if (!std::isfinite(s.duration) || s.duration <= 0 || s.duration > max_duration)
+    return invalid("duration must be >0 and at most " + std::to_string(int(max_duration)) +
                    " s");
   if (s.bytes > lim.max_bytes)
     return invalid("byte count exceeds " + std::to_string(lim.max_bytes));
