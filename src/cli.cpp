@@ -5,6 +5,7 @@
 #include <span>
 #include <sstream>
 
+#include "nicperf/auth.hpp"
 #include "nicperf/context.hpp"
 #include "nicperf/path_registry.hpp"
 #include "nicperf/units.hpp"
@@ -23,7 +24,7 @@ struct Raw {
   double time = 10, interval = 1, omit = 0, idle_timeout = 0, connect_timeout = 10;
   double rcv_timeout = 10, snd_timeout = 10, max_duration = 86400;
   int max_streams = 128;
-  std::string max_bytes;
+  std::string max_bytes, auth_file;
 };
 
 void define(CLI::App& app, Raw& r) {
@@ -82,12 +83,16 @@ void define(CLI::App& app, Raw& r) {
   app.add_option("--snd-timeout", r.snd_timeout,
                  "seconds the peer may take to accept a control message (default 10)")
       ->check(CLI::Range(0.1, 3600.0));
-  app.add_option("--max-streams", r.max_streams, "server: refuse tests with more streams (default 128)")
+  app.add_option("--max-streams", r.max_streams,
+                 "server: refuse tests with more streams (default 128)")
       ->check(CLI::Range(1, 128));
   app.add_option("--max-duration", r.max_duration,
                  "server: refuse longer tests and stop any test running longer (default 86400)")
       ->check(CLI::Range(1.0, 86400.0));
-  app.add_option("--max-bytes", r.max_bytes, "server: refuse tests moving more bytes (-n), e.g. 100G");
+  app.add_option("--max-bytes", r.max_bytes,
+                 "server: refuse tests moving more bytes (-n), e.g. 100G");
+  app.add_option("--auth-file", r.auth_file,
+                 "shared secret for HMAC-SHA256 challenge-response (the same file on both sides)");
   app.add_flag("-V,--verbose", r.verbose, "more detail");
   app.add_flag("-v,--version", r.version, "print the version and exit");
 }
@@ -115,8 +120,8 @@ const char* const kClientOnly[] = {"-t",
                                    "--random-payload",
                                    "--get-server-output",
                                    "--connect-timeout"};
-const char* const kServerOnly[] = {"-B",           "-1",           "--idle-timeout",
-                                   "--max-streams", "--max-duration", "--max-bytes"};
+const char* const kServerOnly[] = {
+    "-B", "-1", "--idle-timeout", "--max-streams", "--max-duration", "--max-bytes"};
 
 Status check_roles(const CLI::App& app, const Raw& r) {
   if (r.server == !r.client.empty())
@@ -272,6 +277,12 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   }
   if (auto st = check_roles(app, r); !st) return st.error();
   int family = r.v4 ? 4 : r.v6 ? 6 : 0;
+  std::string secret;
+  if (!r.auth_file.empty()) {
+    auto s = read_secret(r.auth_file);
+    if (!s) return s.error();
+    secret = *s;
+  }
   if (!r.server && r.port == 0) return usage("-p 0 is for a server; give the server's port");
   if (r.server) {
     cmd.kind = Command::Kind::kServer;
@@ -283,8 +294,10 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
       if (!n) return n.error();
       limits.max_bytes = *n;
     }
-    cmd.server = {r.port,  r.bind,     family, r.one_off, r.idle_timeout, format_of(r),
-                  r.verbose, limits, {r.rcv_timeout, r.snd_timeout}};
+    cmd.server = {r.port,    r.bind,         family,
+                  r.one_off, r.idle_timeout, format_of(r),
+                  r.verbose, limits,         {r.rcv_timeout, r.snd_timeout},
+                  secret};
     return cmd;
   }
   if (app.count("--compare")) {
@@ -298,8 +311,15 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   auto spec = build_spec(r);
   if (!spec) return spec.error();
   cmd.kind = Command::Kind::kClient;
-  cmd.client = {r.client,  r.port,          family, *spec, format_of(r), r.verbose,
-                r.connect_timeout, {r.rcv_timeout, r.snd_timeout}};
+  cmd.client = {r.client,
+                r.port,
+                family,
+                *spec,
+                format_of(r),
+                r.verbose,
+                r.connect_timeout,
+                {r.rcv_timeout, r.snd_timeout},
+                secret};
   return cmd;
 }
 

@@ -1,6 +1,7 @@
 // The client side of a test.
 #include <asio/write.hpp>
 
+#include "nicperf/auth.hpp"
 #include "nicperf/context.hpp"
 #include "nicperf/session.hpp"
 #include "nicperf/test_run.hpp"
@@ -12,7 +13,8 @@ namespace {
 constexpr double kEndGraceSeconds = 10;
 
 Clock::time_point in(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  return Clock::now() +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 class Client {
@@ -57,7 +59,7 @@ class Client {
     HostIdentity me = this_host();
     params["host"] = host_json(me.pid, me.boot_id);
     if (auto s = control.write(params, in(opt_.timeouts.snd)); !s) return s;
-    auto accept = control.expect("accept", in(opt_.timeouts.rcv));
+    auto accept = authenticate(control, params);
     if (!accept) return accept.error();
     if (accept->contains("context")) report_.remote_context = (*accept)["context"];
     read_host(*accept, report_.peer.pid, report_.peer.boot_id);
@@ -69,6 +71,29 @@ class Client {
     reporter_.on_start(report_);
     run.start();
     return run_and_exchange(run, control);
+  }
+
+  // The server's first answer: "accept", or a "challenge" (--auth-file on the server) whose
+  // answer binds the test parameters to the shared secret, and then "accept".
+  Expected<Json> authenticate(ControlChannel& control, const Json& params) {
+    auto frame = control.read(in(opt_.timeouts.rcv));
+    if (!frame) return frame.error();
+    if (!*frame) return Error{Errc::kTimeout, "the server did not answer in time"};
+    Json& f = **frame;
+    if (f["type"] == "error") return peer_error(f);
+    if (f["type"] == "accept") return std::move(f);
+    if (f["type"] != "challenge")
+      return Error{Errc::kProtocol, "unexpected answer to the test parameters"};
+    if (opt_.secret.empty())
+      return Error{Errc::kAccessDenied, "the server requires authentication: give --auth-file"};
+    auto nonce = f.find("nonce");
+    if (nonce == f.end() || !nonce->is_string() ||
+        nonce->get_ref<const std::string&>().size() != 64)
+      return Error{Errc::kProtocol, "the server's challenge has no valid nonce"};
+    Json reply = make_message("auth");
+    reply["mac"] = auth_mac(opt_.secret, *nonce, report_.start.cookie, params.at("spec").dump());
+    if (auto s = control.write(reply, in(opt_.timeouts.snd)); !s) return s.error();
+    return control.expect("accept", in(opt_.timeouts.rcv));
   }
 
   Status open_streams(TestRun& run, const asio::ip::tcp::endpoint& peer,

@@ -202,8 +202,8 @@ void print_compare(std::ostream& out, const CompareResult& result) {
       << format_bytes(double(s.block_len)) << " blocks, direction " << direction_name(s.direction)
       << "\n";
   out << pad_right("send", 10) << pad_right("recv", 9) << pad_right("Gbit/s median [min-max]", 24)
-      << pad_right("zc copied", 11) << pad_right("CPU s/GB snd", 14) << pad_right("CPU s/GB rcv", 14)
-      << pad_right("softirq snd", 13) << "softirq rcv\n";
+      << pad_right("zc copied", 11) << pad_right("CPU s/GB snd", 14)
+      << pad_right("CPU s/GB rcv", 14) << pad_right("softirq snd", 13) << "softirq rcv\n";
   for (const auto& row : result.rows) {
     out << pad_right(row.send_mode, 10) << pad_right(row.recv_mode, 9);
     if (!row.unavailable.empty()) {

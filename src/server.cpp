@@ -8,6 +8,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "nicperf/auth.hpp"
 #include "nicperf/context.hpp"
 #include "nicperf/session.hpp"
 #include "nicperf/test_run.hpp"
@@ -239,6 +240,7 @@ class Server {
     if (!params) return params.error();
     auto spec = spec_from_json((*params)["spec"], opt_.limits);
     if (!spec) return spec.error();
+    if (auto s = check_auth(control, (*params)["spec"], active.cookie); !s) return s;
     report.spec = *spec;
     read_host(*params, report.peer.pid, report.peer.boot_id);
     auto out_field = params->find("output");
@@ -267,6 +269,24 @@ class Server {
     return run_and_exchange(run, control, report, reporter, captured, output);
   }
 
+  // With --auth-file: a fresh nonce, and the client's HMAC over it, its cookie and the exact
+  // parameters it sent, compared in constant time.
+  Status check_auth(ControlChannel& control, const Json& spec, const std::string& cookie) {
+    if (opt_.secret.empty()) return ok();
+    Json challenge = make_message("challenge");
+    std::string nonce = make_nonce();
+    challenge["nonce"] = nonce;
+    if (auto s = control.write(challenge, in(opt_.timeouts.snd)); !s) return s;
+    auto answer = control.expect("auth", in(opt_.timeouts.rcv));
+    if (!answer) return answer.error();
+    auto mac = answer->find("mac");
+    std::string want = auth_mac(opt_.secret, nonce, cookie, spec.dump());
+    if (mac == answer->end() || !mac->is_string() || !macs_equal(*mac, want))
+      return Error{Errc::kAccessDenied,
+                   "authentication failed: the client's --auth-file secret does not match"};
+    return ok();
+  }
+
   // Waits for the data connections, watching the control connection too: a client that gives
   // up while connecting must not leave the server busy.
   Status collect_streams(TestRun& run, ControlChannel& control, ActiveTest& active) {
@@ -282,7 +302,8 @@ class Server {
       if (active.arrived.empty())
         return Error{Errc::kTimeout, "only " + std::to_string(run.stream_count()) + " of " +
                                          std::to_string(active.connections) +
-                                         " data connections arrived within " + fixed(opt_.timeouts.rcv, 1) + " s"};
+                                         " data connections arrived within " +
+                                         fixed(opt_.timeouts.rcv, 1) + " s"};
       auto [id, sock] = std::move(active.arrived.front());
       active.arrived.pop_front();
       if (id >= active.connections || run.has_stream(id))

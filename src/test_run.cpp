@@ -299,12 +299,12 @@ Clock::time_point TestRun::step(Clock::time_point now) {
   bool overdue = stop_at_ != Clock::time_point::max() && now > stop_at_ + kEndGrace;
   bool too_long = max_seconds_ > 0 && now > t0_ + secs(max_seconds_);
   if ((stalled || overdue || too_long) && !run_error_) {
-    run_error_ = Error{Errc::kTimeout, stalled ? "no data moved for " +
-                                                     fixed(Seconds(stall_timeout_).count(), 1) +
-                                                     " s: the peer stalled (see --rcv-timeout)"
-                                       : too_long ? "the test ran past the server's limit of " +
-                                                        fixed(max_seconds_, 0) + " s (--max-duration)"
-                                                  : "the peer did not finish within 10 s of the end"};
+    run_error_ = Error{Errc::kTimeout,
+                       stalled ? "no data moved for " + fixed(Seconds(stall_timeout_).count(), 1) +
+                                     " s: the peer stalled (see --rcv-timeout)"
+                       : too_long ? "the test ran past the server's limit of " +
+                                        fixed(max_seconds_, 0) + " s (--max-duration)"
+                                  : "the peer did not finish within 10 s of the end"};
     abort_streams();
   }
   auto wake = std::min({next_tick_, now + std::chrono::milliseconds(500),

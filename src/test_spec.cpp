@@ -29,8 +29,7 @@ Status check_numbers(const TestSpec& s, const SpecLimits& lim) {
   // With -n the duration is unused; the server's --max-duration then bounds the run time.
   double max_duration = s.bytes ? SpecLimits{}.max_duration : lim.max_duration;
   if (!std::isfinite(s.duration) || s.duration <= 0 || s.duration > max_duration)
-    return invalid("duration must be >0 and at most " + std::to_string(int(max_duration)) +
-                   " s");
+    return invalid("duration must be >0 and at most " + std::to_string(int(max_duration)) + " s");
   if (s.bytes > lim.max_bytes)
     return invalid("byte count exceeds " + std::to_string(lim.max_bytes));
   if (!std::isfinite(s.interval) || (s.interval != 0 && (s.interval < 0.1 || s.interval > 60)))

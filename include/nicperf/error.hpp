@@ -8,14 +8,15 @@
 namespace nicperf {
 
 // X(name, exit code, text)
-#define NICPERF_ERRORS(X)          \
-  X(kUsage, 2, "usage")            \
-  X(kConnect, 3, "connect")        \
-  X(kRefused, 4, "refused")        \
-  X(kProtocol, 5, "protocol")      \
-  X(kTimeout, 6, "timeout")        \
-  X(kTestFailed, 1, "test_failed") \
-  X(kSystem, 7, "system")          \
+#define NICPERF_ERRORS(X)              \
+  X(kUsage, 2, "usage")                \
+  X(kConnect, 3, "connect")            \
+  X(kRefused, 4, "refused")            \
+  X(kProtocol, 5, "protocol")          \
+  X(kTimeout, 6, "timeout")            \
+  X(kTestFailed, 1, "test_failed")     \
+  X(kSystem, 7, "system")              \
+  X(kAccessDenied, 8, "access_denied") \
   X(kInterrupted, 130, "interrupted")
 
 enum class Errc {

@@ -37,6 +37,7 @@ struct ClientOptions {
   bool verbose = false;
   double connect_timeout = 10;  // seconds
   Timeouts timeouts;
+  std::string secret;  // from --auth-file; empty = no authentication
 };
 
 struct ServerOptions {
@@ -49,6 +50,7 @@ struct ServerOptions {
   bool verbose = false;
   SpecLimits limits;
   Timeouts timeouts;
+  std::string secret;  // from --auth-file; empty = every client is served
 };
 
 // Each returns the process exit code.

@@ -29,7 +29,7 @@ class TestRun {
   // stall_s: abort when no byte moved for this long; max_s: abort a test running longer
   // (a server's --max-duration; 0 = no limit beyond the spec's own duration).
   void set_limits(double stall_s, double max_s);
-  Status prepare();  // payload, CPU checks
+  Status prepare();                   // payload, CPU checks
   Status add_stream(int id, int fd);  // takes ownership of fd
   bool has_stream(int id) const;
   std::size_t stream_count() const { return streams_.size(); }

@@ -276,8 +276,10 @@ TEST_CASE("many tests in a row leave the server's fds, threads, memory and temp 
   std::string saved = old ? old : "";
   setenv("TMPDIR", dir.c_str(), 1);
   Server s;
-  if (old) setenv("TMPDIR", saved.c_str(), 1);
-  else unsetenv("TMPDIR");
+  if (old)
+    setenv("TMPDIR", saved.c_str(), 1);
+  else
+    unsetenv("TMPDIR");
   REQUIRE(s.port() > 0);
   pid_t pid = s.proc().pid();
   auto fds = [&] { return count_entries("/proc/" + std::to_string(pid) + "/fd"); };
@@ -285,7 +287,8 @@ TEST_CASE("many tests in a row leave the server's fds, threads, memory and temp 
   int fd0 = fds();
   long threads0 = status_field(pid, "Threads"), rss0 = status_field(pid, "VmRSS");
   for (int i = 0; i < tests; ++i) {
-    auto c = s.client({"-n", "64K", "-i", "0", "--cost", i % 2 ? "full" : "off", "-P", i % 3 ? "1" : "2"});
+    auto c = s.client(
+        {"-n", "64K", "-i", "0", "--cost", i % 2 ? "full" : "off", "-P", i % 3 ? "1" : "2"});
     REQUIRE(c->wait(0) == 0);
   }
   CHECK(fds() == fd0);
@@ -298,4 +301,26 @@ TEST_CASE("many tests in a row leave the server's fds, threads, memory and temp 
   CHECK(s.proc().wait(10) == 0);
   CHECK(count_entries(dir) == 0);
   rmdir(dir.c_str());
+}
+
+TEST_CASE("--auth-file: the right secret passes, a wrong or missing one is denied") {
+  char good[] = "/tmp/nicperf-auth-good.XXXXXX", bad[] = "/tmp/nicperf-auth-bad.XXXXXX";
+  close(mkstemp(good));
+  close(mkstemp(bad));
+  std::ofstream(good) << "correct horse battery staple\n";
+  std::ofstream(bad) << "incorrect\n";
+  Server s({"--auth-file", good});
+  auto ok = s.client({"-n", "1M", "--auth-file", good, "-J"});
+  CHECK(ok->wait(0) == 0);
+  CHECK(ok->json()["end"]["sum_received"]["bytes"] == 1u << 20);
+  auto wrong = s.client({"-n", "1M", "--auth-file", bad});
+  CHECK(wrong->wait(0) == 8);
+  CHECK(wrong->err().find("authentication failed") != std::string::npos);
+  auto none = s.client({"-n", "1M"});
+  CHECK(none->wait(0) == 8);
+  CHECK(none->err().find("requires authentication") != std::string::npos);
+  auto again = s.client({"-n", "1M", "--auth-file", good});
+  CHECK(again->wait(0) == 0);
+  unlink(good);
+  unlink(bad);
 }

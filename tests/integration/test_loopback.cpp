@@ -144,7 +144,10 @@ TEST_CASE("--get-server-output brings the server's report") {
   Server s;
   auto c = s.client({"-t", "1", "--get-server-output"});
   REQUIRE(c->wait(0) == 0);
-  CHECK(c->out().find("Server output:\nAccepted connection from 127.0.0.1") != std::string::npos);
+  std::string out = c->out();
+  auto at = out.find("Server output:\n");
+  REQUIRE(at != std::string::npos);
+  CHECK(out.find("Accepted connection from 127.0.0.1", at) != std::string::npos);
   auto j = s.client({"-t", "1", "--get-server-output", "-J"});
   REQUIRE(j->wait(0) == 0);
   json doc = j->json();
