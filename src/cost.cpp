@@ -453,12 +453,12 @@ SideCost CostCollector::result(const std::vector<std::uint64_t>& stream_bytes,
   HostIdentity me = this_host();
   c.peer_on_host = !peer.boot_id.empty() && peer.boot_id == me.boot_id;
   for (const auto& [tid, bucket] : acc.by_tid()) {
-    auto stream = std::find_if(c.per_stream.begin(), c.per_stream.end(), [&](const StreamCost& s) {
-      return streams_[std::size_t(&s - c.per_stream.data())].tid == tid;
-    });
+    StreamCost* stream = nullptr;
+    for (std::size_t i = 0; i < streams_.size() && i < c.per_stream.size(); ++i)
+      if (streams_[i].tid == tid) stream = &c.per_stream[i];
     auto tg = tracer_->tgids().find(tid);
     pid_t tgid = tg == tracer_->tgids().end() ? -1 : tg->second;
-    if (stream != c.per_stream.end()) {
+    if (stream) {
       stream->irq += bucket;
       c.streams_irq += bucket;
     } else if (tid != 0 && tgid == me.pid) {
