@@ -17,6 +17,7 @@ struct Raw {
   bool server = false, one_off = false, reverse = false, bidir = false, json = false;
   bool json_stream = false, verbose = false, no_delay = false, v4 = false, v6 = false;
   bool server_output = false, verify = false, random_payload = false, version = false;
+  bool iperf3 = false;
   std::string client, bind, bytes, length, window, congestion, affinity, logfile;
   std::string mode = "write", recv_mode = "read";
   int port = kDefaultPort, streams = 1, uring_depth = 8, repeat = 3;
@@ -93,6 +94,7 @@ void define(CLI::App& app, Raw& r) {
                  "server: refuse tests moving more bytes (-n), e.g. 100G");
   app.add_option("--auth-file", r.auth_file,
                  "shared secret for HMAC-SHA256 challenge-response (the same file on both sides)");
+  app.add_flag("--iperf3", r.iperf3, "client: speak iperf3's protocol to a stock iperf3 server");
   app.add_flag("-V,--verbose", r.verbose, "more detail");
   app.add_flag("-v,--version", r.version, "print the version and exit");
 }
@@ -113,6 +115,7 @@ const char* const kClientOnly[] = {"-t",
                                    "--mode",
                                    "--recv-mode",
                                    "--uring-depth",
+                                   "--iperf3",
                                    "--cost",
                                    "--compare",
                                    "--repeat",
@@ -319,7 +322,11 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
                 r.verbose,
                 r.connect_timeout,
                 {r.rcv_timeout, r.snd_timeout},
-                secret};
+                secret,
+                r.iperf3};
+  if (r.iperf3 && !secret.empty())
+    return usage("--auth-file is nicperf's own; iperf3 servers use RSA tokens instead");
+  if (r.iperf3 && cmd.compare) cmd.client.iperf3 = true;  // --compare works against iperf3 too
   return cmd;
 }
 

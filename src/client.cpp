@@ -3,6 +3,7 @@
 
 #include "nicperf/auth.hpp"
 #include "nicperf/context.hpp"
+#include "nicperf/iperf3.hpp"
 #include "nicperf/session.hpp"
 #include "nicperf/test_run.hpp"
 
@@ -174,6 +175,7 @@ class Client {
 }  // namespace
 
 int run_client_test(const ClientOptions& opt, Reporter& reporter, Report& report) {
+  if (opt.iperf3) return iperf3::run_client(opt, reporter, report);
   return Client(opt, reporter, report).run();
 }
 

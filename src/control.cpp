@@ -51,6 +51,8 @@ struct ControlChannel::State {
   FrameDecoder decoder;
   std::array<char, 65536> buf{};
   bool reading = false;
+  bool raw = false;  // bytes go to raw_bytes instead of the frame decoder
+  std::string raw_bytes;
   std::optional<Error> error;
 };
 
@@ -80,7 +82,10 @@ void ControlChannel::arm_read() {
                                                            : "control connection: " + ec.message()};
           return;
         }
-        st->decoder.feed(st->buf.data(), n);
+        if (st->raw)
+          st->raw_bytes.append(st->buf.data(), n);
+        else
+          st->decoder.feed(st->buf.data(), n);
       });
 }
 
@@ -95,6 +100,24 @@ Expected<std::optional<Json>> ControlChannel::read(Clock::time_point deadline,
     arm_read();
     bool progressed = loop_.run_until(deadline, [&] { return !st->reading || (stop && stop()); });
     if (!progressed || st->reading) return std::optional<Json>{};
+  }
+}
+
+Expected<std::optional<std::string>> ControlChannel::read_bytes(std::size_t n,
+                                                                Clock::time_point deadline,
+                                                                const std::function<bool()>& stop) {
+  auto st = state_;
+  st->raw = true;
+  for (;;) {
+    if (st->raw_bytes.size() >= n) {
+      std::string out = st->raw_bytes.substr(0, n);
+      st->raw_bytes.erase(0, n);
+      return std::optional<std::string>(std::move(out));
+    }
+    if (st->error) return *st->error;
+    arm_read();
+    bool progressed = loop_.run_until(deadline, [&] { return !st->reading || (stop && stop()); });
+    if (!progressed || st->reading) return std::optional<std::string>{};
   }
 }
 

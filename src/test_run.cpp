@@ -331,9 +331,52 @@ void TestRun::abort_streams() {
 
 Status TestRun::run(ControlChannel& control, const std::function<Status(const Json&)>& on_frame,
                     const std::function<void()>& on_signal) {
-  while (!streams_done()) {
+  auto read = [&control](Clock::time_point deadline, const std::function<bool()>& stop) {
+    return control.read(deadline, stop);
+  };
+  return run(read, on_frame, on_signal, nullptr);
+}
+
+bool TestRun::senders_done() const {
+  return std::all_of(streams_.begin(), streams_.end(), [](const Track& t) {
+    return !t.stream->config().sender || t.stream->done();
+  });
+}
+
+std::vector<int> TestRun::sender_fds() const {
+  std::vector<int> fds;
+  for (const auto& t : streams_)
+    if (t.stream->config().sender) fds.push_back(t.stream->fd());
+  return fds;
+}
+
+std::uint64_t TestRun::bytes_moved(bool senders) const {
+  std::uint64_t n = 0;
+  for (const auto& t : streams_)
+    if (t.stream->config().sender == senders) n += t.stream->bytes();
+  return n;
+}
+
+void TestRun::wait_quiet(Clock::duration quiet, Clock::duration limit) {
+  auto until = Clock::now() + limit;
+  std::uint64_t last = bytes_moved(false) + bytes_moved(true);
+  auto last_change = Clock::now();
+  while (Clock::now() < until && Clock::now() - last_change < quiet && !streams_done()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::uint64_t now_bytes = bytes_moved(false) + bytes_moved(true);
+    if (now_bytes != last) {
+      last = now_bytes;
+      last_change = Clock::now();
+    }
+  }
+}
+
+Status TestRun::run(const ControlRead& read, const std::function<Status(const Json&)>& on_frame,
+                    const std::function<void()>& on_signal, const std::function<bool()>& done) {
+  auto finished = [&] { return done ? done() : streams_done(); };
+  while (!finished()) {
     auto wake = step(Clock::now());
-    auto frame = control.read(wake, [this] { return streams_done() || loop_.signal_pending(); });
+    auto frame = read(wake, [&] { return finished() || loop_.signal_pending(); });
     if (loop_.take_signal() != 0 && on_signal) on_signal();
     if (!frame) {
       abort_streams();
@@ -348,6 +391,7 @@ Status TestRun::run(ControlChannel& control, const std::function<Status(const Js
   }
   Clock::time_point end = last_tick_;
   for (const auto& t : streams_) end = std::max(end, t.stream->end_time());
+  if (!streams_done()) end = std::max(end, Clock::now());
   if (!measuring_) begin_measurement(end);
   if (report_.spec.interval > 0 && Seconds(end - last_tick_).count() >= 0.1 * report_.spec.interval)
     sample(end, true);

@@ -50,6 +50,10 @@ class ControlChannel {
                                      const std::function<bool()>& stop = nullptr);
   // Reads until a frame of `type` arrives; an "error" frame from the peer becomes an Error.
   Expected<Json> expect(const char* type, Clock::time_point deadline);
+  // Exactly n raw bytes, for peers that speak no nicperf frames (iperf3's state bytes and
+  // length-prefixed JSON); nullopt on deadline, signal or stop(). Not mixed with read().
+  Expected<std::optional<std::string>> read_bytes(std::size_t n, Clock::time_point deadline,
+                                                  const std::function<bool()>& stop = nullptr);
   Status write(const Json& msg, Clock::time_point deadline);
   Status write_raw(std::string_view bytes, Clock::time_point deadline);
   asio::ip::tcp::socket& socket();

@@ -38,6 +38,7 @@ struct ClientOptions {
   double connect_timeout = 10;  // seconds
   Timeouts timeouts;
   std::string secret;  // from --auth-file; empty = no authentication
+  bool iperf3 = false;  // speak iperf3's protocol to a stock iperf3 server
 };
 
 struct ServerOptions {

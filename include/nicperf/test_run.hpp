@@ -40,6 +40,19 @@ class TestRun {
   // SIGINT/SIGTERM. A failed handler or a lost control connection aborts the streams.
   Status run(ControlChannel& control, const std::function<Status(const Json&)>& on_frame,
              const std::function<void()>& on_signal);
+  // The same loop for any control reader (an iperf3 peer's state bytes), ending when `done`
+  // holds (default: every stream finished).
+  using ControlRead = std::function<Expected<std::optional<Json>>(
+      Clock::time_point deadline, const std::function<bool()>& stop)>;
+  Status run(const ControlRead& read, const std::function<Status(const Json&)>& on_frame,
+             const std::function<void()>& on_signal, const std::function<bool()>& done);
+  bool time_up() const { return Clock::now() >= stop_at_; }
+  bool senders_done() const;
+  std::vector<int> sender_fds() const;
+  std::uint64_t bytes_moved(bool senders) const;
+  // Runs the clock until no byte has moved for `quiet` (at most `limit`): a peer that never
+  // closes its data connections (iperf3) has then delivered what it sent.
+  void wait_quiet(Clock::duration quiet, Clock::duration limit);
   void stop_senders();
   void abort_streams();
   // Joins the streams and writes their end figures into report.local.

@@ -324,3 +324,26 @@ TEST_CASE("--auth-file: the right secret passes, a wrong or missing one is denie
   unlink(good);
   unlink(bad);
 }
+
+TEST_CASE("SIGTERM on the server mid-test: both sides end cleanly and leave no temp file") {
+  char dir_template[] = "/tmp/nicperf-term.XXXXXX";
+  REQUIRE(mkdtemp(dir_template));
+  std::string dir = dir_template;
+  setenv("TMPDIR", dir.c_str(), 1);
+  {
+    Server s;
+    Proc c({"-c", "127.0.0.1", "-p", s.port_arg(), "-t", "20", "-J"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    s.proc().signal(SIGTERM);
+    CHECK(s.proc().wait(10) == 0);
+    int code = c.wait(20);
+    CHECK(code != 0);
+    CHECK(code != -1);  // it ended by itself
+    json j = c.json();
+    CHECK(j.is_object());  // what was measured is still reported, with the error
+    CHECK(j.contains("error"));
+  }
+  unsetenv("TMPDIR");
+  CHECK(count_entries(dir) == 0);
+  rmdir(dir.c_str());
+}

@@ -1,0 +1,57 @@
+// iperf3's control protocol, so nicperf can test against a stock iperf3 server (--iperf3).
+// TCP control connection; a 37-byte cookie (36 characters from [a-z2-7] and a NUL) opens the
+// control and every data connection; the server drives one-byte states; parameters and results
+// travel as 4-byte big-endian length-prefixed JSON. Pure functions here; the session is in
+// src/iperf3_client.cpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "nicperf/results.hpp"
+#include "nicperf/session.hpp"
+
+namespace nicperf::iperf3 {
+
+enum State : std::int8_t {
+  kTestStart = 1,
+  kTestRunning = 2,
+  kTestEnd = 4,
+  kParamExchange = 9,
+  kCreateStreams = 10,
+  kServerTerminate = 11,
+  kClientTerminate = 12,
+  kExchangeResults = 13,
+  kDisplayResults = 14,
+  kIperfStart = 15,
+  kIperfDone = 16,
+  kAccessDenied = -1,
+  kServerError = -2,
+};
+
+inline constexpr std::size_t kCookieSize = 37;
+inline constexpr std::size_t kMaxJson = 1u << 20;
+
+std::string make_cookie();  // 36 characters and the NUL
+const char* state_name(int state);
+// The stream ids iperf3 gives its streams, in creation order: 1, 3, 4, 5, ...
+int stream_id(int index);
+int stream_index(int id);  // -1 when not an id iperf3 would give
+
+// What an iperf3 client sends in PARAM_EXCHANGE for this spec (what iperf3 cannot express is
+// refused before: see unsupported()).
+nlohmann::json params_json(const TestSpec& spec, const std::string& version);
+// Empty when iperf3 can run this spec, else which option it lacks.
+std::string unsupported(const TestSpec& spec);
+// Our side's results in iperf3's EXCHANGE_RESULTS shape.
+nlohmann::json results_json(const SideEnd& side);
+// The peer's results, as a SideEnd of the given direction; bounded and type-checked.
+Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec, bool peer_is_client);
+
+std::string length_prefixed(const nlohmann::json& j);
+
+int run_client(const ClientOptions& opt, Reporter& reporter, Report& report);
+
+}  // namespace nicperf::iperf3

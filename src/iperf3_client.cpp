@@ -1,0 +1,211 @@
+// nicperf as a client of a stock iperf3 server (--iperf3): iperf3's states and JSON on the
+// control connection, nicperf's streams, send paths and cost collector on this side.
+#include <asio/write.hpp>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
+#include <thread>
+
+#include "nicperf/context.hpp"
+#include "nicperf/iperf3.hpp"
+#include "nicperf/test_run.hpp"
+
+namespace nicperf::iperf3 {
+namespace {
+
+Clock::time_point in(double seconds) {
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+class Iperf3Client {
+ public:
+  Iperf3Client(const ClientOptions& opt, Reporter& reporter, Report& report)
+      : opt_(opt), report_(report), reporter_(reporter) {
+    report_.is_client = true;
+    report_.spec = opt.spec;
+    report_.context = system_context();
+    report_.start.host = opt.host;
+    report_.start.port = opt.port;
+    cookie_ = make_cookie();
+    report_.start.cookie = cookie_.substr(0, kCookieSize - 1);
+    report_.remote_context = {{"implementation", "iperf3"},
+                              {"note", "remote figures are iperf3's own (its cpu_utilization and byte counts)"}};
+  }
+
+  int run() {
+    auto st = run_test();
+    if (!st) {
+      reporter_.on_error(report_, st.error());
+      return exit_code(st.error().code);
+    }
+    return exit_code_;
+  }
+
+ private:
+  Status run_test() {
+    if (auto why = unsupported(report_.spec); !why.empty())
+      return Error{Errc::kUsage, "iperf3 mode cannot run " + why};
+    TestRun run(report_, loop_, reporter_);
+    run.set_limits(opt_.timeouts.rcv, 0);
+    if (auto s = run.prepare(); !s) return s;
+    auto deadline = in(opt_.connect_timeout);
+    auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
+    if (!sock) return sock.error();
+    auto peer = sock->remote_endpoint();
+    ControlChannel control(loop_, std::move(*sock));
+    if (auto s = control.write_raw(cookie_, in(opt_.timeouts.snd)); !s) return s;
+    if (auto s = expect_state(control, kParamExchange); !s) return s;
+    if (auto s = control.write_raw(length_prefixed(params_json(report_.spec, "nicperf " + nicperf_version())),
+                                   in(opt_.timeouts.snd));
+        !s)
+      return s;
+    if (auto s = expect_state(control, kCreateStreams); !s) return s;
+    if (auto s = open_streams(run, peer, deadline); !s) return s;
+    if (auto s = expect_state(control, kTestStart); !s) return s;
+    if (auto s = expect_state(control, kTestRunning); !s) return s;
+    run.describe_connections();
+    reporter_.on_start(report_);
+    run.start();
+    return run_and_exchange(run, control);
+  }
+
+  // Reads one state byte; SERVER_ERROR and ACCESS_DENIED become errors.
+  Expected<int> read_state(ControlChannel& control, Clock::time_point deadline) {
+    auto b = control.read_bytes(1, deadline);
+    if (!b) return b.error();
+    if (!*b) return Error{Errc::kTimeout, "the iperf3 server sent nothing in time"};
+    int state = static_cast<signed char>((**b)[0]);
+    if (state == kAccessDenied)
+      return Error{Errc::kRefused, "the iperf3 server refused the test (ACCESS_DENIED: busy, or "
+                                   "it wants authentication)"};
+    if (state == kServerError) {
+      auto codes = control.read_bytes(8, in(opt_.timeouts.rcv));
+      int i_errno = 0;
+      if (codes && *codes) {
+        const auto* p = reinterpret_cast<const unsigned char*>((*codes)->data());
+        i_errno = int((std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3]);
+      }
+      return Error{Errc::kTestFailed, "the iperf3 server reported an error (iperf3 i_errno " +
+                                          std::to_string(i_errno) + "; see the server's log)"};
+    }
+    return state;
+  }
+
+  Status expect_state(ControlChannel& control, int want) {
+    auto got = read_state(control, in(opt_.timeouts.rcv));
+    if (!got) return got.error();
+    if (*got != want)
+      return Error{Errc::kProtocol, std::string("the iperf3 server sent ") + state_name(*got) +
+                                        " where " + state_name(want) + " was due"};
+    return ok();
+  }
+
+  Expected<Json> read_json(ControlChannel& control) {
+    auto len = control.read_bytes(4, in(opt_.timeouts.rcv));
+    if (!len) return len.error();
+    if (!*len) return Error{Errc::kTimeout, "the iperf3 server sent no results in time"};
+    const auto* p = reinterpret_cast<const unsigned char*>((*len)->data());
+    std::uint32_t n = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+    if (n == 0 || n > kMaxJson) return Error{Errc::kProtocol, "iperf3 results have a bad length"};
+    auto body = control.read_bytes(n, in(opt_.timeouts.rcv));
+    if (!body) return body.error();
+    if (!*body) return Error{Errc::kTimeout, "the iperf3 server's results stopped midway"};
+    Json j = Json::parse(**body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return Error{Errc::kProtocol, "iperf3 results are not a JSON object"};
+    return j;
+  }
+
+  Status open_streams(TestRun& run, const asio::ip::tcp::endpoint& peer, Clock::time_point deadline) {
+    const TestSpec& spec = report_.spec;
+    for (int id = 0; id < connection_count(spec); ++id) {
+      auto sock = connect_endpoint(loop_, peer, std::max(deadline, in(opt_.timeouts.rcv)),
+                                   [&spec](int fd) { return apply_socket_options(fd, spec); });
+      if (!sock) return sock.error();
+      asio::error_code ec;
+      asio::write(*sock, asio::buffer(cookie_), ec);
+      if (ec) return Error{Errc::kConnect, "cannot open data connection: " + ec.message()};
+      if (auto s = run.add_stream(id, sock->release()); !s) return s;
+    }
+    return ok();
+  }
+
+  // Waits until the kernel has delivered everything our senders wrote (SIOCOUTQ empty), so
+  // the server has it before TEST_END tells it to stop counting.
+  void wait_sent(TestRun& run) {
+    auto until = Clock::now() + std::chrono::seconds(5);
+    for (int fd : run.sender_fds()) {
+      int queued = 1;
+      while (Clock::now() < until && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the server reads what arrived
+  }
+
+  Status run_and_exchange(TestRun& run, ControlChannel& control) {
+    bool reverse = report_.spec.direction == Direction::kReverse;
+    auto read = [&](Clock::time_point deadline, const std::function<bool()>& stop) -> Expected<std::optional<Json>> {
+      auto b = control.read_bytes(1, deadline, stop);
+      if (!b) return b.error();
+      if (!*b) return std::optional<Json>{};
+      return std::optional<Json>(Json{{"type", "state"}, {"state", int(static_cast<signed char>((**b)[0]))}});
+    };
+    auto on_frame = [](const Json& f) -> Status {
+      int state = f["state"];
+      return Error{Errc::kTestFailed, std::string("the iperf3 server ended the test early (") + state_name(state) + ")"};
+    };
+    auto on_signal = [&] {
+      report_.interrupted = true;
+      run.stop_senders();
+    };
+    auto done = [&] { return report_.interrupted || (reverse ? run.time_up() : run.senders_done()); };
+    Status ran = run.run(read, on_frame, on_signal, done);
+    if (ran) {
+      if (!reverse) wait_sent(run);
+      char end = kTestEnd;
+      ran = control.write_raw({&end, 1}, in(opt_.timeouts.snd));
+    }
+    if (ran) ran = expect_state(control, kExchangeResults);
+    // The server stopped sending at TEST_END: take in what is still on its way, then stop.
+    run.wait_quiet(std::chrono::milliseconds(200), std::chrono::seconds(3));
+    run.abort_streams();
+    run.finish();
+    if (!ran) return finish_with(ran.error());
+    if (auto s = control.write_raw(length_prefixed(results_json(report_.local)), in(opt_.timeouts.snd)); !s)
+      return finish_with(s.error());
+    auto theirs = read_json(control);
+    if (!theirs) return finish_with(theirs.error());
+    auto side = parse_results(*theirs, report_.spec, false);
+    if (!side) return finish_with(side.error());
+    report_.remote = std::move(*side);
+    if (theirs->contains("server_output_text") && (*theirs)["server_output_text"].is_string())
+      report_.server_output_text = (*theirs)["server_output_text"];
+    if (auto s = expect_state(control, kDisplayResults); !s) return finish_with(s.error());
+    char done_state = kIperfDone;
+    (void)control.write_raw({&done_state, 1}, in(opt_.timeouts.snd));
+    return finish_with(run.stream_error().value_or(Error{Errc::kTestFailed, ""}));
+  }
+
+  Status finish_with(const Error& e) {
+    if (!e.message.empty()) report_.error = e;
+    reporter_.on_end(report_);
+    exit_code_ = !e.message.empty()       ? exit_code(e.code)
+                 : report_.interrupted ? exit_code(Errc::kInterrupted)
+                                       : 0;
+    return ok();
+  }
+
+  const ClientOptions& opt_;
+  EventLoop loop_;
+  Report& report_;
+  Reporter& reporter_;
+  std::string cookie_;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_client(const ClientOptions& opt, Reporter& reporter, Report& report) {
+  return Iperf3Client(opt, reporter, report).run();
+}
+
+}  // namespace nicperf::iperf3

@@ -1,0 +1,134 @@
+#include <sys/random.h>
+
+#include "nicperf/iperf3.hpp"
+
+namespace nicperf::iperf3 {
+
+std::string make_cookie() {
+  static const char chars[] = "abcdefghijklmnopqrstuvwxyz234567";
+  unsigned char raw[kCookieSize - 1];
+  for (std::size_t got = 0; got < sizeof raw;) {
+    ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+    if (n > 0) got += std::size_t(n);
+  }
+  std::string cookie;
+  for (unsigned char c : raw) cookie += chars[c % 32];
+  cookie += '\0';
+  return cookie;
+}
+
+const char* state_name(int state) {
+  switch (state) {
+    case kTestStart: return "TEST_START";
+    case kTestRunning: return "TEST_RUNNING";
+    case kTestEnd: return "TEST_END";
+    case kParamExchange: return "PARAM_EXCHANGE";
+    case kCreateStreams: return "CREATE_STREAMS";
+    case kServerTerminate: return "SERVER_TERMINATE";
+    case kClientTerminate: return "CLIENT_TERMINATE";
+    case kExchangeResults: return "EXCHANGE_RESULTS";
+    case kDisplayResults: return "DISPLAY_RESULTS";
+    case kIperfStart: return "IPERF_START";
+    case kIperfDone: return "IPERF_DONE";
+    case kAccessDenied: return "ACCESS_DENIED";
+    case kServerError: return "SERVER_ERROR";
+    default: return "unknown state";
+  }
+}
+
+int stream_id(int index) { return index == 0 ? 1 : index + 2; }
+
+int stream_index(int id) {
+  if (id == 1) return 0;
+  return id >= 3 ? id - 2 : -1;
+}
+
+std::string unsupported(const TestSpec& spec) {
+  if (spec.direction == Direction::kBidir) return "--bidir with --iperf3 (not supported yet)";
+  if (!spec.server_cpus.empty()) return "a server CPU list in -A (iperf3 takes one CPU: use its -A)";
+  if (spec.verify) return "--verify (an iperf3 server does not check the pattern)";
+  if (spec.direction == Direction::kReverse && spec.bytes)
+    return "-n with -R (iperf3 3.12 cannot end a reverse byte-count test cleanly; use -t)";
+  if (spec.get_server_output) return {};
+  return {};
+}
+
+nlohmann::json params_json(const TestSpec& spec, const std::string& version) {
+  nlohmann::json j = {{"tcp", true},
+                      {"omit", int(spec.omit)},
+                      {"time", spec.bytes ? 0 : int(spec.duration + 0.5)},
+                      {"num", spec.bytes},
+                      {"blockcount", 0},
+                      {"parallel", spec.streams},
+                      {"len", spec.block_len},
+                      {"pacing_timer", 1000},
+                      {"client_version", version}};
+  if (spec.direction == Direction::kReverse) j["reverse"] = true;
+  if (spec.window) j["window"] = spec.window;
+  if (spec.no_delay) j["nodelay"] = true;
+  if (!spec.congestion.empty()) j["congestion"] = spec.congestion;
+  if (spec.get_server_output) j["get_server_output"] = 1;
+  return j;
+}
+
+nlohmann::json results_json(const SideEnd& side) {
+  nlohmann::json streams = nlohmann::json::array();
+  bool sender = false;
+  for (const auto& s : side.streams) {
+    sender = sender || s.sender;
+    streams.push_back({{"id", stream_id(s.id)},
+                       {"bytes", s.bytes_total - std::min(s.bytes_omitted, s.bytes_total)},
+                       {"retransmits", s.sender ? int(s.retransmits) : -1},
+                       {"jitter", 0},
+                       {"errors", 0},
+                       {"omitted_errors", 0},
+                       {"packets", 0},
+                       {"omitted_packets", 0},
+                       {"start_time", 0},
+                       {"end_time", s.seconds}});
+  }
+  return {{"cpu_util_total", side.cpu.total},
+          {"cpu_util_user", side.cpu.user},
+          {"cpu_util_system", side.cpu.system},
+          {"sender_has_retransmits", sender ? 1 : 0},
+          {"congestion_used", side.congestion},
+          {"streams", streams}};
+}
+
+Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec, bool peer_is_client) {
+  try {
+    SideEnd side;
+    side.cpu = {true, j.at("cpu_util_total").get<double>(), j.at("cpu_util_user").get<double>(),
+                j.at("cpu_util_system").get<double>()};
+    if (j.contains("congestion_used") && j["congestion_used"].is_string())
+      side.congestion = j["congestion_used"].get<std::string>().substr(0, 32);
+    const auto& streams = j.at("streams");
+    if (!streams.is_array() || streams.size() > std::size_t(connection_count(spec)))
+      return Error{Errc::kProtocol, "iperf3 results list more streams than the test has"};
+    for (const auto& s : streams) {
+      StreamEnd e;
+      e.id = stream_index(s.at("id").get<int>());
+      if (e.id < 0 || e.id >= connection_count(spec))
+        return Error{Errc::kProtocol, "iperf3 results name an unknown stream id"};
+      e.sender = peer_is_client == client_sends(spec, e.id);
+      e.bytes_total = s.at("bytes").get<std::uint64_t>();
+      double start = s.value("start_time", 0.0), end = s.at("end_time").get<double>();
+      e.seconds = end - start;
+      int retrans = s.value("retransmits", -1);
+      e.retransmits = retrans > 0 ? std::uint32_t(retrans) : 0;
+      side.streams.push_back(e);
+    }
+    return side;
+  } catch (const nlohmann::json::exception& e) {
+    return Error{Errc::kProtocol, std::string("iperf3 results are malformed: ") + e.what()};
+  }
+}
+
+std::string length_prefixed(const nlohmann::json& j) {
+  std::string body = j.dump();
+  auto n = std::uint32_t(body.size());
+  std::string out{char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
+  return out + body;
+}
+
+}  // namespace nicperf::iperf3
