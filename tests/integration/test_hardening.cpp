@@ -295,7 +295,8 @@ TEST_CASE("many tests in a row leave the server's fds, threads, memory and temp 
   CHECK(status_field(pid, "Threads") == threads0);
   long rss1 = status_field(pid, "VmRSS");
   MESSAGE(tests << " tests: server RSS " << rss0 << " kB -> " << rss1 << " kB");
-  CHECK(rss1 < rss0 + 8 * 1024);
+  // Sanitizer builds hold freed memory in quarantine; LeakSanitizer checks leaks there.
+  if (std::string(NICPERF_SANITIZERS).empty()) CHECK(rss1 < rss0 + 8 * 1024);
   CHECK(count_entries(dir) == 0);
   s.proc().signal(SIGTERM);
   CHECK(s.proc().wait(10) == 0);
