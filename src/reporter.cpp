@@ -28,6 +28,10 @@ std::string tag(const Report& r, int id, bool sender) {
   return t;
 }
 
+bool peer_is_iperf3(const Report& r) {
+  return r.remote_context.is_object() && r.remote_context.value("implementation", "") == "iperf3";
+}
+
 bool is_loopback(const Report& r) {
   for (const auto& e : r.start.connected)
     if (e.remote_host.rfind("127.", 0) != 0 && e.remote_host != "::1") return false;
@@ -246,7 +250,8 @@ class TextReporter final : public Reporter {
     out_ << "CPU Utilization: local/" << (local_sends ? "sender " : "receiver ")
          << one(r.local.cpu);
     if (r.remote && r.remote->cpu.valid)
-      out_ << ", remote/" << (local_sends ? "receiver " : "sender ") << one(r.remote->cpu);
+      out_ << ", remote/" << (local_sends ? "receiver " : "sender ") << one(r.remote->cpu)
+           << (peer_is_iperf3(r) ? " as iperf3 reports it" : "");
     out_ << "\n";
   }
 

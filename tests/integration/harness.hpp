@@ -2,7 +2,10 @@
 // kill (by PID, only what this harness started) when a test goes wrong.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -36,8 +39,10 @@ inline std::string temp_path() {
 
 class Proc {
  public:
-  explicit Proc(std::vector<std::string> args) : out_(temp_path()), err_(temp_path()) {
-    args.insert(args.begin(), NICPERF_BIN);
+  explicit Proc(std::vector<std::string> args) : Proc(NICPERF_BIN, std::move(args)) {}
+  // Any program (an absolute path), e.g. Debian's iperf3 to interoperate with.
+  Proc(const std::string& program, std::vector<std::string> args) : out_(temp_path()), err_(temp_path()) {
+    args.insert(args.begin(), program);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -97,6 +102,29 @@ class Proc {
   pid_t pid_ = -1;
   std::optional<int> status_;
 };
+
+// A TCP port nobody listens on right now.
+inline int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Waits until `text` shows in the process's output.
+inline bool wait_for_output(Proc& p, const std::string& text, double seconds = 5) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline && p.running()) {
+    if (p.out().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
 
 // A server on a free port (-p 0), which prints the port it got.
 class Server {

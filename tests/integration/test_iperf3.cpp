@@ -1,0 +1,75 @@
+// Interoperation with Debian's stock iperf3 (installed by ./run): both tools must agree on
+// the byte counts exactly.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include "harness.hpp"
+
+using harness::Proc;
+using nlohmann::json;
+
+namespace {
+
+const char* kIperf3 = "/usr/bin/iperf3";
+
+bool have_iperf3() {
+  if (access(kIperf3, X_OK) == 0) return true;
+  MESSAGE("skipping: iperf3 is not installed (apt-get install -y iperf3)");
+  return false;
+}
+
+struct Iperf3Server {
+  int port = harness::free_port();
+  Proc proc{kIperf3, {"-s", "-p", std::to_string(port), "--forceflush"}};
+  Iperf3Server() { REQUIRE(harness::wait_for_output(proc, "Server listening")); }
+  std::unique_ptr<Proc> nicperf(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"-c", "127.0.0.1", "-p", std::to_string(port), "--iperf3"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<Proc>(args);
+    p->wait(60);
+    return p;
+  }
+};
+
+void agree(const json& j, std::uint64_t want = 0) {
+  REQUIRE(j.is_object());
+  CHECK_FALSE(j.contains("error"));
+  auto sent = j["end"]["sum_sent"]["bytes"].get<std::uint64_t>();
+  auto got = j["end"]["sum_received"]["bytes"].get<std::uint64_t>();
+  CHECK(sent > 0);
+  CHECK(sent == got);  // one side is nicperf's count, the other iperf3's
+  if (want) CHECK(sent == want);
+  CHECK(j["remote_context"]["implementation"] == "iperf3");
+}
+
+}  // namespace
+
+TEST_CASE("nicperf --iperf3 against a stock iperf3 server: -n, -P, -t, -R and send paths") {
+  if (!have_iperf3()) return;
+  Iperf3Server s;
+  auto n = s.nicperf({"-n", "10000019", "-P", "4", "-J"});
+  CHECK(n->wait(0) == 0);
+  agree(n->json(), 10000019);
+  for (const char* mode : {"sendfile", "zerocopy", "uring"}) {
+    CAPTURE(mode);
+    auto m = s.nicperf({"-n", "20M", "--mode", mode, "-J"});
+    CHECK(m->wait(0) == 0);
+    agree(m->json(), 20u << 20);
+  }
+  auto t = s.nicperf({"-t", "2", "-J"});
+  CHECK(t->wait(0) == 0);
+  agree(t->json());
+  auto r = s.nicperf({"-t", "2", "-R", "-P", "2", "-J"});
+  CHECK(r->wait(0) == 0);
+  agree(r->json());
+  auto text = s.nicperf({"-t", "1", "--get-server-output"});
+  CHECK(text->wait(0) == 0);
+  CHECK(text->out().find("as iperf3 reports it") != std::string::npos);
+  CHECK(text->out().find("Server output:") != std::string::npos);
+}
+
+TEST_CASE("what iperf3 cannot do is refused up front, with the reason") {
+  Proc c({"-c", "127.0.0.1", "--iperf3", "--verify", "-n", "1M"});
+  CHECK(c.wait(10) == 2);
+  CHECK(c.err().find("iperf3 mode cannot run --verify") != std::string::npos);
+}
