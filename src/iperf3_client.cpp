@@ -1,9 +1,9 @@
 // nicperf as a client of a stock iperf3 server (--iperf3): iperf3's states and JSON on the
 // control connection, nicperf's streams, send paths and cost collector on this side.
-#include <asio/write.hpp>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
+#include <asio/write.hpp>
 #include <thread>
 
 #include "nicperf/context.hpp"
@@ -14,7 +14,8 @@ namespace nicperf::iperf3 {
 namespace {
 
 Clock::time_point in(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  return Clock::now() +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 class Iperf3Client {
@@ -28,8 +29,9 @@ class Iperf3Client {
     report_.start.port = opt.port;
     cookie_ = make_cookie();
     report_.start.cookie = cookie_.substr(0, kCookieSize - 1);
-    report_.remote_context = {{"implementation", "iperf3"},
-                              {"note", "remote figures are iperf3's own (its cpu_utilization and byte counts)"}};
+    report_.remote_context = {
+        {"implementation", "iperf3"},
+        {"note", "remote figures are iperf3's own (its cpu_utilization and byte counts)"}};
   }
 
   int run() {
@@ -55,8 +57,9 @@ class Iperf3Client {
     ControlChannel control(loop_, std::move(*sock));
     if (auto s = control.write_raw(cookie_, in(opt_.timeouts.snd)); !s) return s;
     if (auto s = expect_state(control, kParamExchange); !s) return s;
-    if (auto s = control.write_raw(length_prefixed(params_json(report_.spec, "nicperf " + nicperf_version())),
-                                   in(opt_.timeouts.snd));
+    if (auto s = control.write_raw(
+            length_prefixed(params_json(report_.spec, "nicperf " + nicperf_version())),
+            in(opt_.timeouts.snd));
         !s)
       return s;
     if (auto s = expect_state(control, kCreateStreams); !s) return s;
@@ -76,14 +79,16 @@ class Iperf3Client {
     if (!*b) return Error{Errc::kTimeout, "the iperf3 server sent nothing in time"};
     int state = static_cast<signed char>((**b)[0]);
     if (state == kAccessDenied)
-      return Error{Errc::kRefused, "the iperf3 server refused the test (ACCESS_DENIED: busy, or "
-                                   "it wants authentication)"};
+      return Error{Errc::kRefused,
+                   "the iperf3 server refused the test (ACCESS_DENIED: busy, or "
+                   "it wants authentication)"};
     if (state == kServerError) {
       auto codes = control.read_bytes(8, in(opt_.timeouts.rcv));
       int i_errno = 0;
       if (codes && *codes) {
         const auto* p = reinterpret_cast<const unsigned char*>((*codes)->data());
-        i_errno = int((std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3]);
+        i_errno = int((std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
+                      (std::uint32_t(p[2]) << 8) | p[3]);
       }
       return Error{Errc::kTestFailed, "the iperf3 server reported an error (iperf3 i_errno " +
                                           std::to_string(i_errno) + "; see the server's log)"};
@@ -105,17 +110,20 @@ class Iperf3Client {
     if (!len) return len.error();
     if (!*len) return Error{Errc::kTimeout, "the iperf3 server sent no results in time"};
     const auto* p = reinterpret_cast<const unsigned char*>((*len)->data());
-    std::uint32_t n = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+    std::uint32_t n = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
+                      (std::uint32_t(p[2]) << 8) | p[3];
     if (n == 0 || n > kMaxJson) return Error{Errc::kProtocol, "iperf3 results have a bad length"};
     auto body = control.read_bytes(n, in(opt_.timeouts.rcv));
     if (!body) return body.error();
     if (!*body) return Error{Errc::kTimeout, "the iperf3 server's results stopped midway"};
     Json j = Json::parse(**body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return Error{Errc::kProtocol, "iperf3 results are not a JSON object"};
+    if (j.is_discarded() || !j.is_object())
+      return Error{Errc::kProtocol, "iperf3 results are not a JSON object"};
     return j;
   }
 
-  Status open_streams(TestRun& run, const asio::ip::tcp::endpoint& peer, Clock::time_point deadline) {
+  Status open_streams(TestRun& run, const asio::ip::tcp::endpoint& peer,
+                      Clock::time_point deadline) {
     const TestSpec& spec = report_.spec;
     for (int id = 0; id < connection_count(spec); ++id) {
       auto sock = connect_endpoint(loop_, peer, std::max(deadline, in(opt_.timeouts.rcv)),
@@ -143,21 +151,26 @@ class Iperf3Client {
 
   Status run_and_exchange(TestRun& run, ControlChannel& control) {
     bool reverse = report_.spec.direction == Direction::kReverse;
-    auto read = [&](Clock::time_point deadline, const std::function<bool()>& stop) -> Expected<std::optional<Json>> {
+    auto read = [&](Clock::time_point deadline,
+                    const std::function<bool()>& stop) -> Expected<std::optional<Json>> {
       auto b = control.read_bytes(1, deadline, stop);
       if (!b) return b.error();
       if (!*b) return std::optional<Json>{};
-      return std::optional<Json>(Json{{"type", "state"}, {"state", int(static_cast<signed char>((**b)[0]))}});
+      return std::optional<Json>(
+          Json{{"type", "state"}, {"state", int(static_cast<signed char>((**b)[0]))}});
     };
     auto on_frame = [](const Json& f) -> Status {
       int state = f["state"];
-      return Error{Errc::kTestFailed, std::string("the iperf3 server ended the test early (") + state_name(state) + ")"};
+      return Error{Errc::kTestFailed, std::string("the iperf3 server ended the test early (") +
+                                          state_name(state) + ")"};
     };
     auto on_signal = [&] {
       report_.interrupted = true;
       run.stop_senders();
     };
-    auto done = [&] { return report_.interrupted || (reverse ? run.time_up() : run.senders_done()); };
+    auto done = [&] {
+      return report_.interrupted || (reverse ? run.time_up() : run.senders_done());
+    };
     Status ran = run.run(read, on_frame, on_signal, done);
     if (ran) {
       if (!reverse) wait_sent(run);
@@ -170,7 +183,9 @@ class Iperf3Client {
     run.abort_streams();
     run.finish();
     if (!ran) return finish_with(ran.error());
-    if (auto s = control.write_raw(length_prefixed(results_json(report_.local)), in(opt_.timeouts.snd)); !s)
+    if (auto s =
+            control.write_raw(length_prefixed(results_json(report_.local)), in(opt_.timeouts.snd));
+        !s)
       return finish_with(s.error());
     auto theirs = read_json(control);
     if (!theirs) return finish_with(theirs.error());
@@ -188,7 +203,7 @@ class Iperf3Client {
   Status finish_with(const Error& e) {
     if (!e.message.empty()) report_.error = e;
     reporter_.on_end(report_);
-    exit_code_ = !e.message.empty()       ? exit_code(e.code)
+    exit_code_ = !e.message.empty()    ? exit_code(e.code)
                  : report_.interrupted ? exit_code(Errc::kInterrupted)
                                        : 0;
     return ok();

@@ -1,8 +1,57 @@
 #include <sys/random.h>
 
+#include <algorithm>
+
 #include "nicperf/iperf3.hpp"
 
 namespace nicperf::iperf3 {
+
+namespace {
+bool cookie_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); }
+}  // namespace
+
+bool is_cookie_start(std::string_view four) {
+  return four.size() == 4 && std::all_of(four.begin(), four.end(), cookie_char);
+}
+
+bool is_cookie(std::string_view bytes) {
+  return bytes.size() == kCookieSize && bytes.back() == '\0' &&
+         std::all_of(bytes.begin(), bytes.end() - 1, cookie_char);
+}
+
+Expected<TestSpec> spec_from_params(const nlohmann::json& p, const SpecLimits& limits) {
+  auto fail = [](const std::string& what) { return Error{Errc::kUsage, what}; };
+  try {
+    if (!p.is_object()) return fail("iperf3 parameters are not a JSON object");
+    if (p.value("udp", false) || p.contains("sctp"))
+      return fail("nicperf serves iperf3 TCP tests only");
+    if (p.value("bidirectional", false))
+      return fail("--bidir from iperf3 clients is not supported yet");
+    if (p.value("blockcount", 0) != 0) return fail("-k (block count) is not supported");
+    if (p.value("MSS", 0) != 0) return fail("-M (MSS) is not supported");
+    if (p.value("TOS", 0) != 0) return fail("-S (TOS) is not supported");
+    if (p.value("bandwidth", std::uint64_t(0)) != 0)
+      return fail("-b (a rate) is not supported for TCP yet");
+    TestSpec s;
+    s.streams = p.value("parallel", 1);
+    s.block_len = p.value("len", std::uint64_t(128 * 1024));
+    s.bytes = p.value("num", std::uint64_t(0));
+    int time = p.value("time", 10);
+    s.duration = s.bytes ? 10 : time;
+    if (!s.bytes && time == 0) return fail("-t 0 (run forever) is not supported");
+    s.omit = p.value("omit", 0);
+    s.direction = p.value("reverse", false) ? Direction::kReverse : Direction::kNormal;
+    s.window = p.value("window", std::uint64_t(0));
+    s.no_delay = p.value("nodelay", false);
+    s.congestion = p.value("congestion", std::string());
+    s.get_server_output = p.value("get_server_output", 0) != 0;
+    s.interval = 1;
+    if (auto st = validate(s, limits); !st) return st.error();
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    return fail(std::string("iperf3 parameters are malformed: ") + e.what());
+  }
+}
 
 std::string make_cookie() {
   static const char chars[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -19,20 +68,34 @@ std::string make_cookie() {
 
 const char* state_name(int state) {
   switch (state) {
-    case kTestStart: return "TEST_START";
-    case kTestRunning: return "TEST_RUNNING";
-    case kTestEnd: return "TEST_END";
-    case kParamExchange: return "PARAM_EXCHANGE";
-    case kCreateStreams: return "CREATE_STREAMS";
-    case kServerTerminate: return "SERVER_TERMINATE";
-    case kClientTerminate: return "CLIENT_TERMINATE";
-    case kExchangeResults: return "EXCHANGE_RESULTS";
-    case kDisplayResults: return "DISPLAY_RESULTS";
-    case kIperfStart: return "IPERF_START";
-    case kIperfDone: return "IPERF_DONE";
-    case kAccessDenied: return "ACCESS_DENIED";
-    case kServerError: return "SERVER_ERROR";
-    default: return "unknown state";
+    case kTestStart:
+      return "TEST_START";
+    case kTestRunning:
+      return "TEST_RUNNING";
+    case kTestEnd:
+      return "TEST_END";
+    case kParamExchange:
+      return "PARAM_EXCHANGE";
+    case kCreateStreams:
+      return "CREATE_STREAMS";
+    case kServerTerminate:
+      return "SERVER_TERMINATE";
+    case kClientTerminate:
+      return "CLIENT_TERMINATE";
+    case kExchangeResults:
+      return "EXCHANGE_RESULTS";
+    case kDisplayResults:
+      return "DISPLAY_RESULTS";
+    case kIperfStart:
+      return "IPERF_START";
+    case kIperfDone:
+      return "IPERF_DONE";
+    case kAccessDenied:
+      return "ACCESS_DENIED";
+    case kServerError:
+      return "SERVER_ERROR";
+    default:
+      return "unknown state";
   }
 }
 
@@ -45,7 +108,8 @@ int stream_index(int id) {
 
 std::string unsupported(const TestSpec& spec) {
   if (spec.direction == Direction::kBidir) return "--bidir with --iperf3 (not supported yet)";
-  if (!spec.server_cpus.empty()) return "a server CPU list in -A (iperf3 takes one CPU: use its -A)";
+  if (!spec.server_cpus.empty())
+    return "a server CPU list in -A (iperf3 takes one CPU: use its -A)";
   if (spec.verify) return "--verify (an iperf3 server does not check the pattern)";
   if (spec.direction == Direction::kReverse && spec.bytes)
     return "-n with -R (iperf3 3.12 cannot end a reverse byte-count test cleanly; use -t)";
@@ -87,15 +151,13 @@ nlohmann::json results_json(const SideEnd& side) {
                        {"start_time", 0},
                        {"end_time", s.seconds}});
   }
-  return {{"cpu_util_total", side.cpu.total},
-          {"cpu_util_user", side.cpu.user},
-          {"cpu_util_system", side.cpu.system},
-          {"sender_has_retransmits", sender ? 1 : 0},
-          {"congestion_used", side.congestion},
-          {"streams", streams}};
+  return {{"cpu_util_total", side.cpu.total},   {"cpu_util_user", side.cpu.user},
+          {"cpu_util_system", side.cpu.system}, {"sender_has_retransmits", sender ? 1 : 0},
+          {"congestion_used", side.congestion}, {"streams", streams}};
 }
 
-Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec, bool peer_is_client) {
+Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec,
+                                bool peer_is_client) {
   try {
     SideEnd side;
     side.cpu = {true, j.at("cpu_util_total").get<double>(), j.at("cpu_util_user").get<double>(),

@@ -306,6 +306,19 @@ class JsonStreamReporter final : public Reporter {
 
 }  // namespace
 
+void TeeReporter::on_start(const Report& r) {
+  for (auto& t : targets_) t->on_start(r);
+}
+void TeeReporter::on_interval(const Report& r, const IntervalRecord& iv) {
+  for (auto& t : targets_) t->on_interval(r, iv);
+}
+void TeeReporter::on_end(const Report& r) {
+  for (auto& t : targets_) t->on_end(r);
+}
+void TeeReporter::on_error(const Report& r, const Error& e) {
+  for (auto& t : targets_) t->on_error(r, e);
+}
+
 std::unique_ptr<Reporter> make_reporter(Format format, std::ostream& out, std::ostream& err,
                                         bool verbose) {
   switch (format) {

@@ -10,6 +10,7 @@
 
 #include "nicperf/auth.hpp"
 #include "nicperf/context.hpp"
+#include "nicperf/iperf3.hpp"
 #include "nicperf/session.hpp"
 #include "nicperf/test_run.hpp"
 #include "nicperf/units.hpp"
@@ -41,27 +42,6 @@ std::string peer_name(const tcp::socket& s) {
   return ec ? "unknown peer" : address_text(ep.address()) + " port " + std::to_string(ep.port());
 }
 
-// Sends every event to several reporters (the server's own output and the copy for the client).
-class TeeReporter final : public Reporter {
- public:
-  void add(std::unique_ptr<Reporter> r) { targets_.push_back(std::move(r)); }
-  void on_start(const Report& r) override {
-    for (auto& t : targets_) t->on_start(r);
-  }
-  void on_interval(const Report& r, const IntervalRecord& iv) override {
-    for (auto& t : targets_) t->on_interval(r, iv);
-  }
-  void on_end(const Report& r) override {
-    for (auto& t : targets_) t->on_end(r);
-  }
-  void on_error(const Report& r, const Error& e) override {
-    for (auto& t : targets_) t->on_error(r, e);
-  }
-
- private:
-  std::vector<std::unique_ptr<Reporter>> targets_;
-};
-
 // A connection whose greeting has not arrived yet.
 struct Pending {
   explicit Pending(asio::io_context& io) : socket(io), timer(io) {}
@@ -70,14 +50,13 @@ struct Pending {
   std::array<char, kGreetingSize> buf{};
 };
 
-// What the acceptor needs to know about the test in progress.
-struct ActiveTest {
-  std::string cookie;
-  int connections = 0;
-  std::deque<std::pair<int, tcp::socket>> arrived;  // data connections, in arrival order
-};
-
 class Server {
+  struct Waiting {  // a control connection ready to be served
+    tcp::socket socket;
+    std::string cookie;
+    bool iperf3 = false;
+  };
+
  public:
   Server(const ServerOptions& opt, std::ostream& out, std::ostream& err)
       : opt_(opt), out_(out), err_(err), acceptor_(loop_.io()) {}
@@ -103,9 +82,9 @@ class Server {
         log("no client for " + fixed(opt_.idle_timeout, 0) + " s (--idle-timeout): exiting");
         return 0;
       }
-      auto [control, cookie] = std::move(waiting_.front());
+      Waiting next = std::move(waiting_.front());
       waiting_.pop_front();
-      serve(std::move(control), cookie);
+      serve(std::move(next));
       if (stop_requested_) return 0;
       if (opt_.one_off) return 0;
     }
@@ -156,23 +135,64 @@ class Server {
     });
   }
 
+  // The first four bytes tell a nicperf greeting ("NPRF") from an iperf3 cookie (letters and
+  // digits 2-7); then the rest of either is read.
   void read_greeting(const std::shared_ptr<Pending>& p) {
     ++pending_;
     p->timer.expires_after(secs(opt_.timeouts.rcv));
     p->timer.async_wait([p](const asio::error_code& ec) {
       if (!ec) p->socket.close();  // silent client: the read below fails
     });
-    asio::async_read(
-        p->socket, asio::buffer(p->buf), [this, p](const asio::error_code& ec, std::size_t) {
-          --pending_;
-          p->timer.cancel();
-          if (ec) {
-            log("connection from " + peer_name(p->socket) + " sent no greeting: " +
-                (ec == asio::error::operation_aborted ? "timed out" : ec.message()));
-            return;
-          }
-          dispatch(std::move(p->socket), decode_greeting({p->buf.data(), p->buf.size()}));
-        });
+    asio::async_read(p->socket, asio::buffer(p->buf.data(), 4),
+                     [this, p](const asio::error_code& ec, std::size_t) {
+                       if (ec) return greeting_failed(p, ec);
+                       bool iperf3 = iperf3::is_cookie_start({p->buf.data(), 4});
+                       std::size_t total = iperf3 ? iperf3::kCookieSize : kGreetingSize;
+                       asio::async_read(
+                           p->socket, asio::buffer(p->buf.data() + 4, total - 4),
+                           [this, p, iperf3, total](const asio::error_code& e2, std::size_t) {
+                             if (e2) return greeting_failed(p, e2);
+                             --pending_;
+                             p->timer.cancel();
+                             std::string_view bytes(p->buf.data(), total);
+                             if (iperf3)
+                               dispatch_iperf3(std::move(p->socket), bytes);
+                             else
+                               dispatch(std::move(p->socket), decode_greeting(bytes));
+                           });
+                     });
+  }
+
+  void greeting_failed(const std::shared_ptr<Pending>& p, const asio::error_code& ec) {
+    --pending_;
+    p->timer.cancel();
+    log("connection from " + peer_name(p->socket) + " sent no greeting: " +
+        (ec == asio::error::operation_aborted ? "timed out" : ec.message()));
+  }
+
+  // A stock iperf3 client: its control connection, or a data connection of the iperf3 test in
+  // progress (iperf3 data connections carry the test's cookie and nothing else).
+  void dispatch_iperf3(tcp::socket socket, std::string_view cookie) {
+    std::string who = peer_name(socket);
+    if (!iperf3::is_cookie(cookie)) {
+      log("rejected connection from " + who + ": not a nicperf or iperf3 client");
+      return;
+    }
+    std::string c(cookie);
+    if (active_ && active_->iperf3 && c == active_->cookie &&
+        active_->accepted + int(active_->arrived.size()) < active_->connections) {
+      int index = active_->accepted + int(active_->arrived.size());
+      active_->arrived.emplace_back(index, std::move(socket));
+      return;
+    }
+    if (active_ || !waiting_.empty()) {
+      log("refused iperf3 client " + who + ": a test is in progress (busy)");
+      auto s = std::make_shared<tcp::socket>(std::move(socket));
+      static const char denied = char(iperf3::kAccessDenied);
+      asio::async_write(*s, asio::buffer(&denied, 1), [s](const asio::error_code&, std::size_t) {});
+      return;
+    }
+    waiting_.push_back({std::move(socket), c, true});
   }
 
   void dispatch(tcp::socket socket, const Expected<Greeting>& g) {
@@ -197,7 +217,7 @@ class Server {
                            {Errc::kRefused, "the server is busy running a test; try again later"});
       return;
     }
-    waiting_.emplace_back(std::move(socket), g->cookie);
+    waiting_.push_back({std::move(socket), g->cookie, false});
   }
 
   void send_error_and_close(tcp::socket socket, const Error& e) {
@@ -211,9 +231,9 @@ class Server {
 
   // One test, from its params to its results. Anything the client does wrong ends this test
   // with an error frame and a log line; the server then serves the next one.
-  void serve(tcp::socket socket, const std::string& cookie) {
-    std::string who = peer_name(socket);
-    ControlChannel control(loop_, std::move(socket));
+  void serve(Waiting w) {
+    std::string who = peer_name(w.socket);
+    ControlChannel control(loop_, std::move(w.socket));
     Report report;
     report.is_client = false;
     report.context = system_context();
@@ -221,21 +241,24 @@ class Server {
     auto ep = control.socket().remote_endpoint(ec);
     report.start.host = ec ? "unknown" : address_text(ep.address());
     report.start.port = ec ? 0 : ep.port();
-    ActiveTest active;
-    active.cookie = cookie;
+    IncomingStreams active;
+    active.cookie = w.cookie;
+    active.iperf3 = w.iperf3;
     active_ = &active;
-    auto st = serve_test(control, report, active);
+    iperf3::ServerSession session{loop_, opt_, out_, err_, active, stop_requested_};
+    auto st =
+        w.iperf3 ? iperf3::serve(session, control, report) : serve_test(control, report, active);
     active_ = nullptr;
     if (!st && st.error().code == Errc::kInterrupted) stop_requested_ = true;
     if (!st) {
       log("test from " + who + " failed: " + st.error().message);
-      if (st.error().code != Errc::kConnect)
+      if (st.error().code != Errc::kConnect && !w.iperf3)
         (void)control.write(error_message(st.error().code, st.error().message),
                             in(std::chrono::seconds(2)));
     }
   }
 
-  Status serve_test(ControlChannel& control, Report& report, ActiveTest& active) {
+  Status serve_test(ControlChannel& control, Report& report, IncomingStreams& active) {
     auto params = control.expect("params", in(opt_.timeouts.rcv));
     if (!params) return params.error();
     auto spec = spec_from_json((*params)["spec"], opt_.limits);
@@ -289,7 +312,7 @@ class Server {
 
   // Waits for the data connections, watching the control connection too: a client that gives
   // up while connecting must not leave the server busy.
-  Status collect_streams(TestRun& run, ControlChannel& control, ActiveTest& active) {
+  Status collect_streams(TestRun& run, ControlChannel& control, IncomingStreams& active) {
     auto deadline = in(opt_.timeouts.rcv);
     while (int(run.stream_count()) < active.connections) {
       auto frame = control.read(deadline, [&] { return !active.arrived.empty(); });
@@ -364,9 +387,9 @@ class Server {
   std::ostream& err_;
   EventLoop loop_;
   tcp::acceptor acceptor_;
-  std::deque<std::pair<tcp::socket, std::string>> waiting_;  // control sockets and cookies
+  std::deque<Waiting> waiting_;  // control connections ready to be served
   std::size_t pending_ = 0;
-  ActiveTest* active_ = nullptr;
+  IncomingStreams* active_ = nullptr;
   bool stop_requested_ = false;
 };
 

@@ -338,9 +338,8 @@ Status TestRun::run(ControlChannel& control, const std::function<Status(const Js
 }
 
 bool TestRun::senders_done() const {
-  return std::all_of(streams_.begin(), streams_.end(), [](const Track& t) {
-    return !t.stream->config().sender || t.stream->done();
-  });
+  return std::all_of(streams_.begin(), streams_.end(),
+                     [](const Track& t) { return !t.stream->config().sender || t.stream->done(); });
 }
 
 std::vector<int> TestRun::sender_fds() const {

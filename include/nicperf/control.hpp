@@ -6,6 +6,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -64,6 +65,16 @@ class ControlChannel {
   void arm_read();
   EventLoop& loop_;
   std::shared_ptr<State> state_;
+};
+
+// Data connections the acceptor hands to the test in progress, in arrival order with the
+// stream index their greeting named (iperf3's carry none: arrival order is the index).
+struct IncomingStreams {
+  std::string cookie;
+  bool iperf3 = false;
+  int connections = 0;
+  std::deque<std::pair<int, asio::ip::tcp::socket>> arrived;
+  int accepted = 0;  // handed over so far
 };
 
 // Resolves and connects with a deadline; prepare(fd) runs between socket() and connect() so

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-
+#include <iosfwd>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
 
+#include "nicperf/control.hpp"
 #include "nicperf/results.hpp"
 #include "nicperf/session.hpp"
 
@@ -53,5 +55,22 @@ Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec, b
 std::string length_prefixed(const nlohmann::json& j);
 
 int run_client(const ClientOptions& opt, Reporter& reporter, Report& report);
+
+bool is_cookie_start(std::string_view four);  // could these open an iperf3 cookie?
+bool is_cookie(std::string_view bytes);       // 36 cookie characters and a NUL
+
+// What a server session needs from the server that accepted its control connection.
+struct ServerSession {
+  EventLoop& loop;
+  const ServerOptions& opt;
+  std::ostream& out;
+  std::ostream& err;
+  IncomingStreams& incoming;
+  bool& stop_requested;
+};
+// Serves one stock iperf3 client; errors end with SERVER_ERROR where the client can read it.
+Status serve(ServerSession& s, ControlChannel& control, Report& report);
+// The TestSpec an iperf3 client's parameters ask for, or why nicperf cannot serve it.
+Expected<TestSpec> spec_from_params(const nlohmann::json& params, const SpecLimits& limits);
 
 }  // namespace nicperf::iperf3

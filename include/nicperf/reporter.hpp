@@ -3,6 +3,7 @@
 
 #include <iosfwd>
 #include <memory>
+#include <vector>
 
 #include "nicperf/results.hpp"
 
@@ -18,6 +19,19 @@ class Reporter {
   virtual void on_end(const Report& r) = 0;
   // A test that failed or never started; r holds whatever was known.
   virtual void on_error(const Report& r, const Error& e) = 0;
+};
+
+// Sends every event to several reporters (a server's own output and the copy for its client).
+class TeeReporter final : public Reporter {
+ public:
+  void add(std::unique_ptr<Reporter> r) { targets_.push_back(std::move(r)); }
+  void on_start(const Report& r) override;
+  void on_interval(const Report& r, const IntervalRecord& iv) override;
+  void on_end(const Report& r) override;
+  void on_error(const Report& r, const Error& e) override;
+
+ private:
+  std::vector<std::unique_ptr<Reporter>> targets_;
 };
 
 // `out` gets the report; `err` gets text-mode error lines.

@@ -37,7 +37,7 @@ struct ClientOptions {
   bool verbose = false;
   double connect_timeout = 10;  // seconds
   Timeouts timeouts;
-  std::string secret;  // from --auth-file; empty = no authentication
+  std::string secret;   // from --auth-file; empty = no authentication
   bool iperf3 = false;  // speak iperf3's protocol to a stock iperf3 server
 };
 

@@ -5,9 +5,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,7 +41,8 @@ class Proc {
  public:
   explicit Proc(std::vector<std::string> args) : Proc(NICPERF_BIN, std::move(args)) {}
   // Any program (an absolute path), e.g. Debian's iperf3 to interoperate with.
-  Proc(const std::string& program, std::vector<std::string> args) : out_(temp_path()), err_(temp_path()) {
+  Proc(const std::string& program, std::vector<std::string> args)
+      : out_(temp_path()), err_(temp_path()) {
     args.insert(args.begin(), program);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

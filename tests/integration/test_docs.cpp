@@ -24,7 +24,8 @@ TEST_CASE("every option in --help is documented in the man page") {
   man = std::regex_replace(man, std::regex(R"(\\-)"), "-");
   std::set<std::string> options;
   std::regex long_option(R"((--[a-z0-9][a-z0-9-]*))");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), long_option); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), long_option);
+       it != std::sregex_iterator(); ++it)
     options.insert((*it)[1]);
   CHECK(options.size() > 30);
   for (const auto& o : options) {

@@ -73,3 +73,44 @@ TEST_CASE("what iperf3 cannot do is refused up front, with the reason") {
   CHECK(c.wait(10) == 2);
   CHECK(c.err().find("iperf3 mode cannot run --verify") != std::string::npos);
 }
+
+TEST_CASE("a stock iperf3 client against nicperf -s: -t, -n, -P, -R, server output, busy") {
+  if (!have_iperf3()) return;
+  harness::Server s;
+  auto iperf3 = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"-c", "127.0.0.1", "-p", s.port_arg()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<Proc>(kIperf3, args);
+    p->wait(60);
+    return p;
+  };
+  auto json_of = [](Proc& p) { return json::parse(p.out(), nullptr, false); };
+  for (auto args : std::vector<std::vector<std::string>>{{"-t", "2", "-J"},
+                                                         {"-n", "10000019", "-P", "3", "-J"},
+                                                         {"-t", "2", "-R", "-P", "2", "-J"}}) {
+    CAPTURE(args[0] + " " + args[1]);
+    auto c = iperf3(args);
+    CHECK(c->wait(0) == 0);
+    json j = json_of(*c);
+    REQUIRE(j.is_object());
+    CHECK_FALSE(j.contains("error"));
+    auto sent = j["end"]["sum_sent"]["bytes"].get<std::uint64_t>();
+    CHECK(sent > 0);
+    CHECK(sent == j["end"]["sum_received"]["bytes"].get<std::uint64_t>());
+  }
+  auto out = iperf3({"-t", "1", "--get-server-output"});
+  CHECK(out->wait(0) == 0);
+  CHECK(out->out().find("Accepted connection from 127.0.0.1") != std::string::npos);
+  // A second iperf3 client while a test runs is told the server is busy.
+  Proc first(kIperf3, {"-c", "127.0.0.1", "-p", s.port_arg(), "-t", "3"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  auto busy = iperf3({"-t", "1"});
+  CHECK(busy->wait(0) != 0);
+  CHECK((busy->out() + busy->err()).find("busy") != std::string::npos);
+  CHECK(first.wait(20) == 0);
+  // What nicperf cannot serve is refused, and the next client is served.
+  auto udp = iperf3({"-u", "-t", "1"});
+  CHECK(udp->wait(0) != 0);
+  auto after = iperf3({"-n", "1M", "-J"});
+  CHECK(after->wait(0) == 0);
+}
