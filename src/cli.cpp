@@ -26,6 +26,7 @@ struct Raw {
   double rcv_timeout = 10, snd_timeout = 10, max_duration = 86400;
   int max_streams = 128;
   std::string max_bytes, auth_file;
+  std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
 };
 
 void define(CLI::App& app, Raw& r) {
@@ -94,6 +95,14 @@ void define(CLI::App& app, Raw& r) {
                  "server: refuse tests moving more bytes (-n), e.g. 100G");
   app.add_option("--auth-file", r.auth_file,
                  "shared secret for HMAC-SHA256 challenge-response (the same file on both sides)");
+  app.add_option("--expect-gbps", r.expect_gbps, "fail (exit 9) below this many Gbit/s received");
+  app.add_option("--expect-max-cycles-per-byte", r.expect_cycles,
+                 "fail (exit 9) when either side spends more cycles per byte (needs a PMU)");
+  app.add_option("--expect-max-cpu-per-gb", r.expect_cpu,
+                 "fail (exit 9) when either side spends more CPU seconds per GB");
+  app.add_option(
+      "--expect-max-copied-share", r.expect_copied,
+      "fail (exit 9) when the kernel copied more than this share (0-1) of zero-copy sends");
   app.add_flag("--iperf3", r.iperf3, "client: speak iperf3's protocol to a stock iperf3 server");
   app.add_flag("-V,--verbose", r.verbose, "more detail");
   app.add_flag("-v,--version", r.version, "print the version and exit");
@@ -116,6 +125,10 @@ const char* const kClientOnly[] = {"-t",
                                    "--recv-mode",
                                    "--uring-depth",
                                    "--iperf3",
+                                   "--expect-gbps",
+                                   "--expect-max-cycles-per-byte",
+                                   "--expect-max-cpu-per-gb",
+                                   "--expect-max-copied-share",
                                    "--cost",
                                    "--compare",
                                    "--repeat",
@@ -323,7 +336,10 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
                 r.connect_timeout,
                 {r.rcv_timeout, r.snd_timeout},
                 secret,
-                r.iperf3};
+                r.iperf3,
+                {r.expect_gbps, r.expect_cycles, r.expect_cpu, r.expect_copied}};
+  if (cmd.client.expect.any() && cmd.compare)
+    return usage("--expect-* checks one test; run it without --compare");
   if (r.iperf3 && !secret.empty())
     return usage("--auth-file is nicperf's own; iperf3 servers use RSA tokens instead");
   if (r.iperf3 && cmd.compare) cmd.client.iperf3 = true;  // --compare works against iperf3 too

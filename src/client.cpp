@@ -158,10 +158,11 @@ class Client {
   // Prints the end report with `e` (if it has a message) and sets the exit code.
   Status finish_with(const Error& e) {
     if (!e.message.empty()) report_.error = e;
+    int code = !e.message.empty()    ? exit_code(e.code)
+               : report_.interrupted ? exit_code(Errc::kInterrupted)
+                                     : 0;
+    exit_code_ = apply_expectations(report_, opt_.expect, code);
     reporter_.on_end(report_);
-    exit_code_ = !e.message.empty()    ? exit_code(e.code)
-                 : report_.interrupted ? exit_code(Errc::kInterrupted)
-                                       : 0;
     return ok();
   }
 
@@ -173,6 +174,14 @@ class Client {
 };
 
 }  // namespace
+
+int apply_expectations(Report& report, const Expectations& expect, int code) {
+  if (!expect.any()) return code;
+  report.thresholds = check_thresholds(report, expect);
+  bool missed = std::any_of(report.thresholds.begin(), report.thresholds.end(),
+                            [](const Threshold& t) { return !t.passed; });
+  return code == 0 && missed ? exit_code(Errc::kThreshold) : code;
+}
 
 int run_client_test(const ClientOptions& opt, Reporter& reporter, Report& report) {
   if (opt.iperf3) return iperf3::run_client(opt, reporter, report);

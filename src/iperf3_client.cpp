@@ -202,10 +202,11 @@ class Iperf3Client {
 
   Status finish_with(const Error& e) {
     if (!e.message.empty()) report_.error = e;
+    int code = !e.message.empty()    ? exit_code(e.code)
+               : report_.interrupted ? exit_code(Errc::kInterrupted)
+                                     : 0;
+    exit_code_ = apply_expectations(report_, opt_.expect, code);
     reporter_.on_end(report_);
-    exit_code_ = !e.message.empty()    ? exit_code(e.code)
-                 : report_.interrupted ? exit_code(Errc::kInterrupted)
-                                       : 0;
     return ok();
   }
 

@@ -81,6 +81,17 @@ Json paths_json(const Report& r) {
 
 }  // namespace
 
+Json thresholds_json(const Report& r) {
+  Json out = Json::array();
+  for (const auto& t : r.thresholds) {
+    Json j = {{"name", t.name}, {"limit", t.limit}, {"passed", t.passed}};
+    j["value"] = t.value ? Json(*t.value) : Json();
+    if (!t.note.empty()) j["note"] = t.note;
+    out.push_back(j);
+  }
+  return out;
+}
+
 Json start_json(const Report& r) {
   Json connected = Json::array();
   for (const auto& e : r.start.connected)
@@ -176,6 +187,7 @@ Json report_json(const Report& r) {
   if (!r.server_output_json.is_null()) j["server_output_json"] = r.server_output_json;
   if (r.interrupted) j["interrupted"] = true;
   if (r.error) j["error"] = r.error->message;
+  if (!r.thresholds.empty()) j["thresholds"] = thresholds_json(r);
   return j;
 }
 

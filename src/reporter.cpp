@@ -109,6 +109,11 @@ class TextReporter final : public Reporter {
     cpu_line(r);
     path_lines(r);
     cost_table(r);
+    for (const auto& t : r.thresholds)
+      out_ << "Threshold " << t.name << " (" << fixed(t.limit, 3)
+           << "): " << (t.value ? fixed(*t.value, 3) : std::string("not measured")) << " -> "
+           << (t.passed ? "passed" : "MISSED") << (t.note.empty() ? "" : " (" + t.note + ")")
+           << "\n";
     if (r.interrupted) out_ << "Test interrupted: the figures cover the time until the signal.\n";
     if (!r.server_output_text.empty()) out_ << "\nServer output:\n" << r.server_output_text;
     if (r.error) err_ << "nicperf: error: " << r.error->message << "\n";
@@ -291,6 +296,7 @@ class JsonStreamReporter final : public Reporter {
   void on_end(const Report& r) override {
     if (r.error) emit("error", r.error->message);
     Json data = end_json(r);
+    if (!r.thresholds.empty()) data["thresholds"] = thresholds_json(r);
     if (!r.server_output_text.empty()) data["server_output_text"] = r.server_output_text;
     if (r.interrupted) data["interrupted"] = true;
     emit("end", data);

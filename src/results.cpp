@@ -150,6 +150,41 @@ const SideCost* server_cost(const Report& r) {
   return s && s->cost ? &*s->cost : nullptr;
 }
 
+std::vector<Threshold> check_thresholds(const Report& r, const Expectations& e) {
+  std::vector<Threshold> out;
+  auto add = [&](const std::string& name, double limit, std::optional<double> value, bool at_least,
+                 const std::string& missing) {
+    Threshold t{name, limit, value, false, ""};
+    if (!value)
+      t.note = missing;
+    else
+      t.passed = at_least ? *value >= limit : *value <= limit;
+    out.push_back(t);
+  };
+  if (e.min_gbps)
+    add("min_gbps", *e.min_gbps, sum_received(r, false).bits_per_second / 1e9, true, "");
+  for (const char* side : {"client", "server"}) {
+    const SideCost* c = std::string(side) == "client" ? client_cost(r) : server_cost(r);
+    std::optional<DerivedCost> d;
+    if (c && c->bytes) d = derive(*c);
+    if (e.max_cycles_per_byte)
+      add(std::string("max_cycles_per_byte.") + side, *e.max_cycles_per_byte,
+          d ? d->cycles_per_byte : std::nullopt, false,
+          c && !c->hardware_reason.empty() ? c->hardware_reason : "no cost figures from this side");
+    if (e.max_cpu_s_per_gb)
+      add(std::string("max_cpu_s_per_gb.") + side, *e.max_cpu_s_per_gb,
+          d ? std::optional<double>(d->cpu_ns_per_byte) : std::nullopt, false,
+          "no cost figures from this side");
+  }
+  if (e.max_copied_share) {
+    double share = path_totals(r).copied_share();
+    add("max_copied_share", *e.max_copied_share,
+        share >= 0 ? std::optional<double>(share) : std::nullopt, false,
+        "the send path reported no zero-copy completions");
+  }
+  return out;
+}
+
 Json to_json(const SideEnd& side) {
   Json streams = Json::array();
   for (const auto& s : side.streams) {

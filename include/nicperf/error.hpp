@@ -17,6 +17,7 @@ namespace nicperf {
   X(kTestFailed, 1, "test_failed")     \
   X(kSystem, 7, "system")              \
   X(kAccessDenied, 8, "access_denied") \
+  X(kThreshold, 9, "threshold_missed") \
   X(kInterrupted, 130, "interrupted")
 
 enum class Errc {

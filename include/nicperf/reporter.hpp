@@ -43,5 +43,6 @@ Json start_json(const Report& r);
 Json interval_json(const Report& r, const IntervalRecord& iv);
 Json end_json(const Report& r);
 Json report_json(const Report& r);
+Json thresholds_json(const Report& r);
 
 }  // namespace nicperf

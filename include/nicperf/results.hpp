@@ -76,6 +76,25 @@ struct StartInfo {
   int sndbuf_actual = 0, rcvbuf_actual = 0;
 };
 
+// CI thresholds: the run fails (exit 9) when one is missed, and the JSON says which.
+struct Expectations {
+  std::optional<double> min_gbps;
+  std::optional<double> max_cycles_per_byte;  // each side
+  std::optional<double> max_cpu_s_per_gb;     // each side
+  std::optional<double> max_copied_share;
+  bool any() const {
+    return min_gbps || max_cycles_per_byte || max_cpu_s_per_gb || max_copied_share;
+  }
+};
+
+struct Threshold {
+  std::string name;
+  double limit = 0;
+  std::optional<double> value;  // absent when it could not be measured (counts as missed)
+  bool passed = false;
+  std::string note;
+};
+
 struct Report {
   bool is_client = true;
   TestSpec spec;
@@ -90,7 +109,10 @@ struct Report {
   Json server_output_json;
   std::optional<Error> error;
   bool interrupted = false;
+  std::vector<Threshold> thresholds;
 };
+
+std::vector<Threshold> check_thresholds(const Report& r, const Expectations& e);
 
 // Derived figures.
 struct Totals {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "nicperf/reporter.hpp"
+#include "nicperf/results.hpp"
 #include "nicperf/test_spec.hpp"
 
 namespace nicperf {
@@ -39,7 +40,11 @@ struct ClientOptions {
   Timeouts timeouts;
   std::string secret;   // from --auth-file; empty = no authentication
   bool iperf3 = false;  // speak iperf3's protocol to a stock iperf3 server
+  Expectations expect;  // --expect-*: CI thresholds
 };
+
+// Checks the thresholds into the report; returns the exit code once they are known.
+int apply_expectations(Report& report, const Expectations& expect, int exit_code);
 
 struct ServerOptions {
   int port = kDefaultPort;

@@ -262,3 +262,25 @@ TEST_CASE("a client killed mid-test leaves the server ready for the next") {
   CHECK(after->wait(0) == 0);
   check_equal_bytes(after->json(), 1u << 20);
 }
+
+TEST_CASE("CI thresholds: met is exit 0, missed is exit 9 and the JSON names which") {
+  Server s;
+  auto met =
+      s.client({"-n", "100M", "--expect-gbps", "0.001", "--expect-max-cpu-per-gb", "1000", "-J"});
+  CHECK(met->wait(0) == 0);
+  json j = met->json();
+  REQUIRE(j["thresholds"].size() == 3);
+  for (const auto& t : j["thresholds"]) CHECK(t["passed"] == true);
+  auto missed = s.client({"-n", "100M", "--expect-gbps", "100000", "-J"});
+  CHECK(missed->wait(0) == 9);
+  json m = missed->json();
+  CHECK(m["thresholds"][0]["name"] == "min_gbps");
+  CHECK(m["thresholds"][0]["passed"] == false);
+  CHECK(m["thresholds"][0]["value"].get<double>() > 0);
+  // A figure this machine cannot measure is a miss with the reason, never a pass.
+  auto unmeasured =
+      s.client({"-n", "10M", "--cost", "rusage", "--expect-max-cycles-per-byte", "100", "-J"});
+  CHECK(unmeasured->wait(0) == 9);
+  CHECK(unmeasured->json()["thresholds"][0]["value"].is_null());
+  CHECK(unmeasured->json()["thresholds"][0].contains("note"));
+}
