@@ -283,16 +283,29 @@ TEST_CASE("many tests in a row leave the server's fds, threads, memory and temp 
   REQUIRE(s.port() > 0);
   pid_t pid = s.proc().pid();
   auto fds = [&] { return count_entries("/proc/" + std::to_string(pid) + "/fd"); };
+  // The server may still be closing the last test's sockets when its client has exited:
+  // read the counts once they have held still for a moment.
+  auto settled = [](auto read) {
+    auto value = read();
+    for (int i = 0; i < 40; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      auto again = read();
+      if (again == value) return value;
+      value = again;
+    }
+    return value;
+  };
+  auto threads = [&] { return status_field(pid, "Threads"); };
   valid_test_passes(s);  // warm up: first-use allocations
-  int fd0 = fds();
-  long threads0 = status_field(pid, "Threads"), rss0 = status_field(pid, "VmRSS");
+  int fd0 = settled(fds);
+  long threads0 = settled(threads), rss0 = status_field(pid, "VmRSS");
   for (int i = 0; i < tests; ++i) {
     auto c = s.client(
         {"-n", "64K", "-i", "0", "--cost", i % 2 ? "full" : "off", "-P", i % 3 ? "1" : "2"});
     REQUIRE(c->wait(0) == 0);
   }
-  CHECK(fds() == fd0);
-  CHECK(status_field(pid, "Threads") == threads0);
+  CHECK(settled(fds) == fd0);
+  CHECK(settled(threads) == threads0);
   long rss1 = status_field(pid, "VmRSS");
   MESSAGE(tests << " tests: server RSS " << rss0 << " kB -> " << rss1 << " kB");
   // Sanitizer builds hold freed memory in quarantine; LeakSanitizer checks leaks there.
