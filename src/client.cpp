@@ -13,20 +13,13 @@ namespace {
 // After our streams end, the server may still drain its own and wait out its end grace.
 constexpr double kEndGraceSeconds = 10;
 
-Clock::time_point in(double seconds) {
-  return Clock::now() +
-         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
+Clock::time_point in(double seconds) { return in_seconds(seconds); }
 
 class Client {
  public:
   Client(const ClientOptions& opt, Reporter& reporter, Report& report)
       : opt_(opt), report_(report), reporter_(reporter) {
-    report_.is_client = true;
-    report_.spec = opt.spec;
-    report_.context = system_context();
-    report_.start.host = opt.host;
-    report_.start.port = opt.port;
+    init_client_report(report_, opt);
     report_.start.cookie = make_cookie();
   }
 
@@ -174,6 +167,14 @@ class Client {
 };
 
 }  // namespace
+
+void init_client_report(Report& report, const ClientOptions& opt) {
+  report.is_client = true;
+  report.spec = opt.spec;
+  report.context = system_context();
+  report.start.host = opt.host;
+  report.start.port = opt.port;
+}
 
 int apply_expectations(Report& report, const Expectations& expect, int code) {
   if (!expect.any()) return code;

@@ -11,6 +11,11 @@
 
 namespace nicperf {
 
+Clock::time_point in_seconds(double seconds) {
+  return Clock::now() +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
 EventLoop::EventLoop() : signals_(io_, SIGINT, SIGTERM) {
   signals_.add(SIGHUP);
   arm_signals();

@@ -1,7 +1,5 @@
 // nicperf as a client of a stock iperf3 server (--iperf3): iperf3's states and JSON on the
 // control connection, nicperf's streams, send paths and cost collector on this side.
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 
 #include <asio/write.hpp>
 #include <thread>
@@ -13,20 +11,13 @@
 namespace nicperf::iperf3 {
 namespace {
 
-Clock::time_point in(double seconds) {
-  return Clock::now() +
-         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
+Clock::time_point in(double seconds) { return in_seconds(seconds); }
 
 class Iperf3Client {
  public:
   Iperf3Client(const ClientOptions& opt, Reporter& reporter, Report& report)
       : opt_(opt), report_(report), reporter_(reporter) {
-    report_.is_client = true;
-    report_.spec = opt.spec;
-    report_.context = system_context();
-    report_.start.host = opt.host;
-    report_.start.port = opt.port;
+    init_client_report(report_, opt);
     cookie_ = make_cookie();
     report_.start.cookie = cookie_.substr(0, kCookieSize - 1);
     report_.remote_context = {
@@ -105,23 +96,6 @@ class Iperf3Client {
     return ok();
   }
 
-  Expected<Json> read_json(ControlChannel& control) {
-    auto len = control.read_bytes(4, in(opt_.timeouts.rcv));
-    if (!len) return len.error();
-    if (!*len) return Error{Errc::kTimeout, "the iperf3 server sent no results in time"};
-    const auto* p = reinterpret_cast<const unsigned char*>((*len)->data());
-    std::uint32_t n = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
-                      (std::uint32_t(p[2]) << 8) | p[3];
-    if (n == 0 || n > kMaxJson) return Error{Errc::kProtocol, "iperf3 results have a bad length"};
-    auto body = control.read_bytes(n, in(opt_.timeouts.rcv));
-    if (!body) return body.error();
-    if (!*body) return Error{Errc::kTimeout, "the iperf3 server's results stopped midway"};
-    Json j = Json::parse(**body, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return Error{Errc::kProtocol, "iperf3 results are not a JSON object"};
-    return j;
-  }
-
   Status open_streams(TestRun& run, const asio::ip::tcp::endpoint& peer,
                       Clock::time_point deadline) {
     const TestSpec& spec = report_.spec;
@@ -135,18 +109,6 @@ class Iperf3Client {
       if (auto s = run.add_stream(id, sock->release()); !s) return s;
     }
     return ok();
-  }
-
-  // Waits until the kernel has delivered everything our senders wrote (SIOCOUTQ empty), so
-  // the server has it before TEST_END tells it to stop counting.
-  void wait_sent(TestRun& run) {
-    auto until = Clock::now() + std::chrono::seconds(5);
-    for (int fd : run.sender_fds()) {
-      int queued = 1;
-      while (Clock::now() < until && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0)
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the server reads what arrived
   }
 
   Status run_and_exchange(TestRun& run, ControlChannel& control) {
@@ -173,7 +135,12 @@ class Iperf3Client {
     };
     Status ran = run.run(read, on_frame, on_signal, done);
     if (ran) {
-      if (!reverse) wait_sent(run);
+      if (!reverse) {
+        run.wait_delivered();
+        // Delivered is not yet read: give the iperf3 server a moment before TEST_END stops
+        // its counting.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
       char end = kTestEnd;
       ran = control.write_raw({&end, 1}, in(opt_.timeouts.snd));
     }
@@ -187,7 +154,7 @@ class Iperf3Client {
             control.write_raw(length_prefixed(results_json(report_.local)), in(opt_.timeouts.snd));
         !s)
       return finish_with(s.error());
-    auto theirs = read_json(control);
+    auto theirs = read_json(control, opt_.timeouts.rcv, "the iperf3 server");
     if (!theirs) return finish_with(theirs.error());
     auto side = parse_results(*theirs, report_.spec, false);
     if (!side) return finish_with(side.error());

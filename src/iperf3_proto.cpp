@@ -186,6 +186,25 @@ Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec,
   }
 }
 
+Expected<nlohmann::json> read_json(ControlChannel& control, double timeout_s,
+                                   const std::string& who) {
+  auto len = control.read_bytes(4, in_seconds(timeout_s));
+  if (!len) return len.error();
+  if (!*len) return Error{Errc::kTimeout, who + " sent no JSON in time"};
+  const auto* p = reinterpret_cast<const unsigned char*>((*len)->data());
+  std::uint32_t n =
+      (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+  if (n == 0 || n > kMaxJson)
+    return Error{Errc::kProtocol, who + " sent JSON with a bad length " + std::to_string(n)};
+  auto body = control.read_bytes(n, in_seconds(timeout_s));
+  if (!body) return body.error();
+  if (!*body) return Error{Errc::kTimeout, who + "'s JSON stopped midway"};
+  nlohmann::json j = nlohmann::json::parse(**body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Error{Errc::kProtocol, who + " sent JSON that is not an object"};
+  return j;
+}
+
 std::string length_prefixed(const nlohmann::json& j) {
   std::string body = j.dump();
   auto n = std::uint32_t(body.size());

@@ -1,7 +1,5 @@
 // nicperf serving a stock iperf3 client: the server's side of iperf3's states, with nicperf's
 // streams, paths and cost collector. The iperf3 client decides when the test ends (TEST_END).
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 
 #include <ostream>
 #include <sstream>
@@ -14,10 +12,7 @@
 namespace nicperf::iperf3 {
 namespace {
 
-Clock::time_point in(double seconds) {
-  return Clock::now() +
-         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
+Clock::time_point in(double seconds) { return in_seconds(seconds); }
 
 class Session {
  public:
@@ -29,7 +24,7 @@ class Session {
         {"implementation", "iperf3"},
         {"note", "remote figures are iperf3's own (its cpu_utilization and byte counts)"}};
     if (auto st = send_state(kParamExchange); !st) return st;
-    auto params = read_json();
+    auto params = read_json(control_, s_.opt.timeouts.rcv, "the iperf3 client");
     if (!params) return params.error();
     auto spec = spec_from_params(*params, s_.opt.limits);
     if (!spec) return refuse(spec.error());
@@ -66,24 +61,6 @@ class Session {
     return e;
   }
 
-  Expected<Json> read_json() {
-    auto len = control_.read_bytes(4, in(s_.opt.timeouts.rcv));
-    if (!len) return len.error();
-    if (!*len) return Error{Errc::kTimeout, "the iperf3 client sent no parameters in time"};
-    const auto* p = reinterpret_cast<const unsigned char*>((*len)->data());
-    std::uint32_t n = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
-                      (std::uint32_t(p[2]) << 8) | p[3];
-    if (n == 0 || n > kMaxJson)
-      return Error{Errc::kProtocol, "iperf3 JSON with a bad length " + std::to_string(n)};
-    auto body = control_.read_bytes(n, in(s_.opt.timeouts.rcv));
-    if (!body) return body.error();
-    if (!*body) return Error{Errc::kTimeout, "the iperf3 client's JSON stopped midway"};
-    Json j = Json::parse(**body, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return Error{Errc::kProtocol, "iperf3 JSON is not an object"};
-    return j;
-  }
-
   // Data connections arrive through the acceptor; a control byte meanwhile means trouble.
   Status collect(TestRun& run) {
     auto deadline = in(s_.opt.timeouts.rcv);
@@ -101,15 +78,6 @@ class Session {
       if (auto st = run.add_stream(id, sock.release()); !st) return st;
     }
     return ok();
-  }
-
-  void wait_sent(TestRun& run) {
-    auto until = Clock::now() + std::chrono::seconds(5);
-    for (int fd : run.sender_fds()) {
-      int queued = 1;
-      while (Clock::now() < until && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0)
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
   }
 
   Status run_and_exchange(TestRun& run, Reporter& reporter, std::ostringstream& captured) {
@@ -139,7 +107,7 @@ class Session {
     Status ran = run.run(read, on_frame, on_signal, [&] { return test_end; });
     // Let what is in flight arrive (we receive) or be delivered (we send) before the counts.
     if (ran) {
-      wait_sent(run);
+      run.wait_delivered();
       run.wait_quiet(std::chrono::milliseconds(200), std::chrono::seconds(3));
     }
     run.abort_streams();
@@ -147,7 +115,7 @@ class Session {
     if (s_.stop_requested) return Error{Errc::kInterrupted, "the server was stopped by a signal"};
     if (!ran) return ran;
     if (auto st = send_state(kExchangeResults); !st) return st;
-    auto theirs = read_json();
+    auto theirs = read_json(control_, s_.opt.timeouts.rcv, "the iperf3 client");
     if (!theirs) return theirs.error();
     auto side = parse_results(*theirs, report_.spec, true);
     if (!side) return side.error();

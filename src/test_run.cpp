@@ -2,9 +2,11 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -354,6 +356,15 @@ std::uint64_t TestRun::bytes_moved(bool senders) const {
   for (const auto& t : streams_)
     if (t.stream->config().sender == senders) n += t.stream->bytes();
   return n;
+}
+
+void TestRun::wait_delivered() {
+  auto until = Clock::now() + std::chrono::seconds(5);
+  for (int fd : sender_fds()) {
+    int queued = 1;
+    while (Clock::now() < until && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 }
 
 void TestRun::wait_quiet(Clock::duration quiet, Clock::duration limit) {

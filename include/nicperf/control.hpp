@@ -18,6 +18,9 @@
 
 namespace nicperf {
 
+// A deadline `seconds` from now.
+Clock::time_point in_seconds(double seconds);
+
 class EventLoop {
  public:
   EventLoop();

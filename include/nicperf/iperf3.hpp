@@ -53,6 +53,9 @@ nlohmann::json results_json(const SideEnd& side);
 Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec, bool peer_is_client);
 
 std::string length_prefixed(const nlohmann::json& j);
+// Reads one length-prefixed JSON object from an iperf3 peer (`who` names it in errors).
+Expected<nlohmann::json> read_json(ControlChannel& control, double timeout_s,
+                                   const std::string& who);
 
 int run_client(const ClientOptions& opt, Reporter& reporter, Report& report);
 

@@ -43,6 +43,9 @@ struct ClientOptions {
   Expectations expect;  // --expect-*: CI thresholds
 };
 
+// The start of a client's report: who it tests against, with what, on what machine.
+void init_client_report(Report& report, const ClientOptions& opt);
+
 // Checks the thresholds into the report; returns the exit code once they are known.
 int apply_expectations(Report& report, const Expectations& expect, int exit_code);
 

@@ -53,6 +53,9 @@ class TestRun {
   // Runs the clock until no byte has moved for `quiet` (at most `limit`): a peer that never
   // closes its data connections (iperf3) has then delivered what it sent.
   void wait_quiet(Clock::duration quiet, Clock::duration limit);
+  // Waits (up to 5 s) until the kernel has delivered everything the senders wrote
+  // (SIOCOUTQ empty): a peer that stops counting at a control message has it all by then.
+  void wait_delivered();
   void stop_senders();
   void abort_streams();
   // Joins the streams and writes their end figures into report.local.
