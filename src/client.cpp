@@ -58,7 +58,13 @@ class Client {
     if (accept->contains("context")) report_.remote_context = (*accept)["context"];
     read_host(*accept, report_.peer.pid, report_.peer.boot_id);
 
-    if (auto s = open_streams(run, peer, deadline); !s) return s;
+    auto hello = [this](int id) {
+      auto data = encode_greeting({ConnKind::kData, kProtocolVersion, id, report_.start.cookie});
+      return std::string(data.data(), data.size());
+    };
+    auto open_deadline = std::max(deadline, in(opt_.timeouts.rcv));
+    if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec, hello); !s)
+      return s;
     auto start = control.expect("start", in(opt_.timeouts.rcv));
     if (!start) return start.error();
     run.describe_connections();
@@ -88,23 +94,6 @@ class Client {
     reply["mac"] = auth_mac(opt_.secret, *nonce, report_.start.cookie, params.at("spec").dump());
     if (auto s = control.write(reply, in(opt_.timeouts.snd)); !s) return s.error();
     return control.expect("accept", in(opt_.timeouts.rcv));
-  }
-
-  Status open_streams(TestRun& run, const asio::ip::tcp::endpoint& peer,
-                      Clock::time_point deadline) {
-    const TestSpec& spec = report_.spec;
-    for (int id = 0; id < connection_count(spec); ++id) {
-      auto sock = connect_endpoint(loop_, peer, std::max(deadline, in(opt_.timeouts.rcv)),
-                                   [&spec](int fd) { return apply_socket_options(fd, spec); });
-      if (!sock) return sock.error();
-      auto greeting =
-          encode_greeting({ConnKind::kData, kProtocolVersion, id, report_.start.cookie});
-      asio::error_code ec;
-      asio::write(*sock, asio::buffer(greeting), ec);  // 48 bytes into an empty socket buffer
-      if (ec) return Error{Errc::kConnect, "cannot open data connection: " + ec.message()};
-      if (auto s = run.add_stream(id, sock->release()); !s) return s;
-    }
-    return ok();
   }
 
   Status run_and_exchange(TestRun& run, ControlChannel& control) {
@@ -150,12 +139,7 @@ class Client {
 
   // Prints the end report with `e` (if it has a message) and sets the exit code.
   Status finish_with(const Error& e) {
-    if (!e.message.empty()) report_.error = e;
-    int code = !e.message.empty()    ? exit_code(e.code)
-               : report_.interrupted ? exit_code(Errc::kInterrupted)
-                                     : 0;
-    exit_code_ = apply_expectations(report_, opt_.expect, code);
-    reporter_.on_end(report_);
+    exit_code_ = finish_client_report(report_, reporter_, opt_.expect, e);
     return ok();
   }
 
@@ -167,6 +151,32 @@ class Client {
 };
 
 }  // namespace
+
+Status open_data_connections(EventLoop& loop, TestRun& run, const asio::ip::tcp::endpoint& peer,
+                             Clock::time_point deadline, const TestSpec& spec,
+                             const std::function<std::string(int id)>& hello) {
+  for (int id = 0; id < connection_count(spec); ++id) {
+    auto sock = connect_endpoint(loop, peer, deadline,
+                                 [&spec](int fd) { return apply_socket_options(fd, spec); });
+    if (!sock) return sock.error();
+    asio::error_code ec;
+    asio::write(*sock, asio::buffer(hello(id)), ec);  // a few bytes into an empty socket buffer
+    if (ec) return Error{Errc::kConnect, "cannot open data connection: " + ec.message()};
+    if (auto s = run.add_stream(id, sock->release()); !s) return s;
+  }
+  return ok();
+}
+
+int finish_client_report(Report& report, Reporter& reporter, const Expectations& expect,
+                         const Error& error) {
+  if (!error.message.empty()) report.error = error;
+  int code = !error.message.empty() ? exit_code(error.code)
+             : report.interrupted   ? exit_code(Errc::kInterrupted)
+                                    : 0;
+  code = apply_expectations(report, expect, code);
+  reporter.on_end(report);
+  return code;
+}
 
 void init_client_report(Report& report, const ClientOptions& opt) {
   report.is_client = true;

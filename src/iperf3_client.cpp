@@ -54,7 +54,10 @@ class Iperf3Client {
         !s)
       return s;
     if (auto s = expect_state(control, kCreateStreams); !s) return s;
-    if (auto s = open_streams(run, peer, deadline); !s) return s;
+    auto open_deadline = std::max(deadline, in(opt_.timeouts.rcv));
+    auto hello = [this](int) { return cookie_; };
+    if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec, hello); !s)
+      return s;
     if (auto s = expect_state(control, kTestStart); !s) return s;
     if (auto s = expect_state(control, kTestRunning); !s) return s;
     run.describe_connections();
@@ -93,21 +96,6 @@ class Iperf3Client {
     if (*got != want)
       return Error{Errc::kProtocol, std::string("the iperf3 server sent ") + state_name(*got) +
                                         " where " + state_name(want) + " was due"};
-    return ok();
-  }
-
-  Status open_streams(TestRun& run, const asio::ip::tcp::endpoint& peer,
-                      Clock::time_point deadline) {
-    const TestSpec& spec = report_.spec;
-    for (int id = 0; id < connection_count(spec); ++id) {
-      auto sock = connect_endpoint(loop_, peer, std::max(deadline, in(opt_.timeouts.rcv)),
-                                   [&spec](int fd) { return apply_socket_options(fd, spec); });
-      if (!sock) return sock.error();
-      asio::error_code ec;
-      asio::write(*sock, asio::buffer(cookie_), ec);
-      if (ec) return Error{Errc::kConnect, "cannot open data connection: " + ec.message()};
-      if (auto s = run.add_stream(id, sock->release()); !s) return s;
-    }
     return ok();
   }
 
@@ -168,12 +156,7 @@ class Iperf3Client {
   }
 
   Status finish_with(const Error& e) {
-    if (!e.message.empty()) report_.error = e;
-    int code = !e.message.empty()    ? exit_code(e.code)
-               : report_.interrupted ? exit_code(Errc::kInterrupted)
-                                     : 0;
-    exit_code_ = apply_expectations(report_, opt_.expect, code);
-    reporter_.on_end(report_);
+    exit_code_ = finish_client_report(report_, reporter_, opt_.expect, e);
     return ok();
   }
 

@@ -11,6 +11,8 @@
 //                             <-------  {results, side, server output}
 #pragma once
 
+#include <asio/ip/tcp.hpp>
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -19,6 +21,9 @@
 #include "nicperf/test_spec.hpp"
 
 namespace nicperf {
+
+class EventLoop;
+class TestRun;
 
 inline constexpr int kDefaultPort = 5201;
 
@@ -45,6 +50,14 @@ struct ClientOptions {
 
 // The start of a client's report: who it tests against, with what, on what machine.
 void init_client_report(Report& report, const ClientOptions& opt);
+
+// Connects every data connection of the test to `peer`, opening each with hello(id).
+Status open_data_connections(EventLoop& loop, TestRun& run, const asio::ip::tcp::endpoint& peer,
+                             Clock::time_point deadline, const TestSpec& spec,
+                             const std::function<std::string(int id)>& hello);
+// Ends a client's test: the error (if any), the thresholds, the report; returns the exit code.
+int finish_client_report(Report& report, Reporter& reporter, const Expectations& expect,
+                         const Error& error);
 
 // Checks the thresholds into the report; returns the exit code once they are known.
 int apply_expectations(Report& report, const Expectations& expect, int exit_code);
