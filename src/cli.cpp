@@ -64,7 +64,10 @@ void define(CLI::App& app, Raw& r) {
                  "run once per send path (comma list; none = every available one) and compare")
       ->expected(0, 1)
       ->default_str("");
-  app.add_option("--repeat", r.repeat, "--compare rounds (default 3)")->check(CLI::Range(1, 100));
+  app.add_option("--repeat", r.repeat,
+                 "rounds for --compare (default 3), or run one test N times and report its spread "
+                 "with a 95% confidence interval")
+      ->check(CLI::Range(1, 100));
   app.add_option("--cost", r.cost,
                  "what to measure of the cost: full, counters, rusage or off (default full, "
                  "falling back as far as this machine needs)");
@@ -320,7 +323,10 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
     if (auto st = fill_compare(r, cmd.compare_options); !st) return st.error();
     cmd.compare = true;
   } else if (app.count("--repeat")) {
-    return usage("--repeat goes with --compare");
+    // One path repeated: a comparison of that path with itself, with its spread.
+    r.compare = r.mode;
+    if (auto st = fill_compare(r, cmd.compare_options); !st) return st.error();
+    cmd.compare = true;
   } else if (r.recv_mode.find(',') != std::string::npos) {
     return usage("a list of receive modes goes with --compare");
   }

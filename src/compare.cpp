@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <ostream>
 
@@ -29,7 +30,9 @@ void on_signal(int) { g_stop = 1; }
 
 Json spread_json(const Spread& s) {
   if (s.n == 0) return nullptr;
-  return {{"median", s.median}, {"min", s.min}, {"max", s.max}, {"n", s.n}};
+  Json j = {{"median", s.median}, {"min", s.min}, {"max", s.max}, {"mean", s.mean}, {"n", s.n}};
+  if (s.n >= 2) j["ci95"] = s.ci95;
+  return j;
 }
 
 std::string cell(const Spread& s, int decimals, double scale = 1) {
@@ -81,6 +84,21 @@ Spread spread(std::vector<double> v) {
   s.max = v.back();
   std::size_t mid = v.size() / 2;
   s.median = v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  double sum = 0;
+  for (double x : v) sum += x;
+  s.mean = sum / double(v.size());
+  if (v.size() >= 2) {
+    // Student's t for a two-sided 95% interval, by degrees of freedom (netperf's -I uses it).
+    static const double t[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                               2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                               2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                               2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+    std::size_t df = v.size() - 1;
+    double ss = 0;
+    for (double x : v) ss += (x - s.mean) * (x - s.mean);
+    double sd = std::sqrt(ss / double(df));
+    s.ci95 = (df <= 30 ? t[df - 1] : 1.960) * sd / std::sqrt(double(v.size()));
+  }
   return s;
 }
 
@@ -201,9 +219,10 @@ void print_compare(std::ostream& out, const CompareResult& result) {
       << s.streams << " stream" << (s.streams > 1 ? "s" : "") << ", "
       << format_bytes(double(s.block_len)) << " blocks, direction " << direction_name(s.direction)
       << "\n";
-  out << pad_right("send", 10) << pad_right("recv", 9) << pad_right("Gbit/s median [min-max]", 24)
-      << pad_right("zc copied", 11) << pad_right("CPU s/GB snd", 14)
-      << pad_right("CPU s/GB rcv", 14) << pad_right("softirq snd", 13) << "softirq rcv\n";
+  out << pad_right("send", 10) << pad_right("recv", 9)
+      << pad_right("Gbit/s median [min-max] +-ci95", 33) << pad_right("zc copied", 11)
+      << pad_right("CPU s/GB snd", 14) << pad_right("CPU s/GB rcv", 14)
+      << pad_right("softirq snd", 13) << "softirq rcv\n";
   for (const auto& row : result.rows) {
     out << pad_right(row.send_mode, 10) << pad_right(row.recv_mode, 9);
     if (!row.unavailable.empty()) {
@@ -213,7 +232,9 @@ void print_compare(std::ostream& out, const CompareResult& result) {
     auto median = [](const Spread& v, int decimals, double scale, const char* unit) {
       return v.n ? fixed(v.median * scale, decimals) + unit : std::string("-");
     };
-    out << pad_right(cell(row.gbps, 2), 24) << pad_right(median(row.copied_share, 0, 100, "%"), 11)
+    std::string gbps = cell(row.gbps, 2);
+    if (row.gbps.n >= 2) gbps += " +-" + fixed(row.gbps.ci95, 2);
+    out << pad_right(gbps, 33) << pad_right(median(row.copied_share, 0, 100, "%"), 11)
         << pad_right(median(row.sender_s_per_gb, 3, 1, ""), 14)
         << pad_right(median(row.receiver_s_per_gb, 3, 1, ""), 14)
         << pad_right(median(row.sender_softirq, 1, 100, "%"), 13)
@@ -221,8 +242,10 @@ void print_compare(std::ostream& out, const CompareResult& result) {
     if (row.failures) out << "  (" << row.failures << " failed)";
     out << "\n";
   }
-  out << "CPU s/GB: CPU seconds per GB moved (service demand), medians; softirq: share of that "
-         "side's CPU time spent in softirqs it was charged\n";
+  out << "Gbit/s: median [min-max] +-half-width of the 95% confidence interval of the mean; CPU "
+         "s/GB: CPU seconds per GB moved (service demand), medians; softirq: share of that side's "
+         "CPU "
+         "time spent in softirqs it was charged\n";
   for (const auto& run : result.runs)
     if (!run.error.empty())
       out << "run " << run.send_mode << "/" << run.recv_mode << " round " << run.round

@@ -1,4 +1,5 @@
-// --compare: the same test once per send (and receive) path, interleaved over rounds with the
+// --compare (and --repeat alone, which is a comparison of one path with itself): the same
+// test once per send (and receive) path, interleaved over rounds with the
 // order rotated each round, and one table of medians. Each run is a full test; its figures come
 // from that test's Report, and the table and JSON are views of the runs.
 #pragma once
@@ -35,6 +36,8 @@ struct CompareRun {
 struct Spread {
   int n = 0;
   double median = 0, min = 0, max = 0;
+  double mean = 0;
+  double ci95 = 0;  // half-width of the 95% confidence interval of the mean (Student's t), n >= 2
 };
 Spread spread(std::vector<double> values);
 

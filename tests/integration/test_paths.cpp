@@ -149,3 +149,14 @@ TEST_CASE("--compare JSON holds one run per path and round, and a row per path")
   CHECK(pair(0) != pair(6));
   CHECK(pair(1) == pair(6));
 }
+
+TEST_CASE("--repeat on one test reports its spread with a 95% confidence interval") {
+  Server s;
+  auto c = s.client({"-t", "0.5", "-i", "0", "--repeat", "3", "-J"}, 60);
+  REQUIRE(c->wait(0) == 0);
+  json row = c->json()["compare"]["rows"][0];
+  CHECK(row["send_mode"] == "write");
+  CHECK(row["gbps"]["n"] == 3);
+  CHECK(row["gbps"]["ci95"].get<double>() >= 0);
+  CHECK(row["gbps"]["min"].get<double>() <= row["gbps"]["median"].get<double>());
+}

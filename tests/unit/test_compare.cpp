@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "nicperf/compare.hpp"
 
 using namespace nicperf;
@@ -12,6 +14,10 @@ TEST_CASE("spread: median, min and max") {
   Spread even = spread({4, 1, 3, 2});
   CHECK(even.median == 2.5);
   CHECK(spread({}).n == 0);
+  Spread ci = spread({1, 2, 3});  // mean 2, sd 1, t(2 df) = 4.303
+  CHECK(ci.mean == doctest::Approx(2));
+  CHECK(ci.ci95 == doctest::Approx(4.303 / std::sqrt(3.0)));
+  CHECK(spread({5}).ci95 == 0);
 }
 
 TEST_CASE("rounds rotate the order so every path takes every position") {
