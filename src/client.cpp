@@ -154,8 +154,10 @@ class Client {
 
 Status open_data_connections(EventLoop& loop, TestRun& run, const asio::ip::tcp::endpoint& peer,
                              Clock::time_point deadline, const TestSpec& spec,
-                             const std::function<std::string(int id)>& hello) {
-  for (int id = 0; id < connection_count(spec); ++id) {
+                             const std::function<std::string(int id)>& hello,
+                             const std::function<int(int connection)>& stream_of) {
+  for (int connection = 0; connection < connection_count(spec); ++connection) {
+    int id = stream_of ? stream_of(connection) : connection;
     auto sock = connect_endpoint(loop, peer, deadline,
                                  [&spec](int fd) { return apply_socket_options(fd, spec); });
     if (!sock) return sock.error();

@@ -56,7 +56,9 @@ class Iperf3Client {
     if (auto s = expect_state(control, kCreateStreams); !s) return s;
     auto open_deadline = std::max(deadline, in(opt_.timeouts.rcv));
     auto hello = [this](int) { return cookie_; };
-    if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec, hello); !s)
+    auto index = [this](int connection) { return our_stream(connection, report_.spec); };
+    if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec, hello, index);
+        !s)
       return s;
     if (auto s = expect_state(control, kTestStart); !s) return s;
     if (auto s = expect_state(control, kTestRunning); !s) return s;
@@ -119,11 +121,15 @@ class Iperf3Client {
       run.stop_senders();
     };
     auto done = [&] {
-      return report_.interrupted || (reverse ? run.time_up() : run.senders_done());
+      // Only a client that just sends can end on its own senders; with -R or --bidir the
+      // iperf3 server sends until TEST_END, so the clock decides.
+      bool sends_only = report_.spec.direction == Direction::kNormal;
+      return report_.interrupted ||
+             (sends_only ? run.senders_done() : run.time_up() && run.senders_done());
     };
     Status ran = run.run(read, on_frame, on_signal, done);
     if (ran) {
-      if (!reverse) {
+      if (!reverse) {  // normal and bidir: our senders stopped; let their bytes land first
         run.wait_delivered();
         // Delivered is not yet read: give the iperf3 server a moment before TEST_END stops
         // its counting.
@@ -138,8 +144,8 @@ class Iperf3Client {
     run.abort_streams();
     run.finish();
     if (!ran) return finish_with(ran.error());
-    if (auto s =
-            control.write_raw(length_prefixed(results_json(report_.local)), in(opt_.timeouts.snd));
+    if (auto s = control.write_raw(length_prefixed(results_json(report_.local, report_.spec)),
+                                   in(opt_.timeouts.snd));
         !s)
       return finish_with(s.error());
     auto theirs = read_json(control, opt_.timeouts.rcv, "the iperf3 server");

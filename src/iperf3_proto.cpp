@@ -25,8 +25,6 @@ Expected<TestSpec> spec_from_params(const nlohmann::json& p, const SpecLimits& l
     if (!p.is_object()) return fail("iperf3 parameters are not a JSON object");
     if (p.value("udp", false) || p.contains("sctp"))
       return fail("nicperf serves iperf3 TCP tests only");
-    if (p.value("bidirectional", false))
-      return fail("--bidir from iperf3 clients is not supported yet");
     if (p.value("blockcount", 0) != 0) return fail("-k (block count) is not supported");
     if (p.value("MSS", 0) != 0) return fail("-M (MSS) is not supported");
     if (p.value("TOS", 0) != 0) return fail("-S (TOS) is not supported");
@@ -40,7 +38,9 @@ Expected<TestSpec> spec_from_params(const nlohmann::json& p, const SpecLimits& l
     s.duration = s.bytes ? 10 : time;
     if (!s.bytes && time == 0) return fail("-t 0 (run forever) is not supported");
     s.omit = p.value("omit", 0);
-    s.direction = p.value("reverse", false) ? Direction::kReverse : Direction::kNormal;
+    s.direction = p.value("bidirectional", false) ? Direction::kBidir
+                  : p.value("reverse", false)     ? Direction::kReverse
+                                                  : Direction::kNormal;
     s.window = p.value("window", std::uint64_t(0));
     s.no_delay = p.value("nodelay", false);
     s.congestion = p.value("congestion", std::string());
@@ -101,19 +101,27 @@ const char* state_name(int state) {
 
 int stream_id(int index) { return index == 0 ? 1 : index + 2; }
 
+int our_stream(int connection, const TestSpec& spec) {
+  if (spec.direction != Direction::kBidir) return connection;
+  return connection < spec.streams ? 2 * connection : 2 * (connection - spec.streams) + 1;
+}
+
+int connection_of(int our_id, const TestSpec& spec) {
+  if (spec.direction != Direction::kBidir) return our_id;
+  return our_id % 2 == 0 ? our_id / 2 : spec.streams + our_id / 2;
+}
+
 int stream_index(int id) {
   if (id == 1) return 0;
   return id >= 3 ? id - 2 : -1;
 }
 
 std::string unsupported(const TestSpec& spec) {
-  if (spec.direction == Direction::kBidir) return "--bidir with --iperf3 (not supported yet)";
   if (!spec.server_cpus.empty())
     return "a server CPU list in -A (iperf3 takes one CPU: use its -A)";
   if (spec.verify) return "--verify (an iperf3 server does not check the pattern)";
-  if (spec.direction == Direction::kReverse && spec.bytes)
-    return "-n with -R (iperf3 3.12 cannot end a reverse byte-count test cleanly; use -t)";
-  if (spec.get_server_output) return {};
+  if (spec.direction != Direction::kNormal && spec.bytes)
+    return "-n with -R or --bidir (iperf3 cannot end that byte-count test cleanly; use -t)";
   return {};
 }
 
@@ -128,6 +136,7 @@ nlohmann::json params_json(const TestSpec& spec, const std::string& version) {
                       {"pacing_timer", 1000},
                       {"client_version", version}};
   if (spec.direction == Direction::kReverse) j["reverse"] = true;
+  if (spec.direction == Direction::kBidir) j["bidirectional"] = true;
   if (spec.window) j["window"] = spec.window;
   if (spec.no_delay) j["nodelay"] = true;
   if (!spec.congestion.empty()) j["congestion"] = spec.congestion;
@@ -135,12 +144,13 @@ nlohmann::json params_json(const TestSpec& spec, const std::string& version) {
   return j;
 }
 
-nlohmann::json results_json(const SideEnd& side) {
+nlohmann::json results_json(const SideEnd& side, const TestSpec& spec) {
   nlohmann::json streams = nlohmann::json::array();
   bool sender = false;
   for (const auto& s : side.streams) {
     sender = sender || s.sender;
-    streams.push_back({{"id", stream_id(s.id)},
+    streams.push_back({{"id", stream_id(connection_of(s.id, spec))},
+                       {"sender", s.sender ? 1 : 0},
                        {"bytes", s.bytes_total - std::min(s.bytes_omitted, s.bytes_total)},
                        {"retransmits", s.sender ? int(s.retransmits) : -1},
                        {"jitter", 0},
@@ -169,7 +179,10 @@ Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec,
       return Error{Errc::kProtocol, "iperf3 results list more streams than the test has"};
     for (const auto& s : streams) {
       StreamEnd e;
-      e.id = stream_index(s.at("id").get<int>());
+      int connection = stream_index(s.at("id").get<int>());
+      if (connection < 0 || connection >= connection_count(spec))
+        return Error{Errc::kProtocol, "iperf3 results name an unknown stream id"};
+      e.id = our_stream(connection, spec);
       if (e.id < 0 || e.id >= connection_count(spec))
         return Error{Errc::kProtocol, "iperf3 results name an unknown stream id"};
       e.sender = peer_is_client == client_sends(spec, e.id);

@@ -75,7 +75,7 @@ class Session {
       auto [id, sock] = std::move(in_.arrived.front());
       in_.arrived.pop_front();
       ++in_.accepted;
-      if (auto st = run.add_stream(id, sock.release()); !st) return st;
+      if (auto st = run.add_stream(our_stream(id, report_.spec), sock.release()); !st) return st;
     }
     return ok();
   }
@@ -121,7 +121,7 @@ class Session {
     if (!side) return side.error();
     report_.remote = std::move(*side);
     reporter.on_end(report_);
-    Json ours = results_json(report_.local);
+    Json ours = results_json(report_.local, report_.spec);
     if (report_.spec.get_server_output)
       ours["server_output_text"] = captured.str().substr(0, kMaxJson / 2);
     if (auto st = control_.write_raw(length_prefixed(ours), in(s_.opt.timeouts.snd)); !st)

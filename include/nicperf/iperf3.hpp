@@ -41,6 +41,10 @@ const char* state_name(int state);
 // The stream ids iperf3 gives its streams, in creation order: 1, 3, 4, 5, ...
 int stream_id(int index);
 int stream_index(int id);  // -1 when not an id iperf3 would give
+// iperf3 opens a bidir test's P client-to-server connections first, then the P reverse ones;
+// nicperf numbers them alternately. Connection order <-> nicperf stream id:
+int our_stream(int connection, const TestSpec& spec);
+int connection_of(int our_id, const TestSpec& spec);
 
 // What an iperf3 client sends in PARAM_EXCHANGE for this spec (what iperf3 cannot express is
 // refused before: see unsupported()).
@@ -48,7 +52,7 @@ nlohmann::json params_json(const TestSpec& spec, const std::string& version);
 // Empty when iperf3 can run this spec, else which option it lacks.
 std::string unsupported(const TestSpec& spec);
 // Our side's results in iperf3's EXCHANGE_RESULTS shape.
-nlohmann::json results_json(const SideEnd& side);
+nlohmann::json results_json(const SideEnd& side, const TestSpec& spec);
 // The peer's results, as a SideEnd of the given direction; bounded and type-checked.
 Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec, bool peer_is_client);
 

@@ -54,7 +54,8 @@ void init_client_report(Report& report, const ClientOptions& opt);
 // Connects every data connection of the test to `peer`, opening each with hello(id).
 Status open_data_connections(EventLoop& loop, TestRun& run, const asio::ip::tcp::endpoint& peer,
                              Clock::time_point deadline, const TestSpec& spec,
-                             const std::function<std::string(int id)>& hello);
+                             const std::function<std::string(int id)>& hello,
+                             const std::function<int(int connection)>& stream_of = nullptr);
 // Ends a client's test: the error (if any), the thresholds, the report; returns the exit code.
 int finish_client_report(Report& report, Reporter& reporter, const Expectations& expect,
                          const Error& error);
