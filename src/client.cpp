@@ -34,8 +34,7 @@ class Client {
 
  private:
   Status run_test() {
-    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                       std::chrono::duration<double>(opt_.connect_timeout));
+    auto deadline = in(opt_.connect_timeout);
     TestRun run(report_, loop_, reporter_);
     run.set_limits(opt_.timeouts.rcv, 0);
     if (auto s = run.prepare(); !s) return s;  // local problems before bothering the server

@@ -20,9 +20,7 @@ class Iperf3Client {
     init_client_report(report_, opt);
     cookie_ = make_cookie();
     report_.start.cookie = cookie_.substr(0, kCookieSize - 1);
-    report_.remote_context = {
-        {"implementation", "iperf3"},
-        {"note", "remote figures are iperf3's own (its cpu_utilization and byte counts)"}};
+    report_.remote_context = peer_context();
   }
 
   int run() {

@@ -66,6 +66,11 @@ std::string make_cookie() {
   return cookie;
 }
 
+nlohmann::json peer_context() {
+  return {{"implementation", "iperf3"},
+          {"note", "remote figures are iperf3's own (its cpu_utilization and byte counts)"}};
+}
+
 const char* state_name(int state) {
   switch (state) {
     case kTestStart:

@@ -20,9 +20,7 @@ class Session {
       : s_(s), control_(control), report_(report) {}
 
   Status run() {
-    report_.remote_context = {
-        {"implementation", "iperf3"},
-        {"note", "remote figures are iperf3's own (its cpu_utilization and byte counts)"}};
+    report_.remote_context = peer_context();
     if (auto st = send_state(kParamExchange); !st) return st;
     auto params = read_json(control_, s_.opt.timeouts.rcv, "the iperf3 client");
     if (!params) return params.error();

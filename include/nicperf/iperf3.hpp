@@ -37,6 +37,8 @@ inline constexpr std::size_t kCookieSize = 37;
 inline constexpr std::size_t kMaxJson = 1u << 20;
 
 std::string make_cookie();  // 36 characters and the NUL
+// The report's remote_context when the peer is iperf3: its figures are marked as its own.
+nlohmann::json peer_context();
 const char* state_name(int state);
 // The stream ids iperf3 gives its streams, in creation order: 1, 3, 4, 5, ...
 int stream_id(int index);
