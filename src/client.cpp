@@ -24,12 +24,8 @@ class Client {
   }
 
   int run() {
-    auto st = run_test();
-    if (!st) {
-      reporter_.on_error(report_, st.error());
-      return exit_code(st.error().code);
-    }
-    return exit_code_;
+    Status st = run_test();  // sets exit_code_ when the test ran
+    return session_exit(st, reporter_, report_, exit_code_);
   }
 
  private:
@@ -166,6 +162,12 @@ Status open_data_connections(EventLoop& loop, TestRun& run, const asio::ip::tcp:
     if (auto s = run.add_stream(id, sock->release()); !s) return s;
   }
   return ok();
+}
+
+int session_exit(const Status& setup, Reporter& reporter, const Report& report, int ran_code) {
+  if (setup) return ran_code;
+  reporter.on_error(report, setup.error());
+  return exit_code(setup.error().code);
 }
 
 int finish_client_report(Report& report, Reporter& reporter, const Expectations& expect,

@@ -24,12 +24,8 @@ class Iperf3Client {
   }
 
   int run() {
-    auto st = run_test();
-    if (!st) {
-      reporter_.on_error(report_, st.error());
-      return exit_code(st.error().code);
-    }
-    return exit_code_;
+    Status st = run_test();  // sets exit_code_ when the test ran
+    return session_exit(st, reporter_, report_, exit_code_);
   }
 
  private:
@@ -101,14 +97,7 @@ class Iperf3Client {
 
   Status run_and_exchange(TestRun& run, ControlChannel& control) {
     bool reverse = report_.spec.direction == Direction::kReverse;
-    auto read = [&](Clock::time_point deadline,
-                    const std::function<bool()>& stop) -> Expected<std::optional<Json>> {
-      auto b = control.read_bytes(1, deadline, stop);
-      if (!b) return b.error();
-      if (!*b) return std::optional<Json>{};
-      return std::optional<Json>(
-          Json{{"type", "state"}, {"state", int(static_cast<signed char>((**b)[0]))}});
-    };
+    auto read = state_reader(control);
     auto on_frame = [](const Json& f) -> Status {
       int state = f["state"];
       return Error{Errc::kTestFailed, std::string("the iperf3 server ended the test early (") +

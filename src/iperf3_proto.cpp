@@ -223,6 +223,17 @@ Expected<nlohmann::json> read_json(ControlChannel& control, double timeout_s,
   return j;
 }
 
+TestRun::ControlRead state_reader(ControlChannel& control) {
+  return [&control](Clock::time_point deadline,
+                    const std::function<bool()>& stop) -> Expected<std::optional<nlohmann::json>> {
+    auto b = control.read_bytes(1, deadline, stop);
+    if (!b) return b.error();
+    if (!*b) return std::optional<nlohmann::json>{};
+    int state = static_cast<signed char>((**b)[0]);
+    return std::optional<nlohmann::json>(nlohmann::json{{"type", "state"}, {"state", state}});
+  };
+}
+
 std::string length_prefixed(const nlohmann::json& j) {
   std::string body = j.dump();
   auto n = std::uint32_t(body.size());

@@ -80,14 +80,7 @@ class Session {
 
   Status run_and_exchange(TestRun& run, Reporter& reporter, std::ostringstream& captured) {
     bool test_end = false;
-    auto read = [&](Clock::time_point deadline,
-                    const std::function<bool()>& stop) -> Expected<std::optional<Json>> {
-      auto b = control_.read_bytes(1, deadline, stop);
-      if (!b) return b.error();
-      if (!*b) return std::optional<Json>{};
-      return std::optional<Json>(
-          Json{{"type", "state"}, {"state", int(static_cast<signed char>((**b)[0]))}});
-    };
+    auto read = state_reader(control_);
     auto on_frame = [&](const Json& f) -> Status {
       int state = f["state"];
       if (state == kTestEnd) {

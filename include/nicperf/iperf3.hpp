@@ -14,6 +14,7 @@
 #include "nicperf/control.hpp"
 #include "nicperf/results.hpp"
 #include "nicperf/session.hpp"
+#include "nicperf/test_run.hpp"
 
 namespace nicperf::iperf3 {
 
@@ -59,6 +60,9 @@ nlohmann::json results_json(const SideEnd& side, const TestSpec& spec);
 Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec, bool peer_is_client);
 
 std::string length_prefixed(const nlohmann::json& j);
+// Reads the peer's state bytes during a test, as {"type": "state", "state": n} frames for
+// TestRun::run.
+TestRun::ControlRead state_reader(ControlChannel& control);
 // Reads one length-prefixed JSON object from an iperf3 peer (`who` names it in errors).
 Expected<nlohmann::json> read_json(ControlChannel& control, double timeout_s,
                                    const std::string& who);
