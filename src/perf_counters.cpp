@@ -18,7 +18,7 @@ int perf_open(perf_event_attr& attr, pid_t tid, int group) {
   return int(syscall(SYS_perf_event_open, &attr, tid, -1, group, PERF_FLAG_FD_CLOEXEC));
 }
 
-perf_event_attr attr_for(std::uint32_t type, std::uint64_t config, bool leader) {
+perf_event_attr attr_for(std::uint32_t type, std::uint64_t config) {
   perf_event_attr a{};
   a.size = sizeof a;
   a.type = type;
@@ -26,7 +26,6 @@ perf_event_attr attr_for(std::uint32_t type, std::uint64_t config, bool leader) 
   a.read_format =
       PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
   a.disabled = 0;
-  (void)leader;
   return a;
 }
 
@@ -134,7 +133,7 @@ Expected<ThreadCounters> ThreadCounters::open(pid_t tid, bool hardware) {
   const std::uint64_t sw[] = {PERF_COUNT_SW_TASK_CLOCK, PERF_COUNT_SW_CONTEXT_SWITCHES,
                               PERF_COUNT_SW_CPU_MIGRATIONS, PERF_COUNT_SW_PAGE_FAULTS};
   for (auto config : sw) {
-    auto a = attr_for(PERF_TYPE_SOFTWARE, config, c.sw_.empty());
+    auto a = attr_for(PERF_TYPE_SOFTWARE, config);
     int fd = perf_open(a, tid, c.sw_.empty() ? -1 : c.sw_.front());
     if (fd < 0) {
       int err = errno;
@@ -158,7 +157,7 @@ Expected<ThreadCounters> ThreadCounters::open(pid_t tid, bool hardware) {
                    {PERF_COUNT_HW_CPU_CYCLES, true, false},
                    {PERF_COUNT_HW_CPU_CYCLES, false, true}};
   for (const auto& h : hw) {
-    auto a = attr_for(PERF_TYPE_HARDWARE, h.config, c.hw_.empty());
+    auto a = attr_for(PERF_TYPE_HARDWARE, h.config);
     a.exclude_kernel = h.no_kernel;
     a.exclude_user = h.no_user;
     int fd = perf_open(a, tid, c.hw_.empty() ? -1 : c.hw_.front());

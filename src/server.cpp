@@ -26,7 +26,7 @@ constexpr std::size_t kMaxPending = 64;
 Clock::duration secs(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
-Clock::time_point in(double seconds) { return Clock::now() + secs(seconds); }
+Clock::time_point in(double seconds) { return in_seconds(seconds); }
 Clock::time_point in(Clock::duration d) { return Clock::now() + d; }
 
 // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; show them as plain IPv4.
@@ -69,10 +69,7 @@ class Server {
     log("Server listening on " + std::to_string(acceptor_.local_endpoint().port()));
     accept_next();
     for (;;) {
-      auto idle_until = opt_.idle_timeout > 0
-                            ? in(std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(opt_.idle_timeout)))
-                            : Clock::time_point::max();
+      auto idle_until = opt_.idle_timeout > 0 ? in(opt_.idle_timeout) : Clock::time_point::max();
       loop_.run_until(idle_until, [this] { return !waiting_.empty(); });
       if (loop_.take_signal() != 0) {
         log("nicperf server stopped by signal");

@@ -242,7 +242,7 @@ double TestRun::since_origin(Clock::time_point t) const {
   return std::max(0.0, Seconds(t - origin_).count());
 }
 
-void TestRun::sample(Clock::time_point now, bool last) {
+void TestRun::sample(Clock::time_point now) {
   IntervalRecord rec;
   std::vector<double> clocks = cost_ ? cost_->stream_task_clock() : std::vector<double>{};
   for (auto& t : streams_) {
@@ -274,7 +274,6 @@ void TestRun::sample(Clock::time_point now, bool last) {
     rec.streams.push_back(s);
   }
   last_tick_ = now;
-  (void)last;
   report_.intervals.push_back(rec);
   reporter_.on_interval(report_, report_.intervals.back());
 }
@@ -282,11 +281,11 @@ void TestRun::sample(Clock::time_point now, bool last) {
 Clock::time_point TestRun::step(Clock::time_point now) {
   const TestSpec& spec = report_.spec;
   if (!measuring_ && now >= t0_ + secs(spec.omit)) {
-    if (spec.interval > 0 && now > last_tick_) sample(now, false);
+    if (spec.interval > 0 && now > last_tick_) sample(now);
     begin_measurement(now);
   }
   if (spec.interval > 0 && now >= next_tick_) {
-    sample(now, false);
+    sample(now);
     while (next_tick_ <= now) next_tick_ += secs(spec.interval);
   }
   if (!stopped_ && now >= stop_at_) stop_senders();
@@ -404,7 +403,7 @@ Status TestRun::run(const ControlRead& read, const std::function<Status(const Js
   if (!streams_done()) end = std::max(end, Clock::now());
   if (!measuring_) begin_measurement(end);
   if (report_.spec.interval > 0 && Seconds(end - last_tick_).count() >= 0.1 * report_.spec.interval)
-    sample(end, true);
+    sample(end);
   if (run_error_) return *run_error_;
   return ok();
 }

@@ -64,7 +64,7 @@ class TestRun {
 
  private:
   Clock::time_point step(Clock::time_point now);
-  void sample(Clock::time_point now, bool last);
+  void sample(Clock::time_point now);
   void begin_measurement(Clock::time_point now);
   bool streams_done() const;
   double since_origin(Clock::time_point t) const;
