@@ -7,6 +7,7 @@
 
 #include "nicperf/auth.hpp"
 #include "nicperf/context.hpp"
+#include "nicperf/nicd.hpp"
 #include "nicperf/path_registry.hpp"
 #include "nicperf/units.hpp"
 
@@ -17,7 +18,8 @@ struct Raw {
   bool server = false, one_off = false, reverse = false, bidir = false, json = false;
   bool json_stream = false, verbose = false, no_delay = false, v4 = false, v6 = false;
   bool server_output = false, verify = false, random_payload = false, version = false;
-  bool iperf3 = false;
+  bool iperf3 = false, daemon = false;
+  std::string netns, nic, compare_nic;
   std::string client, bind, bytes, length, window, congestion, affinity, logfile;
   std::string mode = "write", recv_mode = "read";
   int port = kDefaultPort, streams = 1, uring_depth = 8, repeat = 3;
@@ -107,6 +109,13 @@ void define(CLI::App& app, Raw& r) {
       "--expect-max-copied-share", r.expect_copied,
       "fail (exit 9) when the kernel copied more than this share (0-1) of zero-copy sends");
   app.add_flag("--iperf3", r.iperf3, "client: speak iperf3's protocol to a stock iperf3 server");
+  app.add_option("--netns", r.netns, "enter this network namespace first (needs root)");
+  app.add_option("--nic", r.nic, "client: read nicperf-nicd's counters (its control socket)")
+      ->expected(0, 1)
+      ->default_str(nic::kDefaultSocket);
+  app.add_option("--compare-nic", r.compare_nic,
+                 "with --compare and --nic: sweep one NIC setting, e.g. rx-usecs=0,25,100");
+  app.add_flag("-D,--daemon", r.daemon, "server: run in the background");
   app.add_flag("-V,--verbose", r.verbose, "more detail");
   app.add_flag("-v,--version", r.version, "print the version and exit");
 }
@@ -138,9 +147,11 @@ const char* const kClientOnly[] = {"-t",
                                    "--verify",
                                    "--random-payload",
                                    "--get-server-output",
-                                   "--connect-timeout"};
+                                   "--connect-timeout",
+                                   "--nic",
+                                   "--compare-nic"};
 const char* const kServerOnly[] = {
-    "-B", "-1", "--idle-timeout", "--max-streams", "--max-duration", "--max-bytes"};
+    "-B", "-1", "--idle-timeout", "--max-streams", "--max-duration", "--max-bytes", "-D"};
 
 Status check_roles(const CLI::App& app, const Raw& r) {
   if (r.server == !r.client.empty())
@@ -242,6 +253,24 @@ Status fill_compare(Raw& r, CompareOptions& c) {
   return ok();
 }
 
+// --compare-nic KEY=V1,V2: each value is checked here, so a typo fails before any test runs.
+Status fill_compare_nic(const Raw& r, Command& cmd) {
+  if (r.compare_nic.empty()) return ok();
+  if (!cmd.compare || cmd.client.nic_socket.empty())
+    return usage("--compare-nic goes with --compare and --nic");
+  auto eq = r.compare_nic.find('=');
+  if (eq == std::string::npos) return usage("--compare-nic takes KEY=V1,V2,... e.g. rx-usecs=0,50");
+  auto& c = cmd.compare_options;
+  c.nic_key = r.compare_nic.substr(0, eq);
+  c.nic_values = split_list(r.compare_nic.substr(eq + 1));
+  if (c.nic_values.empty()) return usage("--compare-nic needs at least one value");
+  for (const auto& v : c.nic_values) {
+    nic::NicSettings probe;
+    if (auto st = nic::apply_setting(probe, c.nic_key, v); !st) return st;
+  }
+  return ok();
+}
+
 Format format_of(const Raw& r) {
   return r.json ? Format::kJson : r.json_stream ? Format::kJsonStream : Format::kText;
 }
@@ -286,6 +315,8 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   }
   Command cmd;
   cmd.logfile = r.logfile;
+  cmd.netns = r.netns;
+  cmd.daemon = r.daemon;
   if (r.version) {
     cmd.text = "nicperf " + nicperf_version() + " (" + system_info() + ")\n";
     return cmd;
@@ -343,9 +374,12 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
                 {r.rcv_timeout, r.snd_timeout},
                 secret,
                 r.iperf3,
-                {r.expect_gbps, r.expect_cycles, r.expect_cpu, r.expect_copied}};
+                {r.expect_gbps, r.expect_cycles, r.expect_cpu, r.expect_copied},
+                {}};
   if (cmd.client.expect.any() && cmd.compare)
     return usage("--expect-* checks one test; run it without --compare");
+  if (app.count("--nic")) cmd.client.nic_socket = r.nic.empty() ? nic::kDefaultSocket : r.nic;
+  if (auto st = fill_compare_nic(r, cmd); !st) return st.error();
   if (r.iperf3 && !secret.empty())
     return usage("--auth-file is nicperf's own; iperf3 servers use RSA tokens instead");
   if (r.iperf3 && cmd.compare) cmd.client.iperf3 = true;  // --compare works against iperf3 too

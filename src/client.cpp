@@ -4,6 +4,7 @@
 #include "nicperf/auth.hpp"
 #include "nicperf/context.hpp"
 #include "nicperf/iperf3.hpp"
+#include "nicperf/nic_watch.hpp"
 #include "nicperf/session.hpp"
 #include "nicperf/test_run.hpp"
 
@@ -34,6 +35,10 @@ class Client {
     TestRun run(report_, loop_, reporter_);
     run.set_limits(opt_.timeouts.rcv, 0);
     if (auto s = run.prepare(); !s) return s;  // local problems before bothering the server
+    if (!opt_.nic_socket.empty()) {
+      if (auto s = nic_.open(opt_.nic_socket); !s) return s;
+      run.set_window_hooks([this] { nic_.begin(); }, [this] { nic_.end(report_); });
+    }
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
     auto peer = sock->remote_endpoint();
@@ -143,6 +148,7 @@ class Client {
   Report& report_;
   Reporter& reporter_;
   int exit_code_ = 0;
+  NicWatch nic_;
 };
 
 }  // namespace

@@ -1,8 +1,12 @@
 // nicperf: thin main; everything lives in nicperf_core.
+#include <unistd.h>
+
+#include <cerrno>
 #include <fstream>
 #include <iostream>
 
 #include "nicperf/cli.hpp"
+#include "nicperf/netns.hpp"
 
 int main(int argc, char** argv) {
   using namespace nicperf;
@@ -15,6 +19,17 @@ int main(int argc, char** argv) {
   if (cmd->kind == Command::Kind::kPrint) {
     std::cout << cmd->text;
     return 0;
+  }
+  if (!cmd->netns.empty()) {
+    if (auto s = enter_netns(cmd->netns); !s) {
+      std::cerr << "nicperf: error: " << s.error().message << "\n";
+      return exit_code(s.error().code);
+    }
+  }
+  // Before any thread exists: fork() keeps only the calling thread.
+  if (cmd->daemon && daemon(1, cmd->logfile.empty() ? 0 : 1) != 0) {
+    std::cerr << "nicperf: error: " << errno_text("cannot run in the background", errno) << "\n";
+    return exit_code(Errc::kSystem);
   }
   std::ofstream logfile;
   if (!cmd->logfile.empty()) {

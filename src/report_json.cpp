@@ -168,6 +168,8 @@ Json end_json(const Report& r) {
   if (const SideCost* c = client_cost(r)) cost["client"] = to_json(*c);
   if (const SideCost* s = server_cost(r)) cost["server"] = to_json(*s);
   j["cost"] = cost;
+  if (r.nic) j["nic"] = nic::to_json(*r.nic);
+  if (!r.nic_error.empty()) j["nic"] = {{"error", r.nic_error}};
   bool local_sends = r.is_client == (r.spec.direction != Direction::kReverse);
   std::string remote_cc = r.remote ? r.remote->congestion : "";
   j["sender_tcp_congestion"] = local_sends ? r.local.congestion : remote_cc;

@@ -109,6 +109,8 @@ class TextReporter final : public Reporter {
     cpu_line(r);
     path_lines(r);
     cost_table(r);
+    if (r.nic) out_ << nic::nic_table(*r.nic);
+    if (!r.nic_error.empty()) out_ << "NIC counters missing: " << r.nic_error << "\n";
     for (const auto& t : r.thresholds)
       out_ << "Threshold " << t.name << " (" << fixed(t.limit, 3)
            << "): " << (t.value ? fixed(*t.value, 3) : std::string("not measured")) << " -> "

@@ -226,6 +226,7 @@ void TestRun::begin_measurement(Clock::time_point now) {
     t.omit_retrans = t.last_retrans = s.total_retrans;
   }
   getrusage(RUSAGE_SELF, &rusage0_);
+  if (on_begin_) on_begin_();
   if (cost_) {
     // The collector's window start is the measured origin, to the nanosecond.
     now = Clock::time_point(std::chrono::nanoseconds(cost_->begin()));
@@ -410,6 +411,7 @@ Status TestRun::run(const ControlRead& read, const std::function<Status(const Js
 
 void TestRun::finish() {
   for (auto& t : streams_) t.stream->join();
+  if (on_end_ && measuring_) on_end_();
   Clock::time_point end = origin_;
   SideEnd& side = report_.local;
   side.streams.clear();

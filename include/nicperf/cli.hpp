@@ -16,7 +16,9 @@ struct Command {
   bool compare = false;
   CompareOptions compare_options;
   std::string logfile;
-  std::string text;  // kPrint: what to print (help, version, mode list)
+  std::string netns;    // --netns: entered before anything else runs
+  bool daemon = false;  // -D: a server in the background
+  std::string text;     // kPrint: what to print (help, version, mode list)
 };
 
 Expected<Command> parse_command_line(const std::vector<std::string>& args);

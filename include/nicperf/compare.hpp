@@ -17,6 +17,8 @@ struct CompareOptions {
   std::vector<std::string> send_modes;  // empty = every available send path but null
   std::vector<std::string> recv_modes;  // empty = the spec's recv_mode
   int repeat = 3;
+  std::string nic_key;                  // --compare-nic: the NIC setting swept
+  std::vector<std::string> nic_values;  // one row set per value
 };
 
 struct CompareRun {

@@ -10,6 +10,7 @@
 
 #include "nicperf/cost.hpp"
 #include "nicperf/error.hpp"
+#include "nicperf/nic_report.hpp"
 #include "nicperf/send_path.hpp"
 #include "nicperf/stream.hpp"
 #include "nicperf/test_spec.hpp"
@@ -110,6 +111,8 @@ struct Report {
   std::optional<Error> error;
   bool interrupted = false;
   std::vector<Threshold> thresholds;
+  std::optional<nic::NicStats> nic;  // --nic: nicperf-nicd's counters over the measured window
+  std::string nic_error;             // why they are missing when --nic was given
 };
 
 std::vector<Threshold> check_thresholds(const Report& r, const Expectations& e);

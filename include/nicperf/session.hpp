@@ -43,9 +43,10 @@ struct ClientOptions {
   bool verbose = false;
   double connect_timeout = 10;  // seconds
   Timeouts timeouts;
-  std::string secret;   // from --auth-file; empty = no authentication
-  bool iperf3 = false;  // speak iperf3's protocol to a stock iperf3 server
-  Expectations expect;  // --expect-*: CI thresholds
+  std::string secret;      // from --auth-file; empty = no authentication
+  bool iperf3 = false;     // speak iperf3's protocol to a stock iperf3 server
+  Expectations expect;     // --expect-*: CI thresholds
+  std::string nic_socket;  // --nic: nicperf-nicd's control socket; empty = no NIC counters
 };
 
 // The start of a client's report: who it tests against, with what, on what machine.

@@ -1,0 +1,115 @@
+// nicperf-nicd: a userspace NIC between two network namespaces. One TAP in each namespace; per
+// queue and direction a thread reads the sending tap (the TX ring), runs the frame through the
+// model (nic_model.hpp: ring, link, coalescer; nic_packet.hpp: RSS, segmentation) and writes
+// it into the receiving tap (the RX interrupt). Its control socket speaks JSON lines:
+//   {"cmd":"info"} {"cmd":"stats"} {"cmd":"reset"} {"cmd":"set","settings":{...}} {"cmd":"down"}
+// and every reply is one line {"ok":true,...} or {"ok":false,"error":"..."}.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "nicperf/error.hpp"
+#include "nicperf/nic_model.hpp"
+
+namespace nicperf::nic {
+
+inline constexpr const char* kDefaultSocket = "/run/nicperf-nicd.sock";
+inline constexpr const char* kNsPrefix = "nicperf-";
+
+// What `set` may change while the NIC runs.
+struct NicSettings {
+  CoalesceSettings coalesce;
+  LinkSettings link;
+  bool tso = true;  // the kernel hands GSO super-frames; off: it segments them itself
+  bool gro = true;  // super-frames reach the receiver whole; off: MTU frames
+  std::uint32_t ring = 256;
+};
+nlohmann::json to_json(const NicSettings& s);
+// One "key=value" as `nicperf-nicd set` and --compare-nic take them: rx-usecs, rx-frames,
+// adaptive, tso, gro, rate, delay (us), loss (percent), ring.
+Status apply_setting(NicSettings& s, const std::string& key, const std::string& value);
+Status apply_settings(NicSettings& s, const nlohmann::json& obj);  // {"rx-usecs": 0, ...}
+
+struct NicdConfig {
+  unsigned queues = 1;
+  unsigned mtu = 1500;
+  NicSettings settings;
+  std::vector<int> irq_cpus;  // queue q's threads run on irq_cpus[q % size]
+  std::string socket = kDefaultSocket;
+  std::string cli_ns = "nicperf-cli", srv_ns = "nicperf-srv";
+  std::string cli_addr = "198.18.0.1", srv_addr = "198.18.0.2";
+  unsigned prefix_len = 24;
+};
+Status validate(const NicdConfig& c);
+
+enum class Direction { kCliToSrv = 0, kSrvToCli = 1 };
+const char* direction_name(Direction d);  // "cli_to_srv", "srv_to_cli"
+
+// Settings and epochs the control thread publishes to the queue threads.
+struct Shared {
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> settings_epoch{0}, reset_epoch{0};
+  std::mutex mutex;  // guards settings
+  NicSettings settings;
+};
+
+class QueueWorker;
+
+class Nicd {
+ public:
+  // Clears leftovers of an earlier crash, makes the namespaces, taps and addresses, starts the
+  // queue threads and binds the control socket (mode 0600).
+  static Expected<std::unique_ptr<Nicd>> up(const NicdConfig& c);
+  ~Nicd();  // stops the threads, closes the taps, deletes the namespaces and the socket file
+  Nicd(const Nicd&) = delete;
+  Nicd& operator=(const Nicd&) = delete;
+
+  // Serves the control socket until `down`, SIGTERM or SIGINT (blocked by the caller).
+  void serve();
+  nlohmann::json info() const;
+  nlohmann::json stats() const;
+  Status reset();
+  Status set(const nlohmann::json& settings);
+
+ private:
+  explicit Nicd(NicdConfig c);
+  Status make_namespaces();
+  Status make_taps();
+  Status start_threads();
+  Status bind_socket();
+  std::string tap_name(Direction side_of) const;
+
+  NicdConfig config_;
+  Shared shared_;
+  std::vector<int> cli_taps_, srv_taps_;
+  int cli_sock_ = -1, srv_sock_ = -1;  // ethtool sockets in each namespace
+  int listen_fd_ = -1;
+  std::vector<std::unique_ptr<QueueWorker>> workers_;
+  std::uint64_t reset_at_ns_ = 0;
+  std::vector<std::uint64_t> busy_at_reset_;
+  bool namespaces_made_ = false;
+};
+
+// Client side of the control socket, for `nicperf-nicd stats|set|down` and `nicperf --nic`.
+class NicdClient {
+ public:
+  static Expected<NicdClient> connect(const std::string& socket);
+  NicdClient(NicdClient&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  ~NicdClient();
+  // Sends one request and returns the reply; an {"ok":false} reply becomes an Error.
+  Expected<nlohmann::json> request(const nlohmann::json& req);
+
+ private:
+  explicit NicdClient(int fd) : fd_(fd) {}
+  int fd_ = -1;
+  std::string buffered_;
+};
+
+}  // namespace nicperf::nic
