@@ -37,7 +37,7 @@ class Client {
     if (auto s = run.prepare(); !s) return s;  // local problems before bothering the server
     if (!opt_.nic_socket.empty()) {
       if (auto s = nic_.open(opt_.nic_socket); !s) return s;
-      run.set_window_hooks([this] { nic_.begin(); }, [this] { nic_.end(report_); });
+      run.set_window_hook([this] { nic_.begin(); });
     }
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
@@ -109,6 +109,7 @@ class Client {
     Status ran = run.run(control, on_frame, on_signal);
     run.finish();
     if (!ran) {
+      nic_.end(report_);
       report_.error = ran.error();
       reporter_.on_end(report_);
       exit_code_ = exit_code(ran.error().code);
@@ -118,6 +119,8 @@ class Client {
     results["side"] = to_json(report_.local);
     if (auto s = control.write(results, in(opt_.timeouts.snd)); !s) return finish_with(s.error());
     auto reply = control.expect("results", in(opt_.timeouts.rcv + kEndGraceSeconds + 1));
+    // The server has counted every byte by now, so the NIC has carried them all too.
+    nic_.end(report_);
     if (!reply) return finish_with(reply.error());
     auto side = side_from_json((*reply)["side"], std::size_t(connection_count(report_.spec)));
     if (!side) return finish_with(side.error());

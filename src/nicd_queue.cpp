@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <string>
 
 namespace nicperf::nic {
 
@@ -115,6 +114,8 @@ void QueueWorker::pick_up(bool first) {
   }
 }
 
+// The coalescer looks at every frame as it lands, so rx-frames=N raises its interrupt with
+// exactly N frames, however many the tap had queued.
 void QueueWorker::read_burst(Nanos now) {
   for (int i = 0; i < kReadBurst; ++i) {
     if (!ring_->reserve(kMaxFrame, iov_)) {
@@ -124,6 +125,8 @@ void QueueWorker::read_burst(Nanos now) {
     ssize_t n = readv(src_fd_, iov_.data(), static_cast<int>(iov_.size()));
     if (n <= static_cast<ssize_t>(sizeof(VnetHdr))) return;  // EAGAIN, EIO while down, or runt
     classify(ring_->commit(static_cast<std::size_t>(n), now), now);
+    note_arrivals(now);
+    if (must_deliver(now)) deliver(now);
   }
 }
 
@@ -226,14 +229,6 @@ void QueueWorker::wait(Nanos now) {
   if (noted_ > 0) until = coalescer_.deadline();
   if (noted_ < ring_->frames()) until = std::min(until, ring_->at(noted_).due);
   if (until <= now && noted_ > 0) return;
-  static const Nanos spin = getenv("NICD_SPIN") ? std::stoull(getenv("NICD_SPIN")) * 1000 : 0;
-  if (spin && ring_->free() * kBufSize >= kMaxFrame) {
-    Nanos end = std::min(until, now + spin);
-    while (mono_ns() < end) {
-      pollfd p{src_fd_, POLLIN, 0};
-      if (poll(&p, 1, 0) > 0) return;
-    }
-  }
   bool room = ring_->free() * kBufSize >= kMaxFrame;
   pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {src_fd_, static_cast<short>(room ? POLLIN : 0), 0}};
   Nanos left = until > now ? until - now : 0;

@@ -411,7 +411,6 @@ Status TestRun::run(const ControlRead& read, const std::function<Status(const Js
 
 void TestRun::finish() {
   for (auto& t : streams_) t.stream->join();
-  if (on_end_ && measuring_) on_end_();
   Clock::time_point end = origin_;
   SideEnd& side = report_.local;
   side.streams.clear();

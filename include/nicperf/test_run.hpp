@@ -30,12 +30,8 @@ class TestRun {
   // (a server's --max-duration; 0 = no limit beyond the spec's own duration).
   void set_limits(double stall_s, double max_s);
   Status prepare();  // payload, CPU checks
-  // Run as the measured window opens (after -O) and once it has closed: the NIC's counters
-  // follow the same window as the streams'.
-  void set_window_hooks(std::function<void()> begin, std::function<void()> end) {
-    on_begin_ = std::move(begin);
-    on_end_ = std::move(end);
-  }
+  // Runs as the measured window opens (after -O): the NIC's counters start with the streams'.
+  void set_window_hook(std::function<void()> begin) { on_begin_ = std::move(begin); }
   Status add_stream(int id, int fd);  // takes ownership of fd
   bool has_stream(int id) const;
   std::size_t stream_count() const { return streams_.size(); }
@@ -107,7 +103,7 @@ class TestRun {
   Clock::duration stall_timeout_ = std::chrono::seconds(10);
   double max_seconds_ = 0;
   rusage rusage0_{};
-  std::function<void()> on_begin_, on_end_;
+  std::function<void()> on_begin_;
 };
 
 }  // namespace nicperf
