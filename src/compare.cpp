@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "nicperf/context.hpp"
+#include "nicperf/nicd.hpp"
 #include "nicperf/path_registry.hpp"
 #include "nicperf/reporter.hpp"
 #include "nicperf/units.hpp"
@@ -23,6 +24,10 @@ class SilentReporter final : public Reporter {
   void on_interval(const Report&, const IntervalRecord&) override {}
   void on_end(const Report&) override {}
   void on_error(const Report&, const Error&) override {}
+};
+
+struct Cell {
+  std::string send, recv, nic;
 };
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -136,20 +141,32 @@ CompareRun run_figures(const Report& r, int exit_code, int round) {
   };
   fill(sender, run.sender_s_per_gb, run.sender_softirq_share);
   fill(receiver, run.receiver_s_per_gb, run.receiver_softirq_share);
+  if (r.nic) {
+    std::string data_way = client_is_sender ? "cli_to_srv" : "srv_to_cli";
+    for (const auto& d : r.nic->directions) {
+      if (d.name != data_way) continue;
+      nic::NicQueueStats t = d.total();
+      if (t.bytes) run.nic_irqs_per_gb = double(t.interrupts) / (double(t.bytes) / 1e9);
+      run.nic_frames_per_irq = t.frames_per_irq();
+    }
+  }
   return run;
 }
 
-void summarize(CompareResult& result, const std::vector<std::pair<std::string, std::string>>& pairs,
+void summarize(CompareResult& result, const std::vector<Cell>& cells,
                const std::vector<std::string>& unavailable) {
   result.rows.clear();
-  for (std::size_t i = 0; i < pairs.size(); ++i) {
+  for (std::size_t i = 0; i < cells.size(); ++i) {
     CompareRow row;
-    row.send_mode = pairs[i].first;
-    row.recv_mode = pairs[i].second;
+    row.send_mode = cells[i].send;
+    row.recv_mode = cells[i].recv;
+    row.nic_setting = cells[i].nic;
     row.unavailable = unavailable[i];
-    std::vector<double> gbps, copied, scpu, rcpu, sgb, rgb, ssoft, rsoft;
+    std::vector<double> gbps, copied, scpu, rcpu, sgb, rgb, ssoft, rsoft, irqs, fpi;
     for (const auto& run : result.runs) {
-      if (run.send_mode != row.send_mode || run.recv_mode != row.recv_mode) continue;
+      if (run.send_mode != row.send_mode || run.recv_mode != row.recv_mode ||
+          run.nic_setting != row.nic_setting)
+        continue;
       if (run.exit_code != 0 && run.exit_code != exit_code(Errc::kInterrupted)) {
         ++row.failures;
         continue;
@@ -162,6 +179,8 @@ void summarize(CompareResult& result, const std::vector<std::pair<std::string, s
       if (run.receiver_s_per_gb >= 0) rgb.push_back(run.receiver_s_per_gb);
       if (run.sender_softirq_share >= 0) ssoft.push_back(run.sender_softirq_share);
       if (run.receiver_softirq_share >= 0) rsoft.push_back(run.receiver_softirq_share);
+      if (run.nic_irqs_per_gb >= 0) irqs.push_back(run.nic_irqs_per_gb);
+      if (run.nic_frames_per_irq >= 0) fpi.push_back(run.nic_frames_per_irq);
     }
     row.gbps = spread(gbps);
     row.copied_share = spread(copied);
@@ -171,6 +190,8 @@ void summarize(CompareResult& result, const std::vector<std::pair<std::string, s
     row.receiver_s_per_gb = spread(rgb);
     row.sender_softirq = spread(ssoft);
     row.receiver_softirq = spread(rsoft);
+    row.nic_irqs_per_gb = spread(irqs);
+    row.nic_frames_per_irq = spread(fpi);
     result.rows.push_back(row);
   }
 }
@@ -188,6 +209,9 @@ Json compare_json(const CompareResult& result) {
     if (r.receiver_s_per_gb >= 0) j["receiver_cpu_s_per_gb"] = r.receiver_s_per_gb;
     if (r.sender_softirq_share >= 0) j["sender_softirq_share"] = r.sender_softirq_share;
     if (r.receiver_softirq_share >= 0) j["receiver_softirq_share"] = r.receiver_softirq_share;
+    if (!r.nic_setting.empty()) j["nic_setting"] = r.nic_setting;
+    if (r.nic_irqs_per_gb >= 0) j["nic_interrupts_per_gb"] = r.nic_irqs_per_gb;
+    if (r.nic_frames_per_irq >= 0) j["nic_frames_per_interrupt"] = r.nic_frames_per_irq;
     if (!r.error.empty()) j["error"] = r.error;
     runs.push_back(j);
   }
@@ -205,6 +229,11 @@ Json compare_json(const CompareResult& result) {
               {"sender_softirq_share", spread_json(row.sender_softirq)},
               {"receiver_softirq_share", spread_json(row.receiver_softirq)}};
     if (!row.unavailable.empty()) j["unavailable"] = row.unavailable;
+    if (!row.nic_setting.empty()) j["nic_setting"] = row.nic_setting;
+    if (result.nic) {
+      j["nic_interrupts_per_gb"] = spread_json(row.nic_irqs_per_gb);
+      j["nic_frames_per_interrupt"] = spread_json(row.nic_frames_per_irq);
+    }
     rows.push_back(j);
   }
   return {
@@ -219,11 +248,15 @@ void print_compare(std::ostream& out, const CompareResult& result) {
       << s.streams << " stream" << (s.streams > 1 ? "s" : "") << ", "
       << format_bytes(double(s.block_len)) << " blocks, direction " << direction_name(s.direction)
       << "\n";
+  bool sweep = !result.rows.empty() && !result.rows.front().nic_setting.empty();
+  if (sweep) out << pad_right("NIC", 16);
   out << pad_right("send", 10) << pad_right("recv", 9)
       << pad_right("Gbit/s median [min-max] +-ci95", 33) << pad_right("zc copied", 11)
       << pad_right("CPU s/GB snd", 14) << pad_right("CPU s/GB rcv", 14)
-      << pad_right("softirq snd", 13) << "softirq rcv\n";
+      << pad_right("softirq snd", 13) << pad_right("softirq rcv", 13)
+      << (result.nic ? "NIC irqs/GB  frames/irq" : "") << "\n";
   for (const auto& row : result.rows) {
+    if (sweep) out << pad_right(row.nic_setting, 16);
     out << pad_right(row.send_mode, 10) << pad_right(row.recv_mode, 9);
     if (!row.unavailable.empty()) {
       out << "unavailable: " << row.unavailable << "\n";
@@ -238,7 +271,11 @@ void print_compare(std::ostream& out, const CompareResult& result) {
         << pad_right(median(row.sender_s_per_gb, 3, 1, ""), 14)
         << pad_right(median(row.receiver_s_per_gb, 3, 1, ""), 14)
         << pad_right(median(row.sender_softirq, 1, 100, "%"), 13)
-        << median(row.receiver_softirq, 1, 100, "%");
+        << pad_right(median(row.receiver_softirq, 1, 100, "%"), 13);
+    if (result.nic) {
+      out << pad_right(median(row.nic_irqs_per_gb, 0, 1, ""), 13)
+          << median(row.nic_frames_per_irq, 1, 1, "");
+    }
     if (row.failures) out << "  (" << row.failures << " failed)";
     out << "\n";
   }
@@ -259,51 +296,109 @@ void print_compare(std::ostream& out, const CompareResult& result) {
   if (auto w = build_warning(); !w.empty()) out << "warning: " << w << "\n";
 }
 
-int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostream& out,
-                std::ostream& err) {
+// The compare matrix: send x receive path, times each --compare-nic value.
+struct Matrix {
+  std::vector<Cell> cells;
+  std::vector<std::string> unavailable;
+};
+
+Matrix build_matrix(const ClientOptions& base, const CompareOptions& opt) {
   std::vector<std::string> sends = opt.send_modes.empty() ? default_send_modes() : opt.send_modes;
   std::vector<std::string> recvs =
       opt.recv_modes.empty() ? std::vector<std::string>{base.spec.recv_mode} : opt.recv_modes;
-  std::vector<std::pair<std::string, std::string>> pairs;
-  std::vector<std::string> unavailable;
+  std::vector<std::string> nics;
+  for (const auto& v : opt.nic_values) nics.push_back(opt.nic_key + "=" + v);
+  if (nics.empty()) nics.emplace_back();
+  Matrix m;
   bool client_sends_data = base.spec.direction != Direction::kReverse;
-  for (const auto& s : sends)
-    for (const auto& r : recvs) {
-      pairs.emplace_back(s, r);
-      const auto* sp = find_send_path(s);
-      const auto* rp = find_recv_path(r);
-      std::string why = client_sends_data ? (sp ? path_unavailable(*sp) : "unknown")
-                                          : (rp ? path_unavailable(*rp) : "unknown");
-      unavailable.push_back(why);
-    }
+  for (const auto& n : nics)
+    for (const auto& s : sends)
+      for (const auto& r : recvs) {
+        m.cells.push_back({s, r, n});
+        const auto* sp = find_send_path(s);
+        const auto* rp = find_recv_path(r);
+        m.unavailable.push_back(client_sends_data ? (sp ? path_unavailable(*sp) : "unknown")
+                                                  : (rp ? path_unavailable(*rp) : "unknown"));
+      }
+  return m;
+}
+
+// --compare-nic: sets the NIC before a run; puts the daemon's own setting back at the end.
+class NicSweep {
+ public:
+  Status open(const ClientOptions& base, const CompareOptions& opt) {
+    if (opt.nic_key.empty()) return ok();
+    auto c = nic::NicdClient::connect(base.nic_socket);
+    if (!c) return c.error();
+    client_.emplace(std::move(*c));
+    auto info = client_->request({{"cmd", "info"}});
+    if (!info) return info.error();
+    key_ = opt.nic_key;
+    original_ = (*info)["settings"].value(key_, Json());
+    return ok();
+  }
+  Status apply(const std::string& setting) {
+    if (!client_ || setting.empty()) return ok();
+    auto eq = setting.find('=');
+    auto r = client_->request(
+        {{"cmd", "set"}, {"settings", {{setting.substr(0, eq), setting.substr(eq + 1)}}}});
+    if (!r) return r.error();
+    return ok();
+  }
+  ~NicSweep() {
+    if (client_ && !original_.is_null())
+      (void)client_->request({{"cmd", "set"}, {"settings", {{key_, original_}}}});
+  }
+
+ private:
+  std::optional<nic::NicdClient> client_;
+  std::string key_;
+  Json original_;
+};
+
+int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostream& out,
+                std::ostream& err) {
+  Matrix m = build_matrix(base, opt);
+  const auto& cells = m.cells;
+  const auto& unavailable = m.unavailable;
+  NicSweep sweep;
+  if (auto s = sweep.open(base, opt); !s) {
+    err << "nicperf: error: " << s.error().message << "\n";
+    return exit_code(s.error().code);
+  }
   CompareResult result;
   result.spec = base.spec;
   result.host = base.host;
   result.port = base.port;
   result.repeat = opt.repeat;
+  result.nic = !base.nic_socket.empty();
   Progress progress(err, base.format == Format::kText && isatty(2));
   auto old_int = std::signal(SIGINT, on_signal);
   auto old_term = std::signal(SIGTERM, on_signal);
   double per_run = (base.spec.bytes ? 2.0 : base.spec.duration + base.spec.omit) + 0.3;
-  std::size_t total = pairs.size() * std::size_t(opt.repeat), done = 0;
+  std::size_t total = cells.size() * std::size_t(opt.repeat), done = 0;
   for (int round = 0; round < opt.repeat && !g_stop; ++round) {
-    for (std::size_t i : round_order(pairs.size(), round)) {
+    for (std::size_t i : round_order(cells.size(), round)) {
       if (g_stop) break;
       ++done;
       if (!unavailable[i].empty()) continue;
       ClientOptions one = base;
-      one.spec.send_mode = pairs[i].first;
-      one.spec.recv_mode = pairs[i].second;
-      progress.show(pairs[i].first + "/" + pairs[i].second, round + 1, opt.repeat,
-                    per_run * double(total - done + 1));
+      one.spec.send_mode = cells[i].send;
+      one.spec.recv_mode = cells[i].recv;
+      progress.show(
+          cells[i].nic + (cells[i].nic.empty() ? "" : " ") + cells[i].send + "/" + cells[i].recv,
+          round + 1, opt.repeat, per_run * double(total - done + 1));
       SilentReporter silent;
       Report report;
-      int code = run_client_test(one, silent, report);
+      Status set = sweep.apply(cells[i].nic);
+      int code = set ? run_client_test(one, silent, report) : exit_code(set.error().code);
+      if (!set) report.error = set.error();
       // Each test's event loop hands SIGINT back to the default when it ends: take it again.
       std::signal(SIGINT, on_signal);
       std::signal(SIGTERM, on_signal);
       if (report.interrupted || code == exit_code(Errc::kInterrupted)) g_stop = 1;
       CompareRun run = run_figures(report, code, round + 1);
+      run.nic_setting = cells[i].nic;
       if (run.error.empty() && code != 0 && !report.interrupted)
         run.error = "exit code " + std::to_string(code);
       result.runs.push_back(run);
@@ -313,7 +408,7 @@ int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostre
   std::signal(SIGINT, old_int);
   std::signal(SIGTERM, old_term);
   result.interrupted = g_stop != 0;
-  summarize(result, pairs, unavailable);
+  summarize(result, cells, unavailable);
   if (base.format == Format::kText) {
     print_compare(out, result);
   } else {

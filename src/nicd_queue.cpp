@@ -179,6 +179,7 @@ bool QueueWorker::must_deliver(Nanos now) const {
 }
 
 void QueueWorker::deliver(Nanos now) {
+  Nanos written = mono_ns();  // residence ends at the write, not at the decision to write
   std::uint64_t queues_hit = 0;
   std::size_t burst = noted_;
   for (std::size_t i = 0; i < burst; ++i) {
@@ -190,7 +191,7 @@ void QueueWorker::deliver(Nanos now) {
       counters_.bytes.add(f.len - sizeof(VnetHdr));
       counters_.segments.add(f.segments);
       counters_.wire_bytes.add(f.wire_bytes);
-      counters_.residence_ns.add(now - f.arrived);
+      counters_.residence_ns.add(written - f.arrived);
       if (f.queue != queue_) steered_.add(1);
       queues_hit |= std::uint64_t{1} << (f.queue % 64);
     } else {

@@ -23,6 +23,7 @@ struct CompareOptions {
 
 struct CompareRun {
   std::string send_mode, recv_mode;
+  std::string nic_setting;  // "rx-usecs=25" with --compare-nic, else empty
   int round = 0;
   int exit_code = 0;
   std::string error;
@@ -33,6 +34,8 @@ struct CompareRun {
   // From each side's cost collector (negative when that side measured no cost).
   double sender_s_per_gb = -1, receiver_s_per_gb = -1;
   double sender_softirq_share = -1, receiver_softirq_share = -1;
+  // With --nic, over the data's direction through the NIC (negative without).
+  double nic_irqs_per_gb = -1, nic_frames_per_irq = -1;
 };
 
 struct Spread {
@@ -44,11 +47,12 @@ struct Spread {
 Spread spread(std::vector<double> values);
 
 struct CompareRow {
-  std::string send_mode, recv_mode;
+  std::string send_mode, recv_mode, nic_setting;
   std::string unavailable;  // why the path cannot run here, if it cannot
   int failures = 0;
   Spread gbps, copied_share, sender_cpu, receiver_cpu;
   Spread sender_s_per_gb, receiver_s_per_gb, sender_softirq, receiver_softirq;
+  Spread nic_irqs_per_gb, nic_frames_per_irq;
 };
 
 struct CompareResult {
@@ -56,6 +60,7 @@ struct CompareResult {
   std::string host;
   int port = 0;
   int repeat = 0;
+  bool nic = false;  // --nic: the NIC's columns
   std::vector<CompareRun> runs;
   std::vector<CompareRow> rows;  // filled by summarize()
   bool interrupted = false;
