@@ -121,6 +121,7 @@ class Client {
     auto reply = control.expect("results", in(opt_.timeouts.rcv + kEndGraceSeconds + 1));
     // The server has counted every byte by now, so the NIC has carried them all too.
     nic_.end(report_);
+    if (report_.nic) run.attribute_nic_softirq(*report_.nic);
     if (!reply) return finish_with(reply.error());
     auto side = side_from_json((*reply)["side"], std::size_t(connection_count(report_.spec)));
     if (!side) return finish_with(side.error());

@@ -410,6 +410,13 @@ void CostCollector::end() {
   if (tracer_) tracer_->stop();
 }
 
+std::optional<IrqBucket> CostCollector::traced_irq(pid_t tid) const {
+  if (!tracer_ || level_ < CostLevel::kFull) return std::nullopt;
+  const auto& by_tid = tracer_->accounting().by_tid();
+  auto it = by_tid.find(tid);
+  return it == by_tid.end() ? IrqBucket{} : it->second;
+}
+
 SideCost CostCollector::result(const std::vector<std::uint64_t>& stream_bytes,
                                const std::vector<CounterValues>& final_clocks,
                                const HostIdentity& peer) const {

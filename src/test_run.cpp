@@ -483,6 +483,20 @@ void TestRun::finish_cost(Clock::time_point end) {
   side.cpu = {true, d.cpu_percent, d.cpu_percent * d.user_share, d.cpu_percent * d.kernel_share};
 }
 
+// With IFF_NAPI the receiving host's NET_RX runs in the NIC thread that wrote the frame, as on
+// a real host the softirq runs on the CPU the IRQ went to: it is the host's receive work, shown
+// apart from the NIC's own time and never charged to a stream.
+void TestRun::attribute_nic_softirq(nic::NicStats& nic) const {
+  if (!cost_) return;
+  for (auto& d : nic.directions) {
+    for (auto& q : d.queues) {
+      auto irq = cost_->traced_irq(q.tid);
+      if (!irq) return;
+      q.host_softirq_ns = double(irq->softirq_total().ns + irq->hardirq.ns);
+    }
+  }
+}
+
 std::optional<Error> TestRun::stream_error() const {
   for (const auto& t : streams_)
     if (!t.stream->error().empty()) return Error{Errc::kTestFailed, t.stream->error()};

@@ -101,6 +101,9 @@ class CostCollector {
                   const std::vector<CounterValues>& final_clocks, const HostIdentity& peer) const;
   CostLevel level() const { return level_; }
   const std::string& reason() const { return reason_; }
+  // After end(), at level full: the interrupt time traced on top of any task (the NIC's queue
+  // threads), or nullopt when nothing was traced.
+  std::optional<IrqBucket> traced_irq(pid_t tid) const;
 
  private:
   struct Attached {

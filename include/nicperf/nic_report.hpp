@@ -18,6 +18,9 @@ struct NicQueueStats {
   std::uint64_t interrupts = 0, backpressure = 0, segmented = 0, steered = 0;
   std::uint64_t ring_used_max = 0, residence_p50_ns = 0, residence_p99_ns = 0;
   double ring_used_mean = 0, busy_ns = 0;
+  // Interrupt time traced on this queue thread: the receiving host's softirq run in the NIC's
+  // interrupt context (negative when not traced, e.g. below --cost full).
+  double host_softirq_ns = -1;
   nlohmann::json frames_per_interrupt, residence_ns;  // histograms as the daemon sent them
 
   NicQueueStats& operator+=(const NicQueueStats& o);  // sums; maxima for ring and residence

@@ -63,6 +63,8 @@ class TestRun {
   // Joins the streams and writes their end figures into report.local.
   void finish();
   std::optional<Error> stream_error() const;
+  // The softirq time traced on top of the NIC's queue threads (after finish()).
+  void attribute_nic_softirq(nic::NicStats& nic) const;
 
  private:
   Clock::time_point step(Clock::time_point now);
