@@ -245,12 +245,13 @@ Nicd::~Nicd() {
   for (int fd : {cli_sock_, srv_sock_}) {
     if (fd >= 0) close(fd);
   }
+  // The socket goes last: `down` waits for it to vanish, and then nothing else may be left.
+  if (namespaces_made_) {
+    for (const auto& ns : {config_.cli_ns, config_.srv_ns}) netns_delete(ns);
+  }
   if (listen_fd_ >= 0) {
     close(listen_fd_);
     unlink(config_.socket.c_str());
-  }
-  if (namespaces_made_) {
-    for (const auto& ns : {config_.cli_ns, config_.srv_ns}) netns_delete(ns);
   }
 }
 

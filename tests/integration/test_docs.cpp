@@ -45,3 +45,25 @@ TEST_CASE("the README's two commands are the ones CI and the demo use") {
   CHECK(run.find("demo)") != std::string::npos);
   CHECK(run.find("test)") != std::string::npos);
 }
+
+TEST_CASE("every nicperf-nicd option is documented in its man page") {
+  std::string man = source("man/nicperf-nicd.8");
+  REQUIRE_FALSE(man.empty());
+  man = std::regex_replace(man, std::regex(R"(\\-)"), "-");
+  std::set<std::string> options;
+  for (const char* sub : {"up", "down", "stats", "set"}) {
+    harness::Proc help(NICPERF_NICD_BIN, {sub, "--help"});
+    REQUIRE(help.wait(10) == 0);
+    std::string text = help.out();
+    std::regex long_option(R"((--[a-z0-9][a-z0-9-]*))");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), long_option);
+         it != std::sregex_iterator(); ++it)
+      options.insert((*it)[1]);
+    CHECK(man.find(std::string(sub)) != std::string::npos);
+  }
+  CHECK(options.size() > 12);
+  for (const auto& o : options) {
+    CAPTURE(o);
+    CHECK(man.find(o) != std::string::npos);
+  }
+}
