@@ -26,10 +26,6 @@ class SilentReporter final : public Reporter {
   void on_error(const Report&, const Error&) override {}
 };
 
-struct Cell {
-  std::string send, recv, nic;
-};
-
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
@@ -153,7 +149,7 @@ CompareRun run_figures(const Report& r, int exit_code, int round) {
   return run;
 }
 
-void summarize(CompareResult& result, const std::vector<Cell>& cells,
+void summarize(CompareResult& result, const std::vector<CompareCell>& cells,
                const std::vector<std::string>& unavailable) {
   result.rows.clear();
   for (std::size_t i = 0; i < cells.size(); ++i) {
@@ -298,7 +294,7 @@ void print_compare(std::ostream& out, const CompareResult& result) {
 
 // The compare matrix: send x receive path, times each --compare-nic value.
 struct Matrix {
-  std::vector<Cell> cells;
+  std::vector<CompareCell> cells;
   std::vector<std::string> unavailable;
 };
 

@@ -163,6 +163,9 @@ void add_up_options(CLI::App* up, NicdConfig& c, bool& foreground, std::string& 
   up->add_option("--delay", c.settings.link.delay_us, "one-way link delay (us)")
       ->capture_default_str();
   up->add_option("--mtu", c.mtu, "MTU of both taps")->capture_default_str();
+  up->add_option("--busy-poll", c.settings.busy_poll_us,
+                 "spin up to this many us for the next frame before sleeping (0: never)")
+      ->capture_default_str();
   up->add_option("--irq-cpus", cpus, "CPUs for the queue threads (the IRQ affinity), e.g. 0,1");
   up->add_option("--cli-ns", c.cli_ns, "client namespace")->capture_default_str();
   up->add_option("--srv-ns", c.srv_ns, "server namespace")->capture_default_str();

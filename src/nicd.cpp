@@ -60,7 +60,8 @@ nlohmann::json to_json(const NicSettings& s) {
           {"rate", s.link.rate_bps},
           {"delay", s.link.delay_us},
           {"loss", s.link.loss * 100},
-          {"ring", s.ring}};
+          {"ring", s.ring},
+          {"busy-poll", s.busy_poll_us}};
 }
 
 Status apply_setting(NicSettings& s, const std::string& key, const std::string& value) {
@@ -86,11 +87,19 @@ Status apply_setting(NicSettings& s, const std::string& key, const std::string& 
   } else if (key == "rate") {
     auto v = value == "0" ? Expected<double>(0.0) : parse_rate(value);
     if (!v) return v.error();
+    if (*v != 0 && (*v < 1000 || *v > 1e15)) {
+      return Error{Errc::kUsage,
+                   "rate takes 1k to 1000T bits/s (or 0: no limit), not '" + value + "'"};
+    }
     s.link.rate_bps = static_cast<std::uint64_t>(*v);
   } else if (key == "delay") {
     auto v = count(10'000'000);
     if (!v) return v.error();
     s.link.delay_us = *v;
+  } else if (key == "busy-poll") {
+    auto v = count(1000);
+    if (!v) return v.error();
+    s.busy_poll_us = *v;
   } else if (key == "loss") {
     char* end = nullptr;
     double p = std::strtod(value.c_str(), &end);
@@ -101,7 +110,7 @@ Status apply_setting(NicSettings& s, const std::string& key, const std::string& 
   } else {
     return Error{Errc::kUsage, "unknown NIC setting '" + key +
                                    "' (rx-usecs, rx-frames, adaptive, tso, gro, rate, delay, "
-                                   "loss, ring)"};
+                                   "loss, ring, busy-poll)"};
   }
   return ok();
 }

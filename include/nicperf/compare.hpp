@@ -66,8 +66,13 @@ struct CompareResult {
   bool interrupted = false;
 };
 
+// One cell of the compare matrix: send path, receive path, NIC setting ("" without a sweep).
+struct CompareCell {
+  std::string send, recv, nic;
+};
+
 CompareRun run_figures(const Report& r, int exit_code, int round);
-void summarize(CompareResult& result, const std::vector<std::pair<std::string, std::string>>& pairs,
+void summarize(CompareResult& result, const std::vector<CompareCell>& cells,
                const std::vector<std::string>& unavailable);
 Json compare_json(const CompareResult& result);
 void print_compare(std::ostream& out, const CompareResult& result);

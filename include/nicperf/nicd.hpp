@@ -30,10 +30,11 @@ struct NicSettings {
   bool tso = true;  // the kernel hands GSO super-frames; off: it segments them itself
   bool gro = true;  // super-frames reach the receiver whole; off: MTU frames
   std::uint32_t ring = 256;
+  std::uint64_t busy_poll_us = 0;  // spin this long for the next frame before sleeping
 };
 nlohmann::json to_json(const NicSettings& s);
 // One "key=value" as `nicperf-nicd set` and --compare-nic take them: rx-usecs, rx-frames,
-// adaptive, tso, gro, rate, delay (us), loss (percent), ring.
+// adaptive, tso, gro, rate, delay (us), loss (percent), ring, busy-poll (us).
 Status apply_setting(NicSettings& s, const std::string& key, const std::string& value);
 Status apply_settings(NicSettings& s, const nlohmann::json& obj);  // {"rx-usecs": 0, ...}
 

@@ -37,7 +37,8 @@ TEST_CASE("rows summarize runs; failures are counted, not averaged in") {
     return x;
   };
   r.runs = {run("write", 10, 0), run("write", 20, 0), run("write", 99, 1), run("sendfile", 5, 0)};
-  summarize(r, {{"write", "read"}, {"sendfile", "read"}, {"splice", "read"}}, {"", "", "no pipes"});
+  summarize(r, {{"write", "read", ""}, {"sendfile", "read", ""}, {"splice", "read", ""}},
+            {"", "", "no pipes"});
   REQUIRE(r.rows.size() == 3);
   CHECK(r.rows[0].gbps.median == 15);
   CHECK(r.rows[0].failures == 1);
