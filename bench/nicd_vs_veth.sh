@@ -12,7 +12,8 @@
 #   udp-small         received frame rate of 64-byte UDP datagrams with Debian's iperf3
 #                     (-u -l 64 -b 0; nicperf has no UDP mode yet)               target >= 0.5
 # Environment: BUILD_DIR (default ROOT/build), NICD_ARGS (extra args for 'nicperf-nicd up',
-# e.g. "--rx-usecs 0"), NO_BUILD=1 (skip the build when both binaries exist).
+# e.g. "--rx-usecs 0 --irq-cpus 1"), CLIENT_ARGS (extra args for every nicperf client, nicd and
+# veth alike, e.g. "-A 0/1"), NO_BUILD=1 (skip the build when both binaries exist).
 # Needs root (namespaces). Exits 0 whether or not targets are met; 1 when something failed to
 # run, 2 on usage (or not root, or a missing package it may not install).
 set -euo pipefail
@@ -23,7 +24,7 @@ ROOT=$PWD
 
 ALL_SCENARIOS="tcp-offloads-on,tcp-offloads-off,udp-small"
 ROUNDS=3 SECS=5 SCENARIOS=$ALL_SCENARIOS
-usage() { sed -n '2,17p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$SELF" | sed 's/^# \{0,1\}//'; }
 while getopts "r:t:s:h" opt; do
   case $opt in
     r) ROUNDS=$OPTARG ;; t) SECS=$OPTARG ;; s) SCENARIOS=$OPTARG ;;
@@ -50,6 +51,7 @@ fi
 BUILD=${BUILD_DIR:-$ROOT/build}
 NICPERF=$BUILD/nicperf NICD=$BUILD/nicperf-nicd
 read -ra nicd_extra <<<"${NICD_ARGS:-}"
+read -ra client_extra <<<"${CLIENT_ARGS:-}"
 NICD_CLI=nicperf-bc NICD_SRV=nicperf-bs NICD_CLI_ADDR=198.18.0.1 NICD_SRV_ADDR=198.18.0.2
 VETH_CLI=nicperf-vc VETH_SRV=nicperf-vs VETH_CLI_DEV=npveth-c VETH_SRV_DEV=npveth-s
 VETH_CLI_ADDR=198.19.0.1 VETH_SRV_ADDR=198.19.0.2
@@ -243,7 +245,7 @@ tcp_run() {  # tcp_run CLI_NS SRV_NS SRV_ADDR TAG
   srv_pid=$!
   wait_listen "$2" "$port" "$log"
   timeout --foreground -k 5 $((SECS + 40)) \
-    "$NICPERF" -c "$3" -p "$port" --netns "$1" -t "$SECS" --cost off -J >"$json" 2>"$err" ||
+    "$NICPERF" -c "$3" -p "$port" --netns "$1" -t "$SECS" --cost off -J "${client_extra[@]}" >"$json" 2>"$err" ||
     fail "nicperf client $1 -> $3:$port failed" "$err" "$json" "$log"
   wait_server_exit
   RESULT=$(tcp_gbps "$json" 2>>"$err") || fail "no end.sum_received.bits_per_second in $4's JSON" "$err" "$json"
@@ -300,7 +302,7 @@ stats() {  # stats FILE: "median min max"
 
 echo "# nicperf-nicd vs veth: $ROUNDS rounds of $SECS s per scenario, alternating nicd/veth, nothing pinned"
 echo "# $(date '+%Y-%m-%d %H:%M:%S %z'), kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
-echo "# $("$NICPERF" --version | head -1 | cut -d' ' -f1-2), nicperf-nicd extra args: ${NICD_ARGS:-none}"
+echo "# $("$NICPERF" --version | head -1 | cut -d' ' -f1-2), nicperf-nicd extra args: ${NICD_ARGS:-none}, client extra args: ${CLIENT_ARGS:-none}"
 echo "# nicd: $NICD_CLI ($NICD_CLI_ADDR) -> $NICD_SRV ($NICD_SRV_ADDR); veth: $VETH_CLI ($VETH_CLI_ADDR) -> $VETH_SRV ($VETH_SRV_ADDR); MTU 1500"
 [[ ",$SCENARIOS," == *",udp-small,"* ]] && echo "# $(iperf3 --version | head -1 | cut -d' ' -f1-2) for udp-small"
 

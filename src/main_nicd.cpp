@@ -147,8 +147,26 @@ int run_query(const std::string& socket, const std::string& cmd, bool json) {
   return 0;
 }
 
+struct CpuLists {
+  std::string both, cli, srv;
+};
+
+// --cli-irq-cpus and --srv-irq-cpus override --irq-cpus for their host.
+Status fill_cpus(const CpuLists& in, NicdConfig& c) {
+  for (auto [text, out] : {std::pair{&in.both, &c.cli_irq_cpus},
+                           {&in.both, &c.srv_irq_cpus},
+                           {&in.cli, &c.cli_irq_cpus},
+                           {&in.srv, &c.srv_irq_cpus}}) {
+    if (text->empty()) continue;
+    auto list = parse_cpu_list(*text);
+    if (!list) return list.error();
+    *out = *list;
+  }
+  return ok();
+}
+
 void add_up_options(CLI::App* up, NicdConfig& c, bool& foreground, std::string& rate,
-                    std::string& tso, std::string& gro, std::string& cpus) {
+                    std::string& tso, std::string& gro, CpuLists& cpus) {
   up->add_option("--queues", c.queues, "queues per direction (1-16)")->capture_default_str();
   up->add_option("--ring", c.settings.ring, "descriptors per ring")->capture_default_str();
   up->add_option("--rx-usecs", c.settings.coalesce.rx_usecs, "RX coalescing delay (us)")
@@ -166,7 +184,9 @@ void add_up_options(CLI::App* up, NicdConfig& c, bool& foreground, std::string& 
   up->add_option("--busy-poll", c.settings.busy_poll_us,
                  "spin up to this many us for the next frame before sleeping (0: never)")
       ->capture_default_str();
-  up->add_option("--irq-cpus", cpus, "CPUs for the queue threads (the IRQ affinity), e.g. 0,1");
+  up->add_option("--irq-cpus", cpus.both, "IRQ affinity of both hosts' RX queues, e.g. 0,1");
+  up->add_option("--cli-irq-cpus", cpus.cli, "IRQ affinity of the client host's RX queues");
+  up->add_option("--srv-irq-cpus", cpus.srv, "IRQ affinity of the server host's RX queues");
   up->add_option("--cli-ns", c.cli_ns, "client namespace")->capture_default_str();
   up->add_option("--srv-ns", c.srv_ns, "server namespace")->capture_default_str();
   up->add_flag("--foreground", foreground, "stay in the foreground (no daemon)");
@@ -181,7 +201,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("-v,--version", std::string("nicperf-nicd ") + NICPERF_VERSION);
   NicdConfig config;
   bool foreground = false, json = false;
-  std::string rate = "0", tso = "on", gro = "on", cpus, loss = "0";
+  std::string rate = "0", tso = "on", gro = "on", loss = "0";
+  CpuLists cpus;
   std::vector<std::string> pairs;
   app.add_option("--socket", config.socket, "control socket")->capture_default_str();
   auto* up = app.add_subcommand("up", "create the namespaces and taps and run the NIC");
@@ -207,11 +228,7 @@ int main(int argc, char** argv) {
          {std::pair{"rate", rate}, {"tso", tso}, {"gro", gro}, {"loss", loss}}) {
       if (auto s = apply_setting(config.settings, key, value); !s) return fail(s.error());
     }
-    if (!cpus.empty()) {
-      auto list = parse_cpu_list(cpus);
-      if (!list) return fail(list.error());
-      config.irq_cpus = *list;
-    }
+    if (auto s = fill_cpus(cpus, config); !s) return fail(s.error());
     return run_up(config, foreground);
   }
   if (down->parsed()) return run_down(config.socket, config);

@@ -211,11 +211,13 @@ Status Nicd::make_taps() {
 
 Status Nicd::start_threads() {
   for (unsigned q = 0; q < config_.queues; ++q) {
-    int cpu = config_.irq_cpus.empty() ? -1 : config_.irq_cpus[q % config_.irq_cpus.size()];
-    workers_.push_back(std::make_unique<QueueWorker>(Direction::kCliToSrv, q, cli_taps_[q],
-                                                     srv_taps_, cpu, shared_));
-    workers_.push_back(std::make_unique<QueueWorker>(Direction::kSrvToCli, q, srv_taps_[q],
-                                                     cli_taps_, cpu, shared_));
+    auto cpu_of = [q](const std::vector<int>& cpus) {
+      return cpus.empty() ? -1 : cpus[q % cpus.size()];
+    };
+    workers_.push_back(std::make_unique<QueueWorker>(
+        Direction::kCliToSrv, q, cli_taps_[q], srv_taps_, cpu_of(config_.srv_irq_cpus), shared_));
+    workers_.push_back(std::make_unique<QueueWorker>(
+        Direction::kSrvToCli, q, srv_taps_[q], cli_taps_, cpu_of(config_.cli_irq_cpus), shared_));
   }
   for (auto& w : workers_) w->start();
   for (int i = 0; i < 1000 && std::any_of(workers_.begin(), workers_.end(),

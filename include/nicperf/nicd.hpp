@@ -42,7 +42,9 @@ struct NicdConfig {
   unsigned queues = 1;
   unsigned mtu = 1500;
   NicSettings settings;
-  std::vector<int> irq_cpus;  // queue q's threads run on irq_cpus[q % size]
+  // The IRQ affinity of each host's RX queues: the thread delivering into a host's queue q runs
+  // on cpus[q % size] (empty: anywhere).
+  std::vector<int> cli_irq_cpus, srv_irq_cpus;
   std::string socket = kDefaultSocket;
   std::string cli_ns = "nicperf-cli", srv_ns = "nicperf-srv";
   std::string cli_addr = "198.18.0.1", srv_addr = "198.18.0.2";
