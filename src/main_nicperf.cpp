@@ -6,11 +6,15 @@
 #include <iostream>
 
 #include "nicperf/cli.hpp"
+#include "nicperf/diff.hpp"
 #include "nicperf/netns.hpp"
 
 int main(int argc, char** argv) {
   using namespace nicperf;
   std::vector<std::string> args(argv + 1, argv + argc);
+  // A subcommand with its own options, so it never meets the test options.
+  if (!args.empty() && args[0] == "diff")
+    return run_diff_command({args.begin() + 1, args.end()}, std::cout, std::cerr);
   auto cmd = parse_command_line(args);
   if (!cmd) {
     std::cerr << "nicperf: error: " << cmd.error().message << "\n";
