@@ -26,7 +26,7 @@ struct Raw {
   std::string compare, cost = "full";
   double time = 10, interval = 1, omit = 0, idle_timeout = 0, connect_timeout = 10;
   double rcv_timeout = 10, snd_timeout = 10, max_duration = 86400;
-  int max_streams = 128;
+  int max_streams = 128, max_tests = 1;
   std::string max_bytes, auth_file;
   std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
 };
@@ -93,6 +93,8 @@ void define(CLI::App& app, Raw& r) {
   app.add_option("--max-streams", r.max_streams,
                  "server: refuse tests with more streams (default 128)")
       ->check(CLI::Range(1, 128));
+  app.add_option("--max-tests", r.max_tests,
+                 "server: run up to N tests at a time, 1-64 (default 1: others hear busy)");
   app.add_option("--max-duration", r.max_duration,
                  "server: refuse longer tests and stop any test running longer (default 86400)")
       ->check(CLI::Range(1.0, 86400.0));
@@ -151,7 +153,8 @@ const char* const kClientOnly[] = {"-t",
                                    "--nic",
                                    "--compare-nic"};
 const char* const kServerOnly[] = {
-    "-B", "-1", "--idle-timeout", "--max-streams", "--max-duration", "--max-bytes", "-D"};
+    "-B",          "-1", "--idle-timeout", "--max-streams", "--max-tests", "--max-duration",
+    "--max-bytes", "-D"};
 
 Status check_roles(const CLI::App& app, const Raw& r) {
   if (r.server == !r.client.empty())
@@ -348,6 +351,10 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
                   r.one_off, r.idle_timeout, format_of(r),
                   r.verbose, limits,         {r.rcv_timeout, r.snd_timeout},
                   secret};
+    if (r.max_tests < 1 || r.max_tests > kMaxTests)
+      return usage("--max-tests takes 1 to " + std::to_string(kMaxTests) +
+                   " tests at a time, not " + std::to_string(r.max_tests));
+    cmd.server.max_tests = r.max_tests;
     return cmd;
   }
   if (app.count("--compare")) {

@@ -50,6 +50,12 @@ void EventLoop::wake() {
   asio::post(io_, [] {});
 }
 
+void EventLoop::interrupt() {
+  asio::post(io_, [this] {
+    if (signal_count_ == 0) pending_signal_ = SIGTERM;
+  });
+}
+
 struct ControlChannel::State {
   explicit State(asio::ip::tcp::socket s) : socket(std::move(s)) {}
   asio::ip::tcp::socket socket;

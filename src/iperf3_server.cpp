@@ -7,6 +7,7 @@
 
 #include "nicperf/context.hpp"
 #include "nicperf/iperf3.hpp"
+#include "nicperf/server_slots.hpp"
 #include "nicperf/test_run.hpp"
 
 namespace nicperf::iperf3 {
@@ -42,8 +43,9 @@ class Session {
     if (auto st = send_state(kTestRunning); !st) return st;
     run.describe_connections();
     reporter.on_start(report_);
+    OverlapSpan overlap(s_.incoming);
     run.start();
-    return run_and_exchange(run, reporter, captured);
+    return run_and_exchange(run, reporter, overlap, captured);
   }
 
  private:
@@ -78,7 +80,8 @@ class Session {
     return ok();
   }
 
-  Status run_and_exchange(TestRun& run, Reporter& reporter, std::ostringstream& captured) {
+  Status run_and_exchange(TestRun& run, Reporter& reporter, OverlapSpan& overlap,
+                          std::ostringstream& captured) {
     bool test_end = false;
     auto read = state_reader(control_);
     auto on_frame = [&](const Json& f) -> Status {
@@ -103,6 +106,7 @@ class Session {
     }
     run.abort_streams();
     run.finish();
+    report_.local.overlap = overlap.end();
     if (s_.stop_requested) return Error{Errc::kInterrupted, "the server was stopped by a signal"};
     if (!ran) return ran;
     if (auto st = send_state(kExchangeResults); !st) return st;

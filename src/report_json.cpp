@@ -170,6 +170,10 @@ Json end_json(const Report& r) {
   j["cost"] = cost;
   if (r.nic) j["nic"] = nic::to_json(*r.nic);
   if (!r.nic_error.empty()) j["nic"] = {{"error", r.nic_error}};
+  if (const Overlap* o = server_overlap(r)) {
+    j["overlapping_tests"] = o->tests;
+    j["overlapping_peers"] = o->peers;
+  }
   bool local_sends = r.is_client == (r.spec.direction != Direction::kReverse);
   std::string remote_cc = r.remote ? r.remote->congestion : "";
   j["sender_tcp_congestion"] = local_sends ? r.local.congestion : remote_cc;

@@ -116,6 +116,7 @@ class TextReporter final : public Reporter {
            << "): " << (t.value ? fixed(*t.value, 3) : std::string("not measured")) << " -> "
            << (t.passed ? "passed" : "MISSED") << (t.note.empty() ? "" : " (" + t.note + ")")
            << "\n";
+    overlap_note(r);
     if (r.interrupted) out_ << "Test interrupted: the figures cover the time until the signal.\n";
     if (!r.server_output_text.empty()) out_ << "\nServer output:\n" << r.server_output_text;
     if (r.error) err_ << "nicperf: error: " << r.error->message << "\n";
@@ -246,6 +247,20 @@ class TextReporter final : public Reporter {
     }
     const SideCost* any = c ? c : s;
     if (any->traced) out_ << "  attribution: " << attribution_rule(*any) << "\n";
+  }
+
+  // Tests the server ran beside this one took CPU, cache and socket time from it.
+  void overlap_note(const Report& r) {
+    const Overlap* o = server_overlap(r);
+    if (!o || o->tests == 0) return;
+    out_ << "Note: " << o->tests << " other test" << (o->tests > 1 ? "s" : "")
+         << " ran on the server during this test";
+    if (!o->peers.empty()) {
+      out_ << " (";
+      for (std::size_t i = 0; i < o->peers.size(); ++i) out_ << (i ? ", " : "") << o->peers[i];
+      out_ << (std::size_t(o->tests) > o->peers.size() ? ", ..." : "") << ")";
+    }
+    out_ << "; concurrent tests disturb each other's figures.\n";
   }
 
   void cpu_line(const Report& r) {

@@ -36,6 +36,17 @@ Totals group_sum(const Report& r, bool reverse_group, bool sender, Pick pick) {
   return sum;
 }
 
+// Optional in the results exchange: peers from before --max-tests send none.
+Expected<Overlap> overlap_from_json(const Json& j) {
+  Overlap o;
+  o.tests = j.at("tests").get<int>();
+  const auto& peers = j.at("peers");
+  if (o.tests < 0 || o.tests > 1000000 || !peers.is_array() || peers.size() > kMaxOverlapPeers)
+    return Error{Errc::kProtocol, "peer results have a bad overlap"};
+  for (const auto& p : peers) o.peers.push_back(p.get<std::string>().substr(0, 64));
+  return o;
+}
+
 }  // namespace
 
 bool is_reverse_group(const TestSpec& spec, int id) {
@@ -150,6 +161,11 @@ const SideCost* server_cost(const Report& r) {
   return s && s->cost ? &*s->cost : nullptr;
 }
 
+const Overlap* server_overlap(const Report& r) {
+  const SideEnd* s = r.is_client ? (r.remote ? &*r.remote : nullptr) : &r.local;
+  return s && s->overlap ? &*s->overlap : nullptr;
+}
+
 std::vector<Threshold> check_thresholds(const Report& r, const Expectations& e) {
   std::vector<Threshold> out;
   auto add = [&](const std::string& name, double limit, std::optional<double> value, bool at_least,
@@ -213,6 +229,7 @@ Json to_json(const SideEnd& side) {
               {"system", side.cpu.system}}},
             {"congestion", side.congestion}};
   if (side.cost) j["cost"] = to_json(*side.cost);
+  if (side.overlap) j["overlap"] = {{"tests", side.overlap->tests}, {"peers", side.overlap->peers}};
   return j;
 }
 
@@ -253,6 +270,11 @@ Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
       auto cost = cost_from_json(j.at("cost"));
       if (!cost) return cost.error();
       side.cost = std::move(*cost);
+    }
+    if (j.contains("overlap")) {
+      auto overlap = overlap_from_json(j.at("overlap"));
+      if (!overlap) return overlap.error();
+      side.overlap = std::move(*overlap);
     }
     return side;
   } catch (const nlohmann::json::exception& e) {

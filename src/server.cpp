@@ -1,18 +1,21 @@
-// The server: accepts connections on one port, tells control from data connections by their
-// greeting, runs one test at a time and answers "busy" to anyone else.
+// The server: accepts connections on one port and tells control from data connections by their
+// greeting. With --max-tests 1 it serves one test at a time on this thread; above 1 each test
+// runs in a slot of its own (src/server_slots.cpp). Anyone beyond that is told "busy".
+#include <unistd.h>
+
 #include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 #include <deque>
+#include <map>
+#include <memory>
 #include <ostream>
-#include <sstream>
+#include <system_error>
 
-#include "nicperf/auth.hpp"
-#include "nicperf/context.hpp"
 #include "nicperf/iperf3.hpp"
-#include "nicperf/session.hpp"
-#include "nicperf/test_run.hpp"
+#include "nicperf/server_slots.hpp"
 #include "nicperf/units.hpp"
 
 namespace nicperf {
@@ -20,27 +23,12 @@ namespace {
 
 using asio::ip::tcp;
 
-constexpr double kEndGraceSeconds = 10;  // as TestRun's: the client's streams may end later
 constexpr std::size_t kMaxPending = 64;
 
 Clock::duration secs(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
 Clock::time_point in(double seconds) { return in_seconds(seconds); }
-Clock::time_point in(Clock::duration d) { return Clock::now() + d; }
-
-// A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; show them as plain IPv4.
-std::string address_text(asio::ip::address addr) {
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  return addr.to_string();
-}
-
-std::string peer_name(const tcp::socket& s) {
-  asio::error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  return ec ? "unknown peer" : address_text(ep.address()) + " port " + std::to_string(ep.port());
-}
 
 // A connection whose greeting has not arrived yet.
 struct Pending {
@@ -59,7 +47,7 @@ class Server {
 
  public:
   Server(const ServerOptions& opt, std::ostream& out, std::ostream& err)
-      : opt_(opt), out_(out), err_(err), acceptor_(loop_.io()) {}
+      : opt_(opt), out_(out), err_(err), shared_(out, err), acceptor_(loop_.io()) {}
 
   int run() {
     if (auto st = listen(); !st) {
@@ -68,6 +56,14 @@ class Server {
     }
     log("Server listening on " + std::to_string(acceptor_.local_endpoint().port()));
     accept_next();
+    return concurrent() ? run_slots() : run_serial();
+  }
+
+ private:
+  bool concurrent() const { return opt_.max_tests > 1; }
+
+  // One test at a time, served on this thread.
+  int run_serial() {
     for (;;) {
       auto idle_until = opt_.idle_timeout > 0 ? in(opt_.idle_timeout) : Clock::time_point::max();
       loop_.run_until(idle_until, [this] { return !waiting_.empty(); });
@@ -75,10 +71,7 @@ class Server {
         log("nicperf server stopped by signal");
         return 0;
       }
-      if (waiting_.empty()) {
-        log("no client for " + fixed(opt_.idle_timeout, 0) + " s (--idle-timeout): exiting");
-        return 0;
-      }
+      if (waiting_.empty()) return idle_exit();
       Waiting next = std::move(waiting_.front());
       waiting_.pop_front();
       serve(std::move(next));
@@ -87,7 +80,45 @@ class Server {
     }
   }
 
- private:
+  // Tests run in slots; this thread accepts, dispatches and reaps the slots that finished.
+  int run_slots() {
+    auto idle_from = Clock::now();
+    for (;;) {
+      bool idle = slots_.empty() && opt_.idle_timeout > 0;
+      auto until = idle ? idle_from + secs(opt_.idle_timeout) : Clock::time_point::max();
+      slots_changed_ = false;
+      loop_.run_until(until, [this] { return slots_changed_; });
+      if (loop_.take_signal() != 0) {
+        log("nicperf server stopped by signal");
+        stop_slots();
+        return 0;
+      }
+      if (!slots_changed_) return idle_exit();
+      if (!slots_.empty()) continue;
+      if (opt_.one_off && started_ > 0) return 0;
+      idle_from = Clock::now();
+    }
+  }
+
+  int idle_exit() {
+    log("no client for " + fixed(opt_.idle_timeout, 0) + " s (--idle-timeout): exiting");
+    return 0;
+  }
+
+  // Every slot's loop heard the signal too (Asio tells every signal_set), so each test stops
+  // as a lone test does; a slot started just as it came is told. Accept nothing more and wait
+  // until all have finished.
+  void stop_slots() {
+    stopping_ = true;
+    asio::error_code ec;
+    acceptor_.close(ec);
+    for (auto& [id, slot] : slots_) slot->stop();
+    while (!slots_.empty()) {
+      loop_.run_until(Clock::time_point::max(), [this] { return slots_.empty(); });
+      loop_.take_signal();  // a second signal ends the process in EventLoop already
+    }
+  }
+
   Status listen() {
     asio::error_code ec;
     asio::ip::address addr;
@@ -111,17 +142,12 @@ class Server {
     return ok();
   }
 
-  void log(const std::string& line) {
-    if (opt_.format == Format::kText)
-      out_ << line << "\n" << std::flush;
-    else
-      err_ << line << "\n" << std::flush;
-  }
+  void log(const std::string& line) { shared_.write(opt_.format != Format::kText, line + "\n"); }
 
   void accept_next() {
     auto p = std::make_shared<Pending>(loop_.io());
     acceptor_.async_accept(p->socket, [this, p](const asio::error_code& ec) {
-      if (ec == asio::error::operation_aborted) return;
+      if (ec == asio::error::operation_aborted || stopping_) return;
       if (!ec) {
         if (pending_ < kMaxPending)
           read_greeting(p);
@@ -152,6 +178,7 @@ class Server {
                              --pending_;
                              p->timer.cancel();
                              std::string_view bytes(p->buf.data(), total);
+                             if (stopping_) return;
                              if (iperf3)
                                dispatch_iperf3(std::move(p->socket), bytes);
                              else
@@ -163,11 +190,12 @@ class Server {
   void greeting_failed(const std::shared_ptr<Pending>& p, const asio::error_code& ec) {
     --pending_;
     p->timer.cancel();
+    if (stopping_) return;
     log("connection from " + peer_name(p->socket) + " sent no greeting: " +
         (ec == asio::error::operation_aborted ? "timed out" : ec.message()));
   }
 
-  // A stock iperf3 client: its control connection, or a data connection of the iperf3 test in
+  // A stock iperf3 client: its control connection, or a data connection of an iperf3 test in
   // progress (iperf3 data connections carry the test's cookie and nothing else).
   void dispatch_iperf3(tcp::socket socket, std::string_view cookie) {
     std::string who = peer_name(socket);
@@ -176,20 +204,15 @@ class Server {
       return;
     }
     std::string c(cookie);
-    if (active_ && active_->iperf3 && c == active_->cookie &&
-        active_->accepted + int(active_->arrived.size()) < active_->connections) {
-      int index = active_->accepted + int(active_->arrived.size());
-      active_->arrived.emplace_back(index, std::move(socket));
-      return;
-    }
-    if (active_ || !waiting_.empty()) {
-      log("refused iperf3 client " + who + ": a test is in progress (busy)");
+    if (route_data(socket, c, -1, true)) return;
+    if (busy()) {
+      log("refused iperf3 client " + who + ": " + busy_reason());
       auto s = std::make_shared<tcp::socket>(std::move(socket));
       static const char denied = char(iperf3::kAccessDenied);
       asio::async_write(*s, asio::buffer(&denied, 1), [s](const asio::error_code&, std::size_t) {});
       return;
     }
-    waiting_.push_back({std::move(socket), c, true});
+    start_test({std::move(socket), c, true});
   }
 
   void dispatch(tcp::socket socket, const Expected<Greeting>& g) {
@@ -200,21 +223,103 @@ class Server {
       return;
     }
     if (g->kind == ConnKind::kData) {
-      if (active_ && g->cookie == active_->cookie &&
-          int(active_->arrived.size()) < active_->connections) {
-        active_->arrived.emplace_back(g->stream, std::move(socket));
-        return;
-      }
+      if (route_data(socket, g->cookie, g->stream, false)) return;
       log("rejected data connection from " + who + ": it belongs to no test in progress");
       return;  // socket closes here
     }
-    if (active_ || !waiting_.empty()) {
-      log("refused " + who + ": a test is in progress (busy)");
-      send_error_and_close(std::move(socket),
-                           {Errc::kRefused, "the server is busy running a test; try again later"});
+    if (busy()) {
+      log("refused " + who + ": " + busy_reason());
+      send_error_and_close(std::move(socket), {Errc::kRefused, busy_message()});
       return;
     }
-    waiting_.push_back({std::move(socket), g->cookie, false});
+    if (find_slot(g->cookie, false)) {
+      log("refused " + who + ": its cookie belongs to a test in progress");
+      send_error_and_close(std::move(socket),
+                           {Errc::kProtocol, "the cookie belongs to another test in progress"});
+      return;
+    }
+    start_test({std::move(socket), g->cookie, false});
+  }
+
+  bool busy() const {
+    if (!concurrent()) return active_ || !waiting_.empty();
+    return int(slots_.size()) >= opt_.max_tests || (opt_.one_off && started_ > 0);
+  }
+
+  std::string busy_reason() const {
+    if (!concurrent()) return "a test is in progress (busy)";
+    if (opt_.one_off && started_ > 0) return "it serves one test (-1) (busy)";
+    return std::to_string(slots_.size()) + " of " + std::to_string(opt_.max_tests) +
+           " tests (--max-tests) in progress (busy)";
+  }
+
+  std::string busy_message() const {
+    if (!concurrent()) return "the server is busy running a test; try again later";
+    return "the server is busy running " + std::to_string(opt_.max_tests) +
+           " tests, its most at a time (--max-tests); try again later";
+  }
+
+  // A data connection of a test in progress goes to that test; false when it has none.
+  bool route_data(tcp::socket& socket, const std::string& cookie, int stream, bool iperf3) {
+    if (concurrent()) return hand_to_slot(socket, cookie, stream, iperf3);
+    if (!active_ || cookie != active_->cookie) return false;
+    int queued = int(active_->arrived.size());
+    if (iperf3) {
+      if (!active_->iperf3 || active_->accepted + queued >= active_->connections) return false;
+      stream = active_->accepted + queued;
+    } else if (queued >= active_->connections) {
+      return false;
+    }
+    active_->arrived.emplace_back(stream, std::move(socket));
+    return true;
+  }
+
+  bool hand_to_slot(tcp::socket& socket, const std::string& cookie, int stream, bool iperf3) {
+    TestSlot* slot = find_slot(cookie, iperf3);
+    if (!slot) return false;
+    asio::error_code ec;
+    auto protocol = socket.local_endpoint(ec).protocol();
+    int fd = ec ? -1 : socket.release(ec);
+    if (!ec) slot->hand_over(stream, fd, protocol);
+    return true;
+  }
+
+  TestSlot* find_slot(const std::string& cookie, bool iperf3) const {
+    for (const auto& [id, slot] : slots_)
+      if (slot->cookie() == cookie && slot->iperf3() == iperf3) return slot.get();
+    return nullptr;
+  }
+
+  void start_test(Waiting w) {
+    if (!concurrent()) {
+      waiting_.push_back(std::move(w));
+      return;
+    }
+    std::string who = peer_name(w.socket);
+    asio::error_code ec;
+    auto protocol = w.socket.local_endpoint(ec).protocol();
+    int fd = ec ? -1 : w.socket.release(ec);
+    if (ec) {
+      log("cannot start a test for " + who + ": " + ec.message());
+      return;
+    }
+    int id = started_ + 1;
+    auto done = [this, id] { asio::post(loop_.io(), [this, id] { reap(id); }); };
+    try {
+      slots_.emplace(id, std::make_unique<TestSlot>(opt_, shared_, overlaps_, fd, protocol,
+                                                    w.cookie, w.iperf3, done));
+    } catch (const std::system_error& e) {  // no thread to be had: this client goes unserved
+      ::close(fd);
+      log("cannot start a test for " + who + ": " + e.what());
+      return;
+    }
+    started_ = id;
+    slots_changed_ = true;
+  }
+
+  void reap(int id) {
+    slots_.erase(id);  // joins the slot's thread, which is ending
+    slots_changed_ = true;
   }
 
   void send_error_and_close(tcp::socket socket, const Error& e) {
@@ -226,168 +331,33 @@ class Server {
     });
   }
 
-  // One test, from its params to its results. Anything the client does wrong ends this test
-  // with an error frame and a log line; the server then serves the next one.
+  // One test on this thread, from its params to its results.
   void serve(Waiting w) {
-    std::string who = peer_name(w.socket);
-    ControlChannel control(loop_, std::move(w.socket));
-    Report report;
-    report.is_client = false;
-    report.context = system_context();
-    asio::error_code ec;
-    auto ep = control.socket().remote_endpoint(ec);
-    report.start.host = ec ? "unknown" : address_text(ep.address());
-    report.start.port = ec ? 0 : ep.port();
     IncomingStreams active;
     active.cookie = w.cookie;
     active.iperf3 = w.iperf3;
+    active.overlaps = &overlaps_;
     active_ = &active;
-    iperf3::ServerSession session{loop_, opt_, out_, err_, active, stop_requested_};
-    auto st =
-        w.iperf3 ? iperf3::serve(session, control, report) : serve_test(control, report, active);
+    iperf3::ServerSession env{loop_, opt_, out_, err_, active, stop_requested_};
+    serve_test(env, std::move(w.socket));
     active_ = nullptr;
-    if (!st && st.error().code == Errc::kInterrupted) stop_requested_ = true;
-    if (!st) {
-      log("test from " + who + " failed: " + st.error().message);
-      if (st.error().code != Errc::kConnect && !w.iperf3)
-        (void)control.write(error_message(st.error().code, st.error().message),
-                            in(std::chrono::seconds(2)));
-    }
-  }
-
-  Status serve_test(ControlChannel& control, Report& report, IncomingStreams& active) {
-    auto params = control.expect("params", in(opt_.timeouts.rcv));
-    if (!params) return params.error();
-    auto spec = spec_from_json((*params)["spec"], opt_.limits);
-    if (!spec) return spec.error();
-    if (auto s = check_auth(control, (*params)["spec"], active.cookie); !s) return s;
-    report.spec = *spec;
-    read_host(*params, report.peer.pid, report.peer.boot_id);
-    auto out_field = params->find("output");
-    std::string output = out_field != params->end() && *out_field == "json" ? "json" : "text";
-
-    TeeReporter reporter;
-    reporter.add(make_reporter(opt_.format, out_, err_, opt_.verbose));
-    std::ostringstream captured;
-    if (spec->get_server_output && output == "text")
-      reporter.add(make_reporter(Format::kText, captured, captured, false));
-
-    TestRun run(report, loop_, reporter);
-    run.set_limits(opt_.timeouts.rcv, opt_.limits.max_duration + spec->omit);
-    if (auto s = run.prepare(); !s) return s;
-    active.connections = connection_count(*spec);
-    Json accept = make_message("accept");
-    accept["context"] = report.context;
-    HostIdentity me = this_host();
-    accept["host"] = host_json(me.pid, me.boot_id);
-    if (auto s = control.write(accept, in(opt_.timeouts.snd)); !s) return s;
-    if (auto s = collect_streams(run, control, active); !s) return s;
-    if (auto s = control.write(make_message("start"), in(opt_.timeouts.snd)); !s) return s;
-    run.describe_connections();
-    reporter.on_start(report);
-    run.start();
-    return run_and_exchange(run, control, report, reporter, captured, output);
-  }
-
-  // With --auth-file: a fresh nonce, and the client's HMAC over it, its cookie and the exact
-  // parameters it sent, compared in constant time.
-  Status check_auth(ControlChannel& control, const Json& spec, const std::string& cookie) {
-    if (opt_.secret.empty()) return ok();
-    Json challenge = make_message("challenge");
-    std::string nonce = make_nonce();
-    challenge["nonce"] = nonce;
-    if (auto s = control.write(challenge, in(opt_.timeouts.snd)); !s) return s;
-    auto answer = control.expect("auth", in(opt_.timeouts.rcv));
-    if (!answer) return answer.error();
-    auto mac = answer->find("mac");
-    std::string want = auth_mac(opt_.secret, nonce, cookie, spec.dump());
-    if (mac == answer->end() || !mac->is_string() || !macs_equal(*mac, want))
-      return Error{Errc::kAccessDenied,
-                   "authentication failed: the client's --auth-file secret does not match"};
-    return ok();
-  }
-
-  // Waits for the data connections, watching the control connection too: a client that gives
-  // up while connecting must not leave the server busy.
-  Status collect_streams(TestRun& run, ControlChannel& control, IncomingStreams& active) {
-    auto deadline = in(opt_.timeouts.rcv);
-    while (int(run.stream_count()) < active.connections) {
-      auto frame = control.read(deadline, [&] { return !active.arrived.empty(); });
-      if (!frame) return frame.error();
-      if (*frame) {
-        if ((**frame)["type"] == "error") return peer_error(**frame);
-        return Error{Errc::kProtocol, "unexpected control message while streams connect"};
-      }
-      if (loop_.signal_pending()) return Error{Errc::kInterrupted, "server interrupted"};
-      if (active.arrived.empty())
-        return Error{Errc::kTimeout, "only " + std::to_string(run.stream_count()) + " of " +
-                                         std::to_string(active.connections) +
-                                         " data connections arrived within " +
-                                         fixed(opt_.timeouts.rcv, 1) + " s"};
-      auto [id, sock] = std::move(active.arrived.front());
-      active.arrived.pop_front();
-      if (id >= active.connections || run.has_stream(id))
-        return Error{Errc::kProtocol,
-                     "data connection has a bad stream index " + std::to_string(id)};
-      if (auto s = run.add_stream(id, sock.release()); !s) return s;
-    }
-    return ok();
-  }
-
-  Status run_and_exchange(TestRun& run, ControlChannel& control, Report& report, Reporter& reporter,
-                          std::ostringstream& captured, const std::string& output) {
-    std::optional<Json> client_results;
-    auto on_frame = [&](const Json& f) -> Status {
-      if (f["type"] == "stop")
-        run.stop_senders();
-      else if (f["type"] == "results")
-        client_results = f;
-      else if (f["type"] == "error")
-        return peer_error(f);
-      return ok();
-    };
-    auto on_signal = [&] {
-      stop_requested_ = true;
-      run.abort_streams();
-    };
-    Status ran = run.run(control, on_frame, on_signal);
-    run.finish();
-    if (stop_requested_) return Error{Errc::kInterrupted, "the server was stopped by a signal"};
-    if (!ran) return ran;
-    // The client's "stop" may still be on its way after our streams ended: keep handling frames.
-    auto deadline = in(opt_.timeouts.rcv + kEndGraceSeconds);
-    while (!client_results) {
-      auto f = control.read(deadline);
-      if (!f) return f.error();
-      if (!*f) return Error{Errc::kTimeout, "client sent no results in time"};
-      if (auto st = on_frame(**f); !st) return st;
-    }
-    auto side =
-        side_from_json((*client_results)["side"], std::size_t(connection_count(report.spec)));
-    if (!side) return side.error();
-    report.remote = std::move(*side);
-    if (auto e = run.stream_error()) report.error = e;
-    reporter.on_end(report);
-    Json results = make_message("results");
-    results["side"] = to_json(report.local);
-    if (report.spec.get_server_output) {
-      if (output == "json")
-        results["server_output_json"] = report_json(report);
-      else
-        results["server_output_text"] = captured.str().substr(0, kMaxFrame / 2);
-    }
-    return control.write(results, in(opt_.timeouts.snd));
   }
 
   const ServerOptions& opt_;
   std::ostream& out_;
   std::ostream& err_;
+  SharedOutput shared_;
+  OverlapLog overlaps_;
   EventLoop loop_;
   tcp::acceptor acceptor_;
-  std::deque<Waiting> waiting_;  // control connections ready to be served
+  std::deque<Waiting> waiting_;  // --max-tests 1: control connections ready to be served
   std::size_t pending_ = 0;
-  IncomingStreams* active_ = nullptr;
+  IncomingStreams* active_ = nullptr;  // --max-tests 1: the test in progress
   bool stop_requested_ = false;
+  std::map<int, std::unique_ptr<TestSlot>> slots_;  // --max-tests above 1: tests in progress
+  int started_ = 0;
+  bool slots_changed_ = false;
+  bool stopping_ = false;
 };
 
 }  // namespace

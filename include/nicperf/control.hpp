@@ -1,5 +1,7 @@
-// The control channel: Asio on the main thread only. EventLoop owns the io_context and the
-// SIGINT/SIGTERM handling; ControlChannel reads and writes frames with a deadline on every call.
+// The control channel. EventLoop owns an io_context and the SIGINT/SIGTERM handling; each loop
+// runs on one thread (the main thread, or a server's test slot) and other threads only post to
+// it. Asio tells every loop's signal_set of a signal. ControlChannel reads and writes frames
+// with a deadline on every call.
 #pragma once
 
 #include <array>
@@ -18,6 +20,8 @@
 
 namespace nicperf {
 
+class OverlapLog;
+
 // A deadline `seconds` from now.
 Clock::time_point in_seconds(double seconds);
 
@@ -32,6 +36,9 @@ class EventLoop {
   int take_signal();
   // Thread-safe: makes a waiting run_until() re-check its condition.
   void wake();
+  // Thread-safe: a loop that has seen no signal acts as if SIGTERM came (a server's test slot
+  // started just as the signal arrived). It does not count toward the second-signal exit.
+  void interrupt();
 
  private:
   void arm_signals();
@@ -78,6 +85,10 @@ struct IncomingStreams {
   int connections = 0;
   std::deque<std::pair<int, asio::ip::tcp::socket>> arrived;
   int accepted = 0;  // handed over so far
+  // The server's record of the tests running beside this one, and this test's client as the
+  // others' reports name it (null: no record kept).
+  OverlapLog* overlaps = nullptr;
+  std::string peer;
 };
 
 // Resolves and connects with a deadline; prepare(fd) runs between socket() and connect() so

@@ -54,11 +54,20 @@ struct CpuUsage {
   double total = 0, user = 0, system = 0;  // percent of one CPU's wall time, as iperf3
 };
 
+// The other tests a server ran while this one's streams ran (--max-tests above 1). They share
+// the host's CPUs, caches and sockets, so each disturbs the others' figures.
+struct Overlap {
+  int tests = 0;                   // every other test whose streams ran at the same time
+  std::vector<std::string> peers;  // their clients, "ADDR port N" (the first kMaxOverlapPeers)
+};
+inline constexpr std::size_t kMaxOverlapPeers = 32;
+
 struct SideEnd {
   std::vector<StreamEnd> streams;
   CpuUsage cpu;
   std::string congestion;
   std::optional<SideCost> cost;
+  std::optional<Overlap> overlap;  // the server's side only; absent from older servers
 };
 
 struct Endpoint {
@@ -166,6 +175,9 @@ PathTotals path_totals(const Report& r);
 // The client's and the server's cost, whichever side this report was made on.
 const SideCost* client_cost(const Report& r);
 const SideCost* server_cost(const Report& r);
+// The server's overlap, whichever side this report was made on; null when the server kept none
+// (an older nicperf or a stock iperf3 server).
+const Overlap* server_overlap(const Report& r);
 
 // Results exchange: a side's end figures travel to the peer as JSON.
 Json to_json(const SideEnd& side);

@@ -78,7 +78,9 @@ struct ServerOptions {
   SpecLimits limits;
   Timeouts timeouts;
   std::string secret;  // from --auth-file; empty = every client is served
+  int max_tests = 1;   // tests at a time; 1 answers "busy" during a test, as iperf3 does
 };
+inline constexpr int kMaxTests = 64;
 
 // Each returns the process exit code.
 int run_client(const ClientOptions& opt, std::ostream& out, std::ostream& err);

@@ -1,0 +1,192 @@
+// nicperf -s --max-tests N: tests at the same time, each isolated, each told of the others.
+#include <dirent.h>
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include "harness.hpp"
+
+using harness::Proc;
+using harness::Server;
+using nlohmann::json;
+
+namespace {
+
+const char* kIperf3 = "/usr/bin/iperf3";
+
+std::unique_ptr<Proc> start_client(const Server& s, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"-c", "127.0.0.1", "-p", s.port_arg()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return std::make_unique<Proc>(args);
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Waits until the server has started `n` tests.
+bool wait_started(Proc& server, std::size_t n, double seconds = 15) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline && server.running()) {
+    if (count(server.out(), "Starting test:") >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// Exact byte agreement and the number of other tests the server says overlapped this one.
+int check_report(const json& j) {
+  REQUIRE(j.is_object());
+  CHECK_FALSE(j.contains("error"));
+  const json& end = j["end"];
+  auto sent = end["sum_sent"]["bytes"].get<std::uint64_t>();
+  CHECK(sent > 0);
+  CHECK(sent == end["sum_received"]["bytes"].get<std::uint64_t>());
+  return end.value("overlapping_tests", 0);
+}
+
+int count_entries(const std::string& dir) {
+  int n = 0;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+    closedir(d);
+  }
+  return n;
+}
+
+// The server's open fds and threads, once they have held still (its last test may still be
+// closing when its client has exited).
+std::pair<int, int> settled_counts(pid_t pid) {
+  auto read = [pid] {
+    std::string proc = "/proc/" + std::to_string(pid);
+    return std::pair(count_entries(proc + "/fd"), count_entries(proc + "/task"));
+  };
+  auto value = read();
+  for (int i = 0; i < 40; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto again = read();
+    if (again == value) break;
+    value = again;
+  }
+  return value;
+}
+
+}  // namespace
+
+TEST_CASE("concurrent: --max-tests 2 runs two clients at once, each isolated, each told") {
+  Server s({"--max-tests", "2"});
+  REQUIRE(s.port() > 0);
+  auto a = start_client(s, {"-t", "3", "-P", "2", "-J"});
+  auto b = start_client(s, {"-t", "3", "-P", "3", "-R", "-J"});
+  REQUIRE(a->wait(60) == 0);
+  REQUIRE(b->wait(60) == 0);
+  json ja = a->json(), jb = b->json();
+  CHECK(check_report(ja) >= 1);
+  CHECK(check_report(jb) >= 1);
+  CHECK(ja["end"]["streams"].size() == 2);  // each test has its own streams
+  CHECK(jb["end"]["streams"].size() == 3);
+  CHECK(ja["start"]["cookie"] != jb["start"]["cookie"]);
+  CHECK(ja["end"]["overlapping_peers"].size() >= 1);
+  CHECK(ja["end"]["cost"].contains("server"));  // each test collected its own cost
+  CHECK(jb["end"]["cost"].contains("server"));
+  // The server's own text reports carry the note too.
+  CHECK(count(s.proc().out(), "other test ran on the server during this test") >= 2);
+  // Once both are done, a new test runs alone and says so.
+  auto c = s.client({"-n", "10M", "-J"});
+  CHECK(c->wait(0) == 0);
+  CHECK(check_report(c->json()) == 0);
+}
+
+TEST_CASE("concurrent: with --max-tests 2 a third client is told the server is busy") {
+  Server s({"--max-tests", "2"});
+  auto a = start_client(s, {"-t", "4"});
+  auto b = start_client(s, {"-t", "4"});
+  REQUIRE(wait_started(s.proc(), 2));
+  auto third = s.client({"-t", "1"});
+  CHECK(third->wait(0) == 4);
+  CHECK(third->err().find("busy") != std::string::npos);
+  CHECK(a->wait(60) == 0);
+  CHECK(b->wait(60) == 0);
+  CHECK(a->out().find("Note: 1 other test ran on the server during this test") !=
+        std::string::npos);
+  CHECK(s.proc().running());
+}
+
+TEST_CASE("concurrent: a default server (--max-tests 1) still refuses a second client") {
+  Server s;
+  auto first = start_client(s, {"-t", "3", "-J"});
+  REQUIRE(wait_started(s.proc(), 1));
+  auto second = s.client({"-t", "1"});
+  CHECK(second->wait(0) == 4);
+  CHECK(second->err().find("busy") != std::string::npos);
+  REQUIRE(first->wait(30) == 0);
+  CHECK(check_report(first->json()) == 0);
+  CHECK(first->out().find("Note:") == std::string::npos);
+}
+
+TEST_CASE("concurrent: a stock iperf3 client and a nicperf client at once") {
+  if (access(kIperf3, X_OK) != 0) {
+    MESSAGE("skipping: iperf3 is not installed (apt-get install -y iperf3)");
+    return;
+  }
+  Server s({"--max-tests", "2"});
+  Proc iperf3(kIperf3, {"-c", "127.0.0.1", "-p", s.port_arg(), "-t", "3", "-J"});
+  auto nicperf = start_client(s, {"-t", "3", "-J"});
+  REQUIRE(iperf3.wait(60) == 0);
+  REQUIRE(nicperf->wait(60) == 0);
+  check_report(iperf3.json());  // iperf3's report knows nothing of overlap
+  CHECK(check_report(nicperf->json()) >= 1);
+}
+
+TEST_CASE("concurrent: a signal stops every running test and the server exits 0") {
+  Server s({"--max-tests", "3"});
+  auto a = start_client(s, {"-t", "20"});
+  auto b = start_client(s, {"-t", "20", "-R"});
+  REQUIRE(wait_started(s.proc(), 2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  s.proc().signal(SIGINT);
+  CHECK(s.proc().wait(15) == 0);
+  CHECK(s.proc().out().find("stopped by signal") != std::string::npos);
+  CHECK(a->wait(30) != 0);  // told the test was stopped, not left hanging
+  CHECK(b->wait(30) != 0);
+}
+
+TEST_CASE("concurrent: --one-off with --max-tests serves one test, then exits") {
+  Server s({"--max-tests", "2", "-1"});
+  auto c = s.client({"-n", "10M", "-J"});
+  CHECK(c->wait(0) == 0);
+  CHECK(check_report(c->json()) == 0);
+  CHECK(s.proc().wait(15) == 0);
+}
+
+TEST_CASE("concurrent: --max-tests takes 1 to 64, on the server only") {
+  for (const char* n : {"0", "65", "-3"}) {
+    Proc p({"-s", "-p", "0", "--max-tests", n});
+    CHECK(p.wait(10) == 2);
+    CHECK(p.err().find("--max-tests") != std::string::npos);
+  }
+  Proc client({"-c", "127.0.0.1", "--max-tests", "2"});
+  CHECK(client.wait(10) == 2);
+  CHECK(client.err().find("for the server") != std::string::npos);
+}
+
+TEST_CASE("concurrent: rounds of concurrent tests leave the server's fds and threads alone") {
+  Server s({"--max-tests", "3"});
+  REQUIRE(s.port() > 0);
+  auto warm = s.client({"-n", "64K"});
+  REQUIRE(warm->wait(0) == 0);
+  auto before = settled_counts(s.proc().pid());
+  for (int round = 0; round < 15; ++round) {
+    std::vector<std::unique_ptr<Proc>> clients;
+    for (const char* streams : {"1", "2", "3", "1"})  // four at a time: one may hear busy
+      clients.push_back(start_client(s, {"-n", "256K", "-i", "0", "-P", streams}));
+    for (auto& c : clients) {
+      int code = c->wait(30);
+      CHECK((code == 0 || code == 4));
+    }
+  }
+  CHECK(settled_counts(s.proc().pid()) == before);
+  s.proc().signal(SIGTERM);
+  CHECK(s.proc().wait(10) == 0);
+}
