@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <thread>
 
 namespace nicperf {
@@ -323,7 +325,31 @@ CostCollector::CostCollector(CostLevel requested) : requested_(requested), level
   }
 }
 
-CostCollector::~CostCollector() = default;
+CostCollector::~CostCollector() { release_threads(this); }
+
+namespace {
+std::mutex g_claims_mutex;
+std::multimap<const void*, pid_t> g_claims;
+}  // namespace
+
+void claim_threads(const void* owner, const std::vector<pid_t>& tids) {
+  std::lock_guard lock(g_claims_mutex);
+  for (pid_t t : tids) g_claims.emplace(owner, t);
+}
+
+void release_threads(const void* owner) {
+  std::lock_guard lock(g_claims_mutex);
+  g_claims.erase(owner);
+}
+
+std::vector<pid_t> threads_of_others(const void* owner) {
+  pid_t self = gettid();
+  std::lock_guard lock(g_claims_mutex);
+  std::vector<pid_t> out;
+  for (const auto& [who, tid] : g_claims)
+    if (who != owner && tid != self) out.push_back(tid);
+  return out;
+}
 
 void CostCollector::degrade(CostLevel to, const std::string& why) {
   level_ = to;
@@ -357,10 +383,15 @@ void CostCollector::attach(const std::vector<std::pair<int, pid_t>>& stream_tids
     streams_.push_back(std::move(*a));
   }
   pid_t tracer_tid = tracer_ ? tracer_->thread_tid() : 0;
+  std::vector<pid_t> mine{tracer_tid};
+  for (const auto& a : streams_) mine.push_back(a.tid);
+  claim_threads(this, mine);
+  foreign_ = threads_of_others(this);
   for (pid_t tid : process_tids()) {
     bool is_stream = std::any_of(streams_.begin(), streams_.end(),
                                  [tid](const Attached& a) { return a.tid == tid; });
-    if (is_stream) continue;
+    bool is_foreign = std::find(foreign_.begin(), foreign_.end(), tid) != foreign_.end();
+    if (is_stream || is_foreign) continue;
     auto a = open_one(-1, tid);
     if (!a) return;
     if (tid == tracer_tid)
@@ -399,6 +430,8 @@ void CostCollector::end() {
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
   proc_end_ = read_proc_softirqs();
+  for (pid_t tid : threads_of_others(this))
+    if (std::find(foreign_.begin(), foreign_.end(), tid) == foreign_.end()) foreign_.push_back(tid);
   rusage_end_ns_ = process_cpu_ns();
   auto snap = [](Attached& a) {
     a.end = a.counters->read();
@@ -468,7 +501,8 @@ SideCost CostCollector::result(const std::vector<std::uint64_t>& stream_bytes,
     if (stream) {
       stream->irq += bucket;
       c.streams_irq += bucket;
-    } else if (tid != 0 && tgid == me.pid) {
+    } else if (tid != 0 && tgid == me.pid &&
+               std::find(foreign_.begin(), foreign_.end(), tid) == foreign_.end()) {
       c.process_irq += bucket;
     } else if (tid != 0 && c.peer_on_host && tgid == peer.pid) {
       c.peer_irq += bucket;

@@ -7,6 +7,8 @@
 
 #include <asio/post.hpp>
 
+#include "nicperf/cost.hpp"
+
 namespace nicperf {
 namespace {
 
@@ -99,7 +101,12 @@ TestSlot::TestSlot(const ServerOptions& opt, SharedOutput& output, OverlapLog& o
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
-  thread_ = std::jthread([this, control_fd, protocol] { serve(control_fd, protocol); });
+  thread_ = std::jthread([this, control_fd, protocol] {
+    // Another test's collector must not count this thread as its own process's rest.
+    claim_threads(this, {gettid()});
+    serve(control_fd, protocol);
+    release_threads(this);
+  });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 

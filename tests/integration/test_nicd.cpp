@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "harness.hpp"
 #include "nicperf/netns.hpp"
 
@@ -68,6 +70,25 @@ nlohmann::json run_test(Nic& nic, std::vector<std::string> extra) {
   return client.json();
 }
 
+// end.nic against the JSON Schema, when Debian's python3-jsonschema is there.
+void check_schema(const nlohmann::json& report) {
+  if (access("/usr/bin/python3", X_OK) != 0 ||
+      Proc("/usr/bin/python3", {"-c", "import jsonschema"}).wait(30) != 0) {
+    MESSAGE("skipping the schema check: apt-get install -y python3-jsonschema");
+    return;
+  }
+  std::string file = temp_path();
+  std::ofstream(file) << report.dump();
+  std::string src = NICPERF_SOURCE_DIR;
+  Proc check("/usr/bin/python3", {src + "/tests/integration/schema_check.py",
+                                  src + "/schema/nicperf.schema.json", "report", file});
+  int rc = check.wait(60);
+  std::string says = check.out() + check.err();
+  INFO(says);
+  CHECK(rc == 0);
+  unlink(file.c_str());
+}
+
 const nlohmann::json& forward_total(const nlohmann::json& report) {
   return report["end"]["nic"]["directions"]["cli_to_srv"]["total"];
 }
@@ -84,6 +105,7 @@ TEST_CASE("nicd: a verified test through the NIC, its counters, live coalescing,
 
   auto report = run_test(nic, {"-t", "3", "--verify"});
   REQUIRE(report["end"].contains("nic"));
+  check_schema(report);
   const auto& fwd = forward_total(report);
   auto received = report["end"]["sum_received"]["bytes"].get<std::uint64_t>();
   auto nic_bytes = fwd["bytes"].get<std::uint64_t>();
