@@ -8,6 +8,7 @@
 #include "nicperf/cli.hpp"
 #include "nicperf/diff.hpp"
 #include "nicperf/netns.hpp"
+#include "nicperf/plot.hpp"
 
 int main(int argc, char** argv) {
   using namespace nicperf;
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
   // A subcommand with its own options, so it never meets the test options.
   if (!args.empty() && args[0] == "diff")
     return run_diff_command({args.begin() + 1, args.end()}, std::cout, std::cerr);
+  if (!args.empty() && args[0] == "plot")
+    return run_plot_command({args.begin() + 1, args.end()}, std::cout, std::cerr);
   auto cmd = parse_command_line(args);
   if (!cmd) {
     std::cerr << "nicperf: error: " << cmd.error().message << "\n";

@@ -73,10 +73,14 @@ TEST_CASE("traced softirq entries equal /proc/softirqs, and attribution adds up"
     CHECK(parts == irq_sum(k["traced_total"]));
     CHECK(a["peer_on_host"] == true);
   }
-  // On loopback NET_RX runs mostly in the sender's context, and the report shows it.
+  // On loopback NET_RX runs in the context of whoever transmitted: the sender's data and the
+  // receiver's ACKs (whose processing sends more data). Which share is larger depends on the
+  // scheduling of the moment (it flipped on a loaded machine), so only both being charged is
+  // checked.
   double sender_rx = cost["client"]["attribution"]["streams"]["net_rx"]["ns"];
   double receiver_rx = cost["server"]["attribution"]["streams"]["net_rx"]["ns"];
-  CHECK(sender_rx > receiver_rx);
+  CHECK(sender_rx > 0);
+  CHECK(receiver_rx > 0);
   CHECK(cost["server"]["attribution"]["peer_process"]["net_rx"]["ns"].get<double>() > 0);
 }
 
