@@ -129,14 +129,15 @@ CompareRun run_figures(const Report& r, int exit_code, int round) {
   bool client_is_sender = r.spec.direction != Direction::kReverse;
   const SideCost* sender = client_is_sender ? client_cost(r) : server_cost(r);
   const SideCost* receiver = client_is_sender ? server_cost(r) : client_cost(r);
-  auto fill = [](const SideCost* c, double& s_per_gb, double& softirq) {
+  auto fill = [](const SideCost* c, double& s_per_gb, double& softirq, double& cycles) {
     if (!c || c->bytes == 0) return;
     DerivedCost d = derive(*c);
     s_per_gb = d.cpu_ns_per_byte;  // ns per byte is s per GB
     if (c->traced) softirq = d.softirq_share;
+    if (d.cycles_per_byte) cycles = *d.cycles_per_byte;
   };
-  fill(sender, run.sender_s_per_gb, run.sender_softirq_share);
-  fill(receiver, run.receiver_s_per_gb, run.receiver_softirq_share);
+  fill(sender, run.sender_s_per_gb, run.sender_softirq_share, run.sender_cycles_per_byte);
+  fill(receiver, run.receiver_s_per_gb, run.receiver_softirq_share, run.receiver_cycles_per_byte);
   if (r.nic) {
     std::string data_way = client_is_sender ? "cli_to_srv" : "srv_to_cli";
     for (const auto& d : r.nic->directions) {
@@ -158,7 +159,7 @@ void summarize(CompareResult& result, const std::vector<CompareCell>& cells,
     row.recv_mode = cells[i].recv;
     row.nic_setting = cells[i].nic;
     row.unavailable = unavailable[i];
-    std::vector<double> gbps, copied, scpu, rcpu, sgb, rgb, ssoft, rsoft, irqs, fpi;
+    std::vector<double> gbps, copied, scpu, rcpu, sgb, rgb, ssoft, rsoft, irqs, fpi, scyc, rcyc;
     for (const auto& run : result.runs) {
       if (run.send_mode != row.send_mode || run.recv_mode != row.recv_mode ||
           run.nic_setting != row.nic_setting)
@@ -177,6 +178,8 @@ void summarize(CompareResult& result, const std::vector<CompareCell>& cells,
       if (run.receiver_softirq_share >= 0) rsoft.push_back(run.receiver_softirq_share);
       if (run.nic_irqs_per_gb >= 0) irqs.push_back(run.nic_irqs_per_gb);
       if (run.nic_frames_per_irq >= 0) fpi.push_back(run.nic_frames_per_irq);
+      if (run.sender_cycles_per_byte >= 0) scyc.push_back(run.sender_cycles_per_byte);
+      if (run.receiver_cycles_per_byte >= 0) rcyc.push_back(run.receiver_cycles_per_byte);
     }
     row.gbps = spread(gbps);
     row.copied_share = spread(copied);
@@ -188,6 +191,8 @@ void summarize(CompareResult& result, const std::vector<CompareCell>& cells,
     row.receiver_softirq = spread(rsoft);
     row.nic_irqs_per_gb = spread(irqs);
     row.nic_frames_per_irq = spread(fpi);
+    row.sender_cycles_per_byte = spread(scyc);
+    row.receiver_cycles_per_byte = spread(rcyc);
     result.rows.push_back(row);
   }
 }
@@ -208,6 +213,8 @@ Json compare_json(const CompareResult& result) {
     if (!r.nic_setting.empty()) j["nic_setting"] = r.nic_setting;
     if (r.nic_irqs_per_gb >= 0) j["nic_interrupts_per_gb"] = r.nic_irqs_per_gb;
     if (r.nic_frames_per_irq >= 0) j["nic_frames_per_interrupt"] = r.nic_frames_per_irq;
+    if (r.sender_cycles_per_byte >= 0) j["sender_cycles_per_byte"] = r.sender_cycles_per_byte;
+    if (r.receiver_cycles_per_byte >= 0) j["receiver_cycles_per_byte"] = r.receiver_cycles_per_byte;
     if (!r.error.empty()) j["error"] = r.error;
     runs.push_back(j);
   }
@@ -226,6 +233,11 @@ Json compare_json(const CompareResult& result) {
               {"receiver_softirq_share", spread_json(row.receiver_softirq)}};
     if (!row.unavailable.empty()) j["unavailable"] = row.unavailable;
     if (!row.nic_setting.empty()) j["nic_setting"] = row.nic_setting;
+    // Only with a PMU; absent rather than null so a PMU-less result says nothing about cycles.
+    if (row.sender_cycles_per_byte.n)
+      j["sender_cycles_per_byte"] = spread_json(row.sender_cycles_per_byte);
+    if (row.receiver_cycles_per_byte.n)
+      j["receiver_cycles_per_byte"] = spread_json(row.receiver_cycles_per_byte);
     if (result.nic) {
       j["nic_interrupts_per_gb"] = spread_json(row.nic_irqs_per_gb);
       j["nic_frames_per_interrupt"] = spread_json(row.nic_frames_per_irq);
@@ -234,6 +246,21 @@ Json compare_json(const CompareResult& result) {
   }
   return {
       {"repeat", result.repeat}, {"order", "rotated each round"}, {"runs", runs}, {"rows", rows}};
+}
+
+// Cycles per byte need a PMU; the table lists them only when some row has them.
+void print_cycles(std::ostream& out, const CompareResult& result) {
+  bool any = std::any_of(result.rows.begin(), result.rows.end(), [](const CompareRow& r) {
+    return r.sender_cycles_per_byte.n || r.receiver_cycles_per_byte.n;
+  });
+  if (!any) return;
+  out << "CPU cycles per byte, median [min-max]:\n";
+  for (const auto& row : result.rows) {
+    if (!row.unavailable.empty()) continue;
+    out << "  " << pad_right(row.send_mode + "/" + row.recv_mode, 20) << "sender "
+        << pad_right(cell(row.sender_cycles_per_byte, 2), 22) << "receiver "
+        << cell(row.receiver_cycles_per_byte, 2) << "\n";
+  }
 }
 
 void print_compare(std::ostream& out, const CompareResult& result) {
@@ -287,6 +314,7 @@ void print_compare(std::ostream& out, const CompareResult& result) {
     if (row.copied_share.n && row.copied_share.median > 0.5)
       out << "note: " << row.send_mode
           << " was copied by the kernel for most sends; its figures are not zero-copy figures\n";
+  print_cycles(out, result);
   if (result.interrupted)
     out << "Comparison interrupted: the table covers the runs that finished.\n";
   if (auto w = build_warning(); !w.empty()) out << "warning: " << w << "\n";

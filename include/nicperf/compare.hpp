@@ -34,6 +34,7 @@ struct CompareRun {
   // From each side's cost collector (negative when that side measured no cost).
   double sender_s_per_gb = -1, receiver_s_per_gb = -1;
   double sender_softirq_share = -1, receiver_softirq_share = -1;
+  double sender_cycles_per_byte = -1, receiver_cycles_per_byte = -1;  // with a PMU only
   // With --nic, over the data's direction through the NIC (negative without).
   double nic_irqs_per_gb = -1, nic_frames_per_irq = -1;
 };
@@ -53,6 +54,7 @@ struct CompareRow {
   Spread gbps, copied_share, sender_cpu, receiver_cpu;
   Spread sender_s_per_gb, receiver_s_per_gb, sender_softirq, receiver_softirq;
   Spread nic_irqs_per_gb, nic_frames_per_irq;
+  Spread sender_cycles_per_byte, receiver_cycles_per_byte;
 };
 
 struct CompareResult {

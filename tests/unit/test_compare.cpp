@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <sstream>
 
 #include "nicperf/compare.hpp"
 
@@ -47,4 +48,29 @@ TEST_CASE("rows summarize runs; failures are counted, not averaged in") {
   Json j = compare_json(r);
   CHECK(j["rows"][2]["unavailable"] == "no pipes");
   CHECK(j["runs"].size() == 4);
+  CHECK_FALSE(j["rows"][0].contains("sender_cycles_per_byte"));  // no PMU: no cycles, no null
+}
+
+TEST_CASE("--repeat rows carry cycles per byte per side when a PMU measured them") {
+  CompareResult r;
+  for (double c : {1.0, 3.0, 2.0}) {
+    CompareRun x;
+    x.send_mode = "write";
+    x.recv_mode = "read";
+    x.gbps = 10;
+    x.sender_cycles_per_byte = c;
+    x.receiver_cycles_per_byte = c / 2;
+    r.runs.push_back(x);
+  }
+  summarize(r, {{"write", "read", ""}}, {""});
+  CHECK(r.rows[0].sender_cycles_per_byte.median == 2.0);
+  CHECK(r.rows[0].sender_cycles_per_byte.n == 3);
+  CHECK(r.rows[0].receiver_cycles_per_byte.max == 1.5);
+  Json j = compare_json(r);
+  CHECK(j["rows"][0]["sender_cycles_per_byte"]["median"] == 2.0);
+  CHECK(j["rows"][0]["sender_cycles_per_byte"].contains("ci95"));
+  CHECK(j["runs"][0]["receiver_cycles_per_byte"] == 0.5);
+  std::ostringstream text;
+  print_compare(text, r);
+  CHECK(text.str().find("cycles per byte") != std::string::npos);
 }
