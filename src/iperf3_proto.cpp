@@ -192,6 +192,7 @@ Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec,
         return Error{Errc::kProtocol, "iperf3 results name an unknown stream id"};
       e.sender = peer_is_client == client_sends(spec, e.id);
       e.bytes_total = s.at("bytes").get<std::uint64_t>();
+      e.net_of_omit = true;  // iperf3 sends its count after its own -O cut
       double start = s.value("start_time", 0.0), end = s.at("end_time").get<double>();
       e.seconds = end - start;
       int retrans = s.value("retransmits", -1);

@@ -109,7 +109,8 @@ Totals sender_totals(const StreamPair& p) {
   Totals t;
   t.sender = true;
   if (!p.sender) return t;
-  t.bytes = p.sender->bytes_total - std::min(p.sender->bytes_omitted, p.sender->bytes_total);
+  std::uint64_t omitted = p.sender->net_of_omit ? 0 : p.sender->bytes_omitted;
+  t.bytes = p.sender->bytes_total - std::min(omitted, p.sender->bytes_total);
   t.end = t.seconds = p.sender->seconds;
   t.bits_per_second = rate(t.bytes, t.seconds);
   t.retransmits = p.sender->retransmits;
@@ -121,6 +122,7 @@ Totals receiver_totals(const StreamPair& p) {
   if (!p.receiver) return t;
   // TCP is one byte stream: the receiver's measured bytes start where the sender's omit ended.
   std::uint64_t omitted = p.sender ? p.sender->bytes_omitted : p.receiver->bytes_omitted;
+  if (p.receiver->net_of_omit) omitted = 0;
   t.bytes = p.receiver->bytes_total - std::min(omitted, p.receiver->bytes_total);
   t.end = t.seconds = p.receiver->seconds;
   t.bits_per_second = rate(t.bytes, t.seconds);

@@ -41,7 +41,10 @@ struct StreamEnd {
   bool sender = false;
   std::uint64_t bytes_total = 0;    // everything moved, omitted part included
   std::uint64_t bytes_omitted = 0;  // sender: bytes moved before the omit period ended
-  double seconds = 0;               // measured start to last byte
+  // An iperf3 peer reports its bytes with its own -O cut already taken out: nothing more may
+  // be subtracted from them.
+  bool net_of_omit = false;
+  double seconds = 0;  // measured start to last byte
   std::uint32_t retransmits = 0;
   std::uint64_t max_snd_cwnd = 0, max_snd_wnd = 0;
   std::uint32_t max_rtt = 0, min_rtt = 0, mean_rtt = 0;
