@@ -302,6 +302,23 @@ std::string mode_list() {
   return out.str();
 }
 
+std::optional<int> parse_subcommand(CLI::App& app, const std::string& name,
+                                    const std::vector<std::string>& args, std::ostream& out,
+                                    std::ostream& err) {
+  // CLI11 takes the arguments last-first when given a vector.
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    err << "nicperf: error: " << e.what() << " (see nicperf " << name << " --help)\n";
+    return exit_code(Errc::kUsage);
+  }
+  return std::nullopt;
+}
+
 Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   CLI::App app("nicperf: network throughput and what it costs, per send path", "nicperf");
   Raw r;

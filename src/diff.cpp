@@ -9,6 +9,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "nicperf/cli.hpp"
 #include "nicperf/units.hpp"
 
 namespace nicperf {
@@ -496,16 +497,7 @@ int run_diff_command(const std::vector<std::string>& args, std::ostream& out, st
       "95% confidence intervals of the two means do not overlap. Single tests have no noise\n"
       "estimate: a change under 5% is reported as likely noise (a rule of thumb). Higher Gbit/s\n"
       "and lower CPU s/GB and cycles/B are better; shares are shown, not judged.");
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    err << "nicperf: error: " << e.what() << " (see nicperf diff --help)\n";
-    return exit_code(Errc::kUsage);
-  }
+  if (auto done = parse_subcommand(app, "diff", args, out, err)) return *done;
   auto a = read_result_file(files[0]);
   auto b = a ? read_result_file(files[1]) : a;
   auto d = b ? diff_results(*a, *b, files[0], files[1]) : Expected<DiffResult>(b.error());

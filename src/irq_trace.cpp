@@ -18,17 +18,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "nicperf/perf_counters.hpp"
+
 namespace nicperf {
 namespace {
 
 constexpr std::size_t kRingPages = 128;  // 512 KiB per CPU: no loss at 200k records/s
 constexpr std::uint32_t kMaxIrqs = 4096;
-
-std::uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::uint64_t(ts.tv_sec) * 1000000000ull + std::uint64_t(ts.tv_nsec);
-}
 
 const char* kTraceRoots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
 

@@ -21,12 +21,6 @@ namespace nicperf::nic {
 
 namespace {
 
-Nanos mono_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<Nanos>(ts.tv_sec) * 1'000'000'000 + static_cast<Nanos>(ts.tv_nsec);
-}
-
 Expected<bool> parse_switch(const std::string& key, const std::string& v) {
   if (v == "on" || v == "1" || v == "true") return true;
   if (v == "off" || v == "0" || v == "false") return false;
@@ -226,7 +220,7 @@ Status Nicd::start_threads() {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   busy_at_reset_.assign(workers_.size(), 0);
-  reset_at_ns_ = mono_ns();
+  reset_at_ns_ = monotonic_ns();
   return ok();
 }
 
@@ -308,7 +302,7 @@ nlohmann::json Nicd::stats() const {
     q["busy_ns"] = std::max(0.0, busy - static_cast<double>(busy_at_reset_[i]));
     dirs[direction_name(w.direction())].push_back(q);
   }
-  return {{"interval_ns", mono_ns() - reset_at_ns_}, {"directions", dirs}};
+  return {{"interval_ns", monotonic_ns() - reset_at_ns_}, {"directions", dirs}};
 }
 
 Status Nicd::reset() {
@@ -328,7 +322,7 @@ Status Nicd::reset() {
     read_schedstat(workers_[i]->tid(), busy);
     busy_at_reset_[i] = static_cast<std::uint64_t>(busy);
   }
-  reset_at_ns_ = mono_ns();
+  reset_at_ns_ = monotonic_ns();
   return ok();
 }
 

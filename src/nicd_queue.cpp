@@ -12,15 +12,11 @@
 #include <cstring>
 #include <ctime>
 
+#include "nicperf/perf_counters.hpp"
+
 namespace nicperf::nic {
 
 namespace {
-
-Nanos mono_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<Nanos>(ts.tv_sec) * 1'000'000'000 + static_cast<Nanos>(ts.tv_nsec);
-}
 
 VnetHdr header_of(std::span<const std::uint8_t> frame) {
   VnetHdr h;
@@ -79,9 +75,9 @@ void QueueWorker::run() {
   pick_up(true);
   while (!shared_.stop.load(std::memory_order_relaxed)) {
     pick_up(false);
-    Nanos now = mono_ns();
+    Nanos now = monotonic_ns();
     read_burst(now);
-    now = mono_ns();
+    now = monotonic_ns();
     note_arrivals(now);
     if (must_deliver(now)) deliver(now);
     wait(now);
@@ -179,7 +175,7 @@ bool QueueWorker::must_deliver(Nanos now) const {
 }
 
 void QueueWorker::deliver(Nanos now) {
-  Nanos written = mono_ns();  // residence ends at the write, not at the decision to write
+  Nanos written = monotonic_ns();  // residence ends at the write, not at the decision to write
   std::uint64_t queues_hit = 0;
   std::size_t burst = noted_;
   for (std::size_t i = 0; i < burst; ++i) {
@@ -234,7 +230,7 @@ void QueueWorker::wait(Nanos now) {
     // Like the kernel's busy_poll: spinning a few microseconds spares the wake-up of a halted
     // vCPU when frames come back to back, at the price of the CPU it burns (counted as busy).
     Nanos end = std::min(until, now + settings_.busy_poll_us * 1000);
-    while (mono_ns() < end) {
+    while (monotonic_ns() < end) {
       pollfd p{src_fd_, POLLIN, 0};
       if (poll(&p, 1, 0) > 0 || shared_.stop.load(std::memory_order_relaxed)) return;
     }

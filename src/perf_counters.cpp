@@ -108,6 +108,12 @@ bool read_thread_times(pid_t tid, double& utime_s, double& stime_s) {
   return true;
 }
 
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::uint64_t(ts.tv_sec) * 1000000000ull + std::uint64_t(ts.tv_nsec);
+}
+
 bool read_schedstat(pid_t tid, double& run_ns) {
   std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/schedstat");
   unsigned long long ns = 0;

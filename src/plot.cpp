@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "nicperf/cli.hpp"
 #include "nicperf/units.hpp"
 #include "plot_doc.hpp"
 
@@ -231,16 +232,7 @@ int run_plot_command(const std::vector<std::string>& args, std::ostream& out, st
       "side's CPU s/GB (and cycles per byte when measured) per path, median with min-max\n"
       "whiskers. --compare-nic: NIC interrupts per GB and frames per interrupt against the\n"
       "swept setting, one line per path.");
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    err << "nicperf: error: " << e.what() << " (see nicperf plot --help)\n";
-    return exit_code(Errc::kUsage);
-  }
+  if (auto done = parse_subcommand(app, "plot", args, out, err)) return *done;
   auto svg = plot_file(input);
   if (!svg) {
     err << "nicperf: error: " << svg.error().message << "\n";

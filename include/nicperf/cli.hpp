@@ -1,11 +1,17 @@
 // The command line: CLI11 turns argv into client or server options. Nothing else uses CLI11.
 #pragma once
 
+#include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nicperf/compare.hpp"
 #include "nicperf/session.hpp"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace nicperf {
 
@@ -22,6 +28,13 @@ struct Command {
 };
 
 Expected<Command> parse_command_line(const std::vector<std::string>& args);
+
+// Parses the options of a subcommand with its own CLI11 app (nicperf diff, nicperf plot) as the
+// main command line is parsed: the exit code when parsing ends the run (help printed: 0; a
+// usage error printed on one line: 2), nullopt to go on.
+std::optional<int> parse_subcommand(CLI::App& app, const std::string& name,
+                                    const std::vector<std::string>& args, std::ostream& out,
+                                    std::ostream& err);
 std::string mode_list();
 
 }  // namespace nicperf

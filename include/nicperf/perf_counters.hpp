@@ -38,6 +38,8 @@ struct CounterValues {
 // /proc/self/task/<tid>/stat utime and stime, in seconds.
 bool read_thread_times(pid_t tid, double& utime_s, double& stime_s);
 bool read_schedstat(pid_t tid, double& run_ns);
+// CLOCK_MONOTONIC in nanoseconds: the clock of perf records, the tracer window and nicd.
+std::uint64_t monotonic_ns();
 // utime, stime and schedstat of a thread in one go (false if the thread is gone).
 bool read_thread_clocks(pid_t tid, CounterValues& v);
 // The same for the calling thread, its run time to the nanosecond (CLOCK_THREAD_CPUTIME_ID).

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -103,6 +106,27 @@ class Proc {
   pid_t pid_ = -1;
   std::optional<int> status_;
 };
+
+// Entries of a directory (/proc/PID/fd, /proc/PID/task, a temp dir), without . and ..
+inline int count_entries(const std::string& dir) {
+  int n = 0;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+    closedir(d);
+  }
+  return n;
+}
+
+// Runs nicperf with `args` and checks the usage-error contract: exit 2, one line on stderr
+// starting "nicperf: error: ", nothing on stdout.
+inline void check_usage_error(const std::vector<std::string>& args) {
+  Proc p(args);
+  CHECK(p.wait(10) == 2);
+  std::string err = p.err();
+  CHECK(err.rfind("nicperf: error: ", 0) == 0);
+  CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+  CHECK(p.out().empty());
+}
 
 // A TCP port nobody listens on right now.
 inline int free_port() {

@@ -46,21 +46,12 @@ int check_report(const json& j) {
   return end.value("overlapping_tests", 0);
 }
 
-int count_entries(const std::string& dir) {
-  int n = 0;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-    closedir(d);
-  }
-  return n;
-}
-
 // The server's open fds and threads, once they have held still (its last test may still be
 // closing when its client has exited).
 std::pair<int, int> settled_counts(pid_t pid) {
   auto read = [pid] {
     std::string proc = "/proc/" + std::to_string(pid);
-    return std::pair(count_entries(proc + "/fd"), count_entries(proc + "/task"));
+    return std::pair(harness::count_entries(proc + "/fd"), harness::count_entries(proc + "/task"));
   };
   auto value = read();
   for (int i = 0; i < 40; ++i) {

@@ -66,11 +66,6 @@ TEST_CASE("nicperf diff: an unreadable or foreign file is a usage error on one l
   for (const auto& args : {std::vector<std::string>{"diff", good.path, bad.path},
                            std::vector<std::string>{"diff", good.path, "/nonexistent/x.json"},
                            std::vector<std::string>{"diff", good.path}}) {
-    Proc p(args);
-    CHECK(p.wait(10) == 2);
-    std::string err = p.err();
-    CHECK(err.rfind("nicperf: error: ", 0) == 0);
-    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
-    CHECK(p.out().empty());
+    harness::check_usage_error(args);
   }
 }

@@ -89,15 +89,6 @@ void valid_test_passes(Server& s) {
   CHECK(s.proc().running());
 }
 
-int count_entries(const std::string& dir) {
-  int n = 0;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-    closedir(d);
-  }
-  return n;
-}
-
 long status_field(pid_t pid, const std::string& key) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string k;
@@ -282,7 +273,7 @@ TEST_CASE("many tests in a row leave the server's fds, threads, memory and temp 
     unsetenv("TMPDIR");
   REQUIRE(s.port() > 0);
   pid_t pid = s.proc().pid();
-  auto fds = [&] { return count_entries("/proc/" + std::to_string(pid) + "/fd"); };
+  auto fds = [&] { return harness::count_entries("/proc/" + std::to_string(pid) + "/fd"); };
   // The server may still be closing the last test's sockets when its client has exited:
   // read the counts once they have held still for a moment.
   auto settled = [](auto read) {
@@ -310,10 +301,10 @@ TEST_CASE("many tests in a row leave the server's fds, threads, memory and temp 
   MESSAGE(tests << " tests: server RSS " << rss0 << " kB -> " << rss1 << " kB");
   // Sanitizer builds hold freed memory in quarantine; LeakSanitizer checks leaks there.
   if (std::string(NICPERF_SANITIZERS).empty()) CHECK(rss1 < rss0 + 8 * 1024);
-  CHECK(count_entries(dir) == 0);
+  CHECK(harness::count_entries(dir) == 0);
   s.proc().signal(SIGTERM);
   CHECK(s.proc().wait(10) == 0);
-  CHECK(count_entries(dir) == 0);
+  CHECK(harness::count_entries(dir) == 0);
   rmdir(dir.c_str());
 }
 
@@ -358,6 +349,6 @@ TEST_CASE("SIGTERM on the server mid-test: both sides end cleanly and leave no t
     CHECK(j.contains("error"));
   }
   unsetenv("TMPDIR");
-  CHECK(count_entries(dir) == 0);
+  CHECK(harness::count_entries(dir) == 0);
   rmdir(dir.c_str());
 }

@@ -219,11 +219,6 @@ TEST_CASE("nicperf plot: bad input is a usage error on one line") {
   for (const auto& args : {std::vector<std::string>{"plot", bad.path, "-o", "-"},
                            std::vector<std::string>{"plot", "/nonexistent/x.json", "-o", "-"},
                            std::vector<std::string>{"plot", bad.path}}) {
-    Proc p(args);
-    CHECK(p.wait(10) == 2);
-    std::string err = p.err();
-    CHECK(err.rfind("nicperf: error: ", 0) == 0);
-    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
-    CHECK(p.out().empty());
+    harness::check_usage_error(args);
   }
 }
