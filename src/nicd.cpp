@@ -327,17 +327,13 @@ Status Nicd::reset() {
 }
 
 Status Nicd::set(const nlohmann::json& settings) {
-  NicSettings next;
-  {
-    std::lock_guard lock(shared_.mutex);
-    next = shared_.settings;
-  }
-  if (auto s = apply_settings(next, settings); !s) return s;
   NicSettings before;
   {
     std::lock_guard lock(shared_.mutex);
     before = shared_.settings;
   }
+  NicSettings next = before;
+  if (auto s = apply_settings(next, settings); !s) return s;
   if (next.tso != before.tso) {
     for (const auto* fds : {&cli_taps_, &srv_taps_}) {
       for (int fd : *fds) {
