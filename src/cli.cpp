@@ -7,6 +7,7 @@
 
 #include "nicperf/auth.hpp"
 #include "nicperf/context.hpp"
+#include "nicperf/dgram_path.hpp"
 #include "nicperf/nicd.hpp"
 #include "nicperf/path_registry.hpp"
 #include "nicperf/units.hpp"
@@ -18,7 +19,9 @@ struct Raw {
   bool server = false, one_off = false, reverse = false, bidir = false, json = false;
   bool json_stream = false, verbose = false, no_delay = false, v4 = false, v6 = false;
   bool server_output = false, verify = false, random_payload = false, version = false;
-  bool iperf3 = false, daemon = false;
+  bool iperf3 = false, daemon = false, udp = false, rr = false;
+  std::string bitrate, fq_rate, req = "1", resp = "1", sweep_rate;
+  int batch = 16;
   std::string netns, nic, compare_nic;
   std::string client, bind, bytes, length, window, congestion, affinity, logfile;
   std::string mode = "write", recv_mode = "read";
@@ -47,7 +50,26 @@ void define(CLI::App& app, Raw& r) {
   app.add_option("-n,--bytes", r.bytes,
                  "bytes to transmit per direction, e.g. 10G (instead of -t)");
   app.add_option("-P,--parallel", r.streams, "number of parallel streams (default 1)");
-  app.add_option("-l,--length", r.length, "block length, e.g. 128K (default 128K)");
+  app.add_option(
+      "-l,--length", r.length,
+      "block length, e.g. 128K (default 128K); with -u the datagram size (default 1460)");
+  app.add_flag("-u,--udp", r.udp, "UDP streams: paced datagrams, loss, reordering and jitter");
+  app.add_option("-b,--bitrate", r.bitrate,
+                 "UDP: RATE[/BURST] per stream in bits/s, e.g. 100M or 1G/8 (default 1M; 0 = "
+                 "unpaced)");
+  app.add_option("--batch", r.batch,
+                 "UDP: datagrams per system call for sendmmsg, gso, zerocopy and recvmmsg, 1-64 "
+                 "(default 16)");
+  app.add_option(
+      "--fq-rate", r.fq_rate,
+      "pace each stream in the kernel (SO_MAX_PACING_RATE, needs the fq qdisc), e.g. 1G");
+  app.add_flag("--rr", r.rr,
+               "request/response: transactions per second and latency percentiles (TCP)");
+  app.add_option("--req", r.req, "--rr request size (default 1 byte)");
+  app.add_option("--resp", r.resp, "--rr response size (default 1 byte)");
+  app.add_option("--sweep-rate", r.sweep_rate,
+                 "UDP: offer LO:HI:STEPS packets/s (e.g. 50k:2M:10) and report delivered vs "
+                 "offered per step (the receive-livelock experiment)");
   app.add_flag("-R,--reverse", r.reverse, "the server sends, the client receives");
   app.add_flag("--bidir", r.bidir, "both directions at once");
   app.add_option("-i,--interval", r.interval,
@@ -151,7 +173,15 @@ const char* const kClientOnly[] = {"-t",
                                    "--get-server-output",
                                    "--connect-timeout",
                                    "--nic",
-                                   "--compare-nic"};
+                                   "--compare-nic",
+                                   "-u",
+                                   "-b",
+                                   "--batch",
+                                   "--fq-rate",
+                                   "--rr",
+                                   "--req",
+                                   "--resp",
+                                   "--sweep-rate"};
 const char* const kServerOnly[] = {
     "-B",          "-1", "--idle-timeout", "--max-streams", "--max-tests", "--max-duration",
     "--max-bytes", "-D"};
@@ -169,6 +199,39 @@ Status check_roles(const CLI::App& app, const Raw& r) {
   if (r.reverse && r.bidir) return usage("-R and --bidir exclude each other");
   if (r.json && r.json_stream) return usage("-J and --json-stream exclude each other");
   if (r.v4 && r.v6) return usage("-4 and -6 exclude each other");
+  return ok();
+}
+
+// -b RATE[/BURST] and --fq-rate, in bits/s.
+Status fill_rates(const CLI::App& app, const Raw& r, TestSpec& s) {
+  if (!is_udp(s)) {
+    if (app.count("-b") || app.count("--batch"))
+      return usage(std::string(app.count("-b") ? "-b" : "--batch") + " is for UDP tests: add -u");
+  } else if (!r.bitrate.empty()) {
+    auto slash = r.bitrate.find('/');
+    auto rate = parse_rate(r.bitrate.substr(0, slash));
+    if (!rate) return rate.error();
+    s.rate = std::uint64_t(*rate);
+    if (slash != std::string::npos) {
+      auto burst = parse_size(r.bitrate.substr(slash + 1));
+      if (!burst || *burst < 1 || *burst > 1'000'000)
+        return usage("-b RATE/BURST: BURST must be 1-1000000 datagrams");
+      s.burst = int(*burst);
+    }
+  }
+  if (!r.fq_rate.empty()) {
+    auto rate = parse_rate(r.fq_rate);
+    if (!rate) return rate.error();
+    if (*rate < 8) return usage("--fq-rate must be at least 8 bits/s");
+    s.fq_rate = std::uint64_t(*rate);
+  }
+  if (s.rr) {
+    auto req = parse_size(r.req), resp = parse_size(r.resp);
+    if (!req) return req.error();
+    if (!resp) return resp.error();
+    s.req_len = *req;
+    s.resp_len = *resp;
+  }
   return ok();
 }
 
@@ -206,8 +269,15 @@ Status fill_sizes(const Raw& r, TestSpec& s) {
   return ok();
 }
 
-Expected<TestSpec> build_spec(const Raw& r) {
+Expected<TestSpec> build_spec(const CLI::App& app, const Raw& r) {
   TestSpec s;
+  if (r.udp) {
+    s.protocol = "udp";
+    s.block_len = kDefaultUdpLen;
+    s.rate = kDefaultUdpRate;
+  }
+  s.batch = r.batch;
+  s.rr = r.rr;
   s.streams = r.streams;
   s.duration = r.time;
   s.direction = r.bidir ? Direction::kBidir : r.reverse ? Direction::kReverse : Direction::kNormal;
@@ -223,6 +293,9 @@ Expected<TestSpec> build_spec(const Raw& r) {
   s.random_payload = r.random_payload;
   s.get_server_output = r.server_output;
   if (auto st = fill_sizes(r, s); !st) return st.error();
+  if (auto st = fill_rates(app, r, s); !st) return st.error();
+  if ((app.count("--req") || app.count("--resp")) && !r.rr)
+    return usage("--req and --resp go with --rr");
   if (auto st = validate(s); !st) return st.error();
   return s;
 }
@@ -243,13 +316,20 @@ std::vector<std::string> split_list(const std::string& text) {
 Status fill_compare(Raw& r, CompareOptions& c) {
   c.repeat = r.repeat;
   c.send_modes = split_list(r.compare);
+  auto known_send = [&r](const std::string& m) {
+    return r.udp ? find_dgram_send_path(m) != nullptr : find_send_path(m) != nullptr;
+  };
+  auto known_recv = [&r](const std::string& m) {
+    return r.udp ? find_dgram_recv_path(m) != nullptr : find_recv_path(m) != nullptr;
+  };
   for (const auto& m : c.send_modes)
-    if (!find_send_path(m))
+    if (!known_send(m))
       return usage("unknown send mode '" + m + "' in --compare (see --mode list)");
   c.recv_modes = split_list(r.recv_mode);
   if (c.recv_modes.empty()) return usage("--recv-mode needs a mode");
   for (const auto& m : c.recv_modes)
-    if (!find_recv_path(m)) return usage("unknown receive mode '" + m + "' (see --mode list)");
+    if (!known_recv(m)) return usage("unknown receive mode '" + m + "' (see --mode list)");
+  if (r.rr) return usage("--rr has one path: drop --compare and --repeat");
   if (r.bidir) return usage("--compare measures one direction: drop --bidir");
   if (!c.send_modes.empty()) r.mode = c.send_modes.front();
   r.recv_mode = c.recv_modes.front();
@@ -259,8 +339,8 @@ Status fill_compare(Raw& r, CompareOptions& c) {
 // --compare-nic KEY=V1,V2: each value is checked here, so a typo fails before any test runs.
 Status fill_compare_nic(const Raw& r, Command& cmd) {
   if (r.compare_nic.empty()) return ok();
-  if (!cmd.compare || cmd.client.nic_socket.empty())
-    return usage("--compare-nic goes with --compare and --nic");
+  if (!(cmd.compare || cmd.sweep) || cmd.client.nic_socket.empty())
+    return usage("--compare-nic goes with --compare (or --sweep-rate) and --nic");
   auto eq = r.compare_nic.find('=');
   if (eq == std::string::npos) return usage("--compare-nic takes KEY=V1,V2,... e.g. rx-usecs=0,50");
   auto& c = cmd.compare_options;
@@ -271,6 +351,21 @@ Status fill_compare_nic(const Raw& r, Command& cmd) {
     nic::NicSettings probe;
     if (auto st = nic::apply_setting(probe, c.nic_key, v); !st) return st;
   }
+  return ok();
+}
+
+Status fill_sweep(const CLI::App& app, const Raw& r, Command& cmd) {
+  if (!app.count("--sweep-rate")) return ok();
+  if (!r.udp) return usage("--sweep-rate offers UDP: add -u");
+  if (cmd.compare) return usage("--sweep-rate and --compare/--repeat exclude each other");
+  if (app.count("-b")) return usage("--sweep-rate sets the rate of each step: drop -b");
+  if (r.bidir) return usage("--sweep-rate measures one direction: drop --bidir");
+  if (cmd.client.spec.bytes) return usage("--sweep-rate runs each step for -t seconds: drop -n");
+  if (cmd.client.expect.any()) return usage("--expect-* checks one test; drop --sweep-rate");
+  auto s = parse_sweep(r.sweep_rate);
+  if (!s) return s.error();
+  cmd.sweep = true;
+  cmd.sweep_options = *s;
   return ok();
 }
 
@@ -299,6 +394,8 @@ std::string mode_list() {
   std::ostringstream out;
   list_paths(out, "Send paths (--mode):", send_paths());
   list_paths(out, "Receive paths (--recv-mode):", recv_paths());
+  list_paths(out, "UDP send paths (-u --mode):", dgram_send_paths());
+  list_paths(out, "UDP receive paths (-u --recv-mode):", dgram_recv_paths());
   return out.str();
 }
 
@@ -385,7 +482,7 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   } else if (r.recv_mode.find(',') != std::string::npos) {
     return usage("a list of receive modes goes with --compare");
   }
-  auto spec = build_spec(r);
+  auto spec = build_spec(app, r);
   if (!spec) return spec.error();
   cmd.kind = Command::Kind::kClient;
   cmd.client = {r.client,
@@ -403,9 +500,14 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   if (cmd.client.expect.any() && cmd.compare)
     return usage("--expect-* checks one test; run it without --compare");
   if (app.count("--nic")) cmd.client.nic_socket = r.nic.empty() ? nic::kDefaultSocket : r.nic;
+  if (auto st = fill_sweep(app, r, cmd); !st) return st.error();
   if (auto st = fill_compare_nic(r, cmd); !st) return st.error();
+  cmd.sweep_options.nic_key = cmd.compare_options.nic_key;
+  cmd.sweep_options.nic_values = cmd.compare_options.nic_values;
   if (r.iperf3 && !secret.empty())
     return usage("--auth-file is nicperf's own; iperf3 servers use RSA tokens instead");
+  if (r.iperf3 && (r.udp || r.rr))
+    return usage(std::string(r.udp ? "-u" : "--rr") + " is nicperf's own; --iperf3 tests TCP");
   if (r.iperf3 && cmd.compare) cmd.client.iperf3 = true;  // --compare works against iperf3 too
   return cmd;
 }

@@ -7,6 +7,7 @@
 #include "nicperf/nic_watch.hpp"
 #include "nicperf/session.hpp"
 #include "nicperf/test_run.hpp"
+#include "nicperf/udp_setup.hpp"
 
 namespace nicperf {
 namespace {
@@ -63,8 +64,17 @@ class Client {
       return std::string(data.data(), data.size());
     };
     auto open_deadline = std::max(deadline, in(opt_.timeouts.rcv));
-    if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec, hello); !s)
+    if (is_udp(report_.spec)) {
+      auto ports = udp_ports_of(*accept, connection_count(report_.spec));
+      if (!ports) return ports.error();
+      if (auto s = open_udp_streams(loop_, run, peer.address(), *ports, open_deadline, report_.spec,
+                                    report_.start.cookie);
+          !s)
+        return s;
+    } else if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec, hello);
+               !s) {
       return s;
+    }
     auto start = control.expect("start", in(opt_.timeouts.rcv));
     if (!start) return start.error();
     run.describe_connections();

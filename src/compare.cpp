@@ -8,7 +8,9 @@
 #include <csignal>
 #include <ostream>
 
+#include "nicperf/batch_runs.hpp"
 #include "nicperf/context.hpp"
+#include "nicperf/dgram_path.hpp"
 #include "nicperf/nicd.hpp"
 #include "nicperf/path_registry.hpp"
 #include "nicperf/reporter.hpp"
@@ -16,15 +18,6 @@
 
 namespace nicperf {
 namespace {
-
-// Compare runs print nothing per test; the table is the output.
-class SilentReporter final : public Reporter {
- public:
-  void on_start(const Report&) override {}
-  void on_interval(const Report&, const IntervalRecord&) override {}
-  void on_end(const Report&) override {}
-  void on_error(const Report&, const Error&) override {}
-};
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
@@ -46,33 +39,21 @@ std::string pad_right(std::string s, std::size_t width) {
   return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
 }
 
-std::vector<std::string> default_send_modes() {
+std::vector<std::string> default_send_modes(const TestSpec& spec) {
   std::vector<std::string> modes;
+  if (is_udp(spec)) {
+    for (const auto& p : dgram_send_paths()) modes.push_back(p.name);
+    return modes;
+  }
   for (const auto& p : send_paths())
     if (!(p.caps & kCapNoIo)) modes.push_back(p.name);
   return modes;
 }
 
-class Progress {
- public:
-  Progress(std::ostream& err, bool enabled) : err_(err), enabled_(enabled) {}
-  ~Progress() { clear(); }
-  void show(const std::string& what, int round, int rounds, double seconds_left) {
-    if (!enabled_) return;
-    err_ << "\r\033[K" << what << "  round " << round << "/" << rounds << "  ~"
-         << fixed(seconds_left, 0) << " s left" << std::flush;
-    shown_ = true;
-  }
-  void clear() {
-    if (shown_) err_ << "\r\033[K" << std::flush;
-    shown_ = false;
-  }
-
- private:
-  std::ostream& err_;
-  bool enabled_;
-  bool shown_ = false;
-};
+template <class Info>
+std::string unavailable_reason(const Info* info) {
+  return info ? path_unavailable(*info) : "unknown";
+}
 
 }  // namespace
 
@@ -327,7 +308,8 @@ struct Matrix {
 };
 
 Matrix build_matrix(const ClientOptions& base, const CompareOptions& opt) {
-  std::vector<std::string> sends = opt.send_modes.empty() ? default_send_modes() : opt.send_modes;
+  std::vector<std::string> sends =
+      opt.send_modes.empty() ? default_send_modes(base.spec) : opt.send_modes;
   std::vector<std::string> recvs =
       opt.recv_modes.empty() ? std::vector<std::string>{base.spec.recv_mode} : opt.recv_modes;
   std::vector<std::string> nics;
@@ -339,46 +321,15 @@ Matrix build_matrix(const ClientOptions& base, const CompareOptions& opt) {
     for (const auto& s : sends)
       for (const auto& r : recvs) {
         m.cells.push_back({s, r, n});
-        const auto* sp = find_send_path(s);
-        const auto* rp = find_recv_path(r);
-        m.unavailable.push_back(client_sends_data ? (sp ? path_unavailable(*sp) : "unknown")
-                                                  : (rp ? path_unavailable(*rp) : "unknown"));
+        if (is_udp(base.spec))
+          m.unavailable.push_back(client_sends_data ? unavailable_reason(find_dgram_send_path(s))
+                                                    : unavailable_reason(find_dgram_recv_path(r)));
+        else
+          m.unavailable.push_back(client_sends_data ? unavailable_reason(find_send_path(s))
+                                                    : unavailable_reason(find_recv_path(r)));
       }
   return m;
 }
-
-// --compare-nic: sets the NIC before a run; puts the daemon's own setting back at the end.
-class NicSweep {
- public:
-  Status open(const ClientOptions& base, const CompareOptions& opt) {
-    if (opt.nic_key.empty()) return ok();
-    auto c = nic::NicdClient::connect(base.nic_socket);
-    if (!c) return c.error();
-    client_.emplace(std::move(*c));
-    auto info = client_->request({{"cmd", "info"}});
-    if (!info) return info.error();
-    key_ = opt.nic_key;
-    original_ = (*info)["settings"].value(key_, Json());
-    return ok();
-  }
-  Status apply(const std::string& setting) {
-    if (!client_ || setting.empty()) return ok();
-    auto eq = setting.find('=');
-    auto r = client_->request(
-        {{"cmd", "set"}, {"settings", {{setting.substr(0, eq), setting.substr(eq + 1)}}}});
-    if (!r) return r.error();
-    return ok();
-  }
-  ~NicSweep() {
-    if (client_ && !original_.is_null())
-      (void)client_->request({{"cmd", "set"}, {"settings", {{key_, original_}}}});
-  }
-
- private:
-  std::optional<nic::NicdClient> client_;
-  std::string key_;
-  Json original_;
-};
 
 int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostream& out,
                 std::ostream& err) {

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   std::ostream& out = logfile.is_open() ? logfile : std::cout;
   std::ostream& err = logfile.is_open() ? logfile : std::cerr;
   if (cmd->kind == Command::Kind::kServer) return run_server(cmd->server, out, err);
+  if (cmd->sweep) return run_sweep(cmd->client, cmd->sweep_options, out, err);
   if (cmd->compare) return run_compare(cmd->client, cmd->compare_options, out, err);
   return run_client(cmd->client, out, err);
 }

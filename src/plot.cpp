@@ -111,22 +111,9 @@ void document_notes(const Json& doc, Figure& f) {
     f.notes.push_back("Warning: " + w + ".");
 }
 
-namespace {
-
-bool is_udp(const Json& doc) {
-  std::string p = text(doc, {"start", "test_spec", "protocol"});
-  std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return std::tolower(c); });
-  return p == "udp";
-}
-
-}  // namespace
-
 Expected<PlotKind> plot_kind(const Json& doc) {
   if (!doc.is_object()) return usage("not a nicperf -J result (not a JSON object)");
-  if (doc.contains("livelock") || is_udp(doc))
-    return usage(
-        "a livelock sweep (delivered vs offered rate) needs UDP tests, which nicperf does not "
-        "have yet: nothing to plot");
+  if (doc.contains("sweep")) return PlotKind::kLivelock;
   if (const Json* rows = at(doc, {"compare", "rows"}); rows && rows->is_array()) {
     if (rows->empty()) return usage("the comparison has no rows to plot");
     for (const auto& r : *rows)
@@ -153,6 +140,8 @@ Expected<Figure> build_figure(const Json& doc) {
       return compare_figure(doc);
     case PlotKind::kNicSweep:
       return sweep_figure(doc);
+    case PlotKind::kLivelock:
+      return livelock_figure(doc);
   }
   return usage("unknown result kind");
 }

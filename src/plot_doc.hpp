@@ -39,5 +39,6 @@ void document_notes(const Json& doc, Figure& f);
 Expected<Figure> single_figure(const Json& doc);
 Expected<Figure> compare_figure(const Json& doc);
 Expected<Figure> sweep_figure(const Json& doc);
+Expected<Figure> livelock_figure(const Json& doc);  // --sweep-rate
 
 }  // namespace nicperf::plot

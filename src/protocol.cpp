@@ -7,8 +7,6 @@
 namespace nicperf {
 namespace {
 
-constexpr char kMagic[4] = {'N', 'P', 'R', 'F'};
-
 Error proto(const std::string& what) { return {Errc::kProtocol, what}; }
 
 // nlohmann's values are destroyed recursively: refuse deep nesting before parsing.
@@ -38,7 +36,7 @@ bool depth_ok(std::string_view text) {
 
 std::array<char, kGreetingSize> encode_greeting(const Greeting& g) {
   std::array<char, kGreetingSize> out{};
-  std::memcpy(out.data(), kMagic, 4);
+  std::memcpy(out.data(), kGreetingMagic, 4);
   out[4] = static_cast<char>(g.kind);
   out[5] = static_cast<char>(g.version);
   out[6] = static_cast<char>((g.stream >> 8) & 0xff);
@@ -49,7 +47,8 @@ std::array<char, kGreetingSize> encode_greeting(const Greeting& g) {
 
 Expected<Greeting> decode_greeting(std::string_view b) {
   if (b.size() != kGreetingSize) return proto("greeting must be 48 bytes");
-  if (std::memcmp(b.data(), kMagic, 4) != 0) return proto("not a nicperf client (bad greeting)");
+  if (std::memcmp(b.data(), kGreetingMagic, 4) != 0)
+    return proto("not a nicperf client (bad greeting)");
   Greeting g;
   auto kind = static_cast<std::uint8_t>(b[4]);
   if (kind != 1 && kind != 2) return proto("greeting has an unknown connection kind");

@@ -21,8 +21,45 @@ Json totals_json(const Totals& t, int socket = -1) {
   return j;
 }
 
+Json latency_json(const LatencyHistogram& h) {
+  LatencySummary l = summarize(h);
+  return {{"count", l.count}, {"mean", l.mean}, {"min", l.min},   {"p50", l.p50},
+          {"p90", l.p90},     {"p99", l.p99},   {"p999", l.p999}, {"max", l.max}};
+}
+
+Json rr_view(const RrCounts& rr, double seconds) {
+  return {{"transactions", rr.transactions},
+          {"transactions_per_second", seconds > 0 ? double(rr.transactions) / seconds : 0.0},
+          {"latency_ns", latency_json(rr.latency)}};
+}
+
+void add_udp_sample(Json& j, const UdpCounts& u, bool sender) {
+  j["packets"] = u.packets;
+  if (sender) {
+    j["send_drops"] = u.send_drops;
+    return;
+  }
+  std::uint64_t expected = u.packets + u.lost;
+  j["lost_packets"] = u.lost;
+  j["lost_percent"] = expected ? 100.0 * double(u.lost) / double(expected) : 0.0;
+  j["out_of_order"] = u.out_of_order;
+  j["duplicates"] = u.duplicates;
+  j["jitter_ms"] = u.jitter_ms;
+  j["socket_drops"] = u.socket_drops;
+}
+
+Json udp_view(const UdpTotals& t) {
+  return {{"packets_sent", t.sent},         {"packets", t.received},
+          {"lost_packets", t.lost},         {"lost_percent", 100.0 * t.lost_share()},
+          {"out_of_order", t.out_of_order}, {"duplicates", t.duplicates},
+          {"jitter_ms", t.jitter_ms},       {"send_drops", t.send_drops},
+          {"socket_drops", t.socket_drops}};
+}
+
 Json sample_json(const StreamSample& s) {
   Json j = totals_json(sample_totals(s), s.id + 1);
+  if (s.udp) add_udp_sample(j, *s.udp, s.sender);
+  if (s.rr) j["rr"] = rr_view(*s.rr, s.end - s.start);
   if (s.task_clock_ns >= 0 && s.end > s.start) {
     j["cpu_task_clock_ns"] = s.task_clock_ns;
     j["cpu_percent"] = 100.0 * s.task_clock_ns / ((s.end - s.start) * 1e9);
@@ -51,6 +88,8 @@ Json stream_end_json(const Report& r, int id) {
   }
   j["sender"] = sender;
   j["receiver"] = totals_json(receiver_totals(p), id + 1);
+  if (UdpTotals u = udp_totals(p); u.valid) j["udp"] = udp_view(u);
+  if (p.sender && p.sender->rr) j["rr"] = rr_view(*p.sender->rr, p.sender->seconds);
   return j;
 }
 
@@ -116,7 +155,7 @@ Json start_json(const Report& r) {
             {"sndbuf_actual", r.start.sndbuf_actual},
             {"rcvbuf_actual", r.start.rcvbuf_actual},
             {"test_start",
-             {{"protocol", "TCP"},
+             {{"protocol", is_udp(s) ? "UDP" : "TCP"},
               {"num_streams", s.streams},
               {"blksize", s.block_len},
               {"omit", s.omit},
@@ -126,8 +165,8 @@ Json start_json(const Report& r) {
               {"reverse", s.direction == Direction::kReverse ? 1 : 0},
               {"bidir", s.direction == Direction::kBidir ? 1 : 0},
               {"tos", 0},
-              {"target_bitrate", 0},
-              {"fqrate", 0},
+              {"target_bitrate", s.rate},
+              {"fqrate", s.fq_rate},
               {"interval", s.interval},
               {"send_mode", s.send_mode},
               {"recv_mode", s.recv_mode}}},
@@ -162,12 +201,26 @@ Json end_json(const Report& r) {
     j["sum_sent_bidir_reverse"] = totals_json(sum_sent(r, true));
     j["sum_received_bidir_reverse"] = totals_json(sum_received(r, true));
   }
+  if (UdpTotals u = udp_sum(r, false); u.valid) j["sum_udp"] = udp_view(u);
+  if (UdpTotals u = udp_sum(r, true); u.valid && r.spec.direction == Direction::kBidir)
+    j["sum_udp_bidir_reverse"] = udp_view(u);
+  if (auto rr = rr_sum(r)) j["sum_rr"] = rr_view(*rr, sum_sent(r, false).seconds);
   j["cpu_utilization_percent"] = cpu_json(r);
   j["paths"] = paths_json(r);
   Json cost = Json::object();
   if (const SideCost* c = client_cost(r)) cost["client"] = to_json(*c);
   if (const SideCost* s = server_cost(r)) cost["server"] = to_json(*s);
   j["cost"] = cost;
+  if (is_udp(r.spec) || r.spec.rr) {
+    // The cost of one datagram (or one transaction): every one has the same size.
+    double unit = double(is_udp(r.spec) ? r.spec.block_len : r.spec.req_len);
+    Json per = Json::object();
+    if (const SideCost* c = client_cost(r); c && c->bytes)
+      per["client"] = derive(*c).cpu_ns_per_byte * unit;
+    if (const SideCost* s = server_cost(r); s && s->bytes)
+      per["server"] = derive(*s).cpu_ns_per_byte * unit;
+    j[is_udp(r.spec) ? "cpu_ns_per_datagram" : "cpu_ns_per_transaction"] = per;
+  }
   if (r.nic) j["nic"] = nic::to_json(*r.nic);
   if (!r.nic_error.empty()) j["nic"] = {{"error", r.nic_error}};
   if (const Overlap* o = server_overlap(r)) {

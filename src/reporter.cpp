@@ -6,12 +6,12 @@
 #include <ostream>
 
 #include "nicperf/context.hpp"
+#include "nicperf/reporter_text.hpp"
 #include "nicperf/units.hpp"
 
 namespace nicperf {
-namespace {
 
-std::string pad(std::string s, std::size_t width, bool left = false) {
+std::string pad(std::string s, std::size_t width, bool left) {
   if (s.size() >= width) return s;
   return left ? s + std::string(width - s.size(), ' ') : std::string(width - s.size(), ' ') + s;
 }
@@ -20,13 +20,25 @@ std::string span_text(double start, double end) {
   return pad(fixed(start, 2), 6) + "-" + pad(fixed(end, 2), 6, true) + " sec";
 }
 
-// "[  1]" or, in a bidir test, "[  1][TX-C]".
-std::string tag(const Report& r, int id, bool sender) {
+std::string stream_tag(const Report& r, int id, bool sender) {
   std::string t = "[" + pad(std::to_string(id + 1), 3) + "]";
   if (r.spec.direction == Direction::kBidir)
     t += std::string("[") + (sender ? "TX" : "RX") + (r.is_client ? "-C]" : "-S]");
   return t;
 }
+
+std::string sum_tag(const Report& r, bool reverse_group) {
+  if (r.spec.direction != Direction::kBidir) return "[SUM]";
+  bool tx = r.is_client != reverse_group;
+  return std::string("[SUM][") + (tx ? "TX" : "RX") + (r.is_client ? "-C]" : "-S]");
+}
+
+std::string figures(const Totals& t) {
+  return " " + span_text(t.start, t.end) + "  " + pad(format_bytes(double(t.bytes)), 11) + "  " +
+         pad(format_rate(t.bits_per_second), 14);
+}
+
+namespace {
 
 bool peer_is_iperf3(const Report& r) {
   return r.remote_context.is_object() && r.remote_context.value("implementation", "") == "iperf3";
@@ -40,17 +52,6 @@ bool is_loopback(const Report& r) {
 
 // Whether this side sends on stream `id`: the bidir tags say TX or RX from this side's view.
 bool local_sends(const Report& r, int id) { return client_sends(r.spec, id) == r.is_client; }
-
-std::string sum_tag(const Report& r, bool reverse_group) {
-  if (r.spec.direction != Direction::kBidir) return "[SUM]";
-  bool tx = r.is_client != reverse_group;
-  return std::string("[SUM][") + (tx ? "TX" : "RX") + (r.is_client ? "-C]" : "-S]");
-}
-
-std::string figures(const Totals& t) {
-  return " " + span_text(t.start, t.end) + "  " + pad(format_bytes(double(t.bytes)), 11) + "  " +
-         pad(format_rate(t.bits_per_second), 14);
-}
 
 class TextReporter final : public Reporter {
  public:
@@ -69,7 +70,7 @@ class TextReporter final : public Reporter {
       out_ << "Test spec: " << to_json(r.spec).dump() << "\n";
     }
     for (const auto& e : r.start.connected)
-      out_ << tag(r, e.id, local_sends(r, e.id)) << " local " << e.local_host << " port "
+      out_ << stream_tag(r, e.id, local_sends(r, e.id)) << " local " << e.local_host << " port "
            << e.local_port << " connected to " << e.remote_host << " port " << e.remote_port
            << "\n";
     out_ << "Starting test: " << describe(r.spec) << "\n";
@@ -79,34 +80,59 @@ class TextReporter final : public Reporter {
   void on_interval(const Report& r, const IntervalRecord& iv) override {
     bool any_sender = false;
     for (const auto& s : iv.streams) any_sender = any_sender || s.sender;
+    bool rr = r.spec.rr && r.is_client;
     if (!header_done_) {
-      out_ << "[ ID] Interval           Transfer     Bitrate"
-           << (any_sender ? "         Retr  Cwnd" : "") << "\n";
+      if (rr)
+        out_ << rr_interval_header();
+      else if (is_udp(r.spec))
+        out_ << udp_interval_header(any_sender);
+      else
+        out_ << "[ ID] Interval           Transfer     Bitrate"
+             << (any_sender ? "         Retr  Cwnd" : "") << "\n";
       header_done_ = true;
     }
     for (const auto& s : iv.streams) {
-      out_ << tag(r, s.id, s.sender) << figures(sample_totals(s));
-      if (s.sender)
+      if (s.rr) {
+        out_ << rr_interval_line(r, s);
+        continue;
+      }
+      out_ << stream_tag(r, s.id, s.sender) << figures(sample_totals(s));
+      if (s.udp)
+        out_ << udp_interval_columns(s);
+      else if (s.sender && !r.spec.rr)
         out_ << pad(std::to_string(s.retransmits), 6) << "  "
              << pad(format_bytes(double(s.tcp.snd_cwnd)), 11);
       out_ << (s.omitted ? "  (omitted)" : "") << "\n";
     }
-    if (iv.streams.size() > 1) interval_sums(r, iv);
+    if (iv.streams.size() > 1 && !rr) interval_sums(r, iv);
     out_.flush();
   }
 
   void on_end(const Report& r) override {
+    if (is_udp(r.spec))
+      out_ << "- - - - - - - - - - - - - - - - - - - - - - - - -\n" << udp_end_lines(r);
+    else if (r.spec.rr && r.is_client)
+      out_ << rr_end_lines(r);
+    else
+      byte_lines(r);
+    cpu_line(r);
+    rest_of_end(r);
+  }
+
+  void byte_lines(const Report& r) {
     out_ << "- - - - - - - - - - - - - - - - - - - - - - - - -\n";
     out_ << "[ ID] Interval           Transfer     Bitrate         Retr\n";
     for (int id : stream_ids(r)) {
       StreamPair p = stream_pair(r, id);
-      out_ << tag(r, id, local_sends(r, id)) << figures(sender_totals(p))
+      out_ << stream_tag(r, id, local_sends(r, id)) << figures(sender_totals(p))
            << pad(std::to_string(sender_totals(p).retransmits), 6) << "             sender\n";
-      out_ << tag(r, id, local_sends(r, id)) << figures(receiver_totals(p))
+      out_ << stream_tag(r, id, local_sends(r, id)) << figures(receiver_totals(p))
            << "                   receiver\n";
     }
     if (stream_ids(r).size() > 1 || r.spec.direction == Direction::kBidir) end_sums(r);
-    cpu_line(r);
+  }
+
+  void rest_of_end(const Report& r) {
     path_lines(r);
     cost_table(r);
     if (r.nic) out_ << nic::nic_table(*r.nic);
@@ -133,10 +159,21 @@ class TextReporter final : public Reporter {
   static std::string describe(const TestSpec& s) {
     std::string what = s.bytes ? format_bytes(double(s.bytes)) + " to send"
                                : fixed(s.duration, 0) + " second test";
-    return "protocol: TCP, " + std::to_string(s.streams) + " stream" + (s.streams > 1 ? "s" : "") +
-           ", " + std::to_string(s.block_len) + " byte blocks, omitting " + fixed(s.omit, 0) +
-           " seconds, " + what + ", send mode " + s.send_mode + ", receive mode " + s.recv_mode +
-           ", direction " + direction_name(s.direction);
+    std::string streams = std::to_string(s.streams) + " stream" + (s.streams > 1 ? "s" : "");
+    if (is_udp(s))
+      return "protocol: UDP, " + streams + ", " + std::to_string(s.block_len) +
+             " byte datagrams, " +
+             (s.rate ? format_rate(double(s.rate)) + " per stream" : std::string("unpaced")) +
+             (s.burst > 1 ? " in bursts of " + std::to_string(s.burst) : "") + ", " + what +
+             ", send mode " + s.send_mode + ", receive mode " + s.recv_mode + ", batch " +
+             std::to_string(s.batch) + ", direction " + direction_name(s.direction);
+    if (s.rr)
+      return "request/response over TCP, " + streams + ", " + std::to_string(s.req_len) +
+             "-byte requests, " + std::to_string(s.resp_len) + "-byte responses, " + what;
+    return "protocol: TCP, " + streams + ", " + std::to_string(s.block_len) +
+           " byte blocks, omitting " + fixed(s.omit, 0) + " seconds, " + what + ", send mode " +
+           s.send_mode + ", receive mode " + s.recv_mode + ", direction " +
+           direction_name(s.direction);
   }
 
   void interval_sums(const Report& r, const IntervalRecord& iv) {
@@ -202,6 +239,14 @@ class TextReporter final : public Reporter {
     row("  CPU s per GB (scheduler time)", [](const SideCost& x, const DerivedCost& d) {
       return x.bytes ? fixed(d.cpu_ns_per_byte, 3) : std::string("-");
     });
+    if (is_udp(r.spec) || r.spec.rr) {
+      // Every datagram (request) has the same size, so the cost per byte scales to one.
+      double unit = double(is_udp(r.spec) ? r.spec.block_len : r.spec.req_len);
+      row(is_udp(r.spec) ? "  CPU us per datagram" : "  CPU us per transaction",
+          [unit](const SideCost& x, const DerivedCost& d) {
+            return x.bytes ? fixed(d.cpu_ns_per_byte * unit / 1e3, 3) : std::string("-");
+          });
+    }
     row("  CPU %", [](const SideCost&, const DerivedCost& d) { return fixed(d.cpu_percent, 1); });
     row("  cycles per byte", [](const SideCost&, const DerivedCost& d) {
       return d.cycles_per_byte ? fixed(*d.cycles_per_byte, 2) : std::string("n/a");

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "nicperf/results_json.hpp"
+
 namespace nicperf {
 namespace {
 
@@ -222,6 +224,8 @@ Json to_json(const SideEnd& side) {
                        {"mapped_bytes", s.path.mapped_bytes},
                        {"copied_bytes", s.path.copied_bytes},
                        {"error", s.error}});
+    if (s.udp) streams.back()["udp"] = udp_json(*s.udp);
+    if (s.rr) streams.back()["rr"] = rr_json(*s.rr);
   }
   Json j = {{"streams", streams},
             {"cpu",
@@ -260,6 +264,12 @@ Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
       e.path.mapped_bytes = s.at("mapped_bytes").get<std::uint64_t>();
       e.path.copied_bytes = s.at("copied_bytes").get<std::uint64_t>();
       e.error = s.at("error").get<std::string>().substr(0, 512);
+      if (s.contains("udp")) e.udp = udp_from_json(s.at("udp"));
+      if (s.contains("rr")) {
+        auto rr = rr_from_json(s.at("rr"));
+        if (!rr) return rr.error();
+        e.rr = std::move(*rr);
+      }
       if (e.id < 0 || std::size_t(e.id) >= max_streams || !(e.seconds >= 0 && e.seconds < 1e7))
         return Error{Errc::kProtocol, "peer results have a stream out of range"};
       side.streams.push_back(std::move(e));
@@ -279,7 +289,7 @@ Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
       side.overlap = std::move(*overlap);
     }
     return side;
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {
     return Error{Errc::kProtocol, std::string("peer results are malformed: ") + e.what()};
   }
 }

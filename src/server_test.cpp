@@ -8,6 +8,7 @@
 #include "nicperf/context.hpp"
 #include "nicperf/server_slots.hpp"
 #include "nicperf/test_run.hpp"
+#include "nicperf/udp_setup.hpp"
 #include "nicperf/units.hpp"
 
 namespace nicperf {
@@ -75,8 +76,19 @@ class TestSession {
     accept["context"] = report.context;
     HostIdentity me = this_host();
     accept["host"] = host_json(me.pid, me.boot_id);
+    UdpRendezvous udp(loop_, active_.cookie);
+    if (is_udp(*spec)) {
+      asio::error_code ec;
+      auto local = control.socket().local_endpoint(ec);
+      if (ec) return Error{Errc::kConnect, "control connection lost: " + ec.message()};
+      if (auto s = udp.open(local.address(), active_.connections, *spec); !s) return s;
+      accept["udp_ports"] = udp.ports();
+    }
     if (auto s = control.write(accept, in(opt_.timeouts.snd)); !s) return s;
-    if (auto s = collect_streams(run, control); !s) return s;
+    auto collected =
+        is_udp(*spec) ? collect_udp_streams(run, control, udp) : collect_streams(run, control);
+    if (!collected) return collected;
+    udp.close();
     if (auto s = control.write(make_message("start"), in(opt_.timeouts.snd)); !s) return s;
     run.describe_connections();
     reporter.on_start(report);
@@ -126,6 +138,29 @@ class TestSession {
         return Error{Errc::kProtocol,
                      "data connection has a bad stream index " + std::to_string(id)};
       if (auto s = run.add_stream(id, sock.release()); !s) return s;
+    }
+    return ok();
+  }
+
+  // The UDP streams' greetings, watching the control connection as collect_streams does.
+  Status collect_udp_streams(TestRun& run, ControlChannel& control, UdpRendezvous& udp) {
+    auto deadline = in(opt_.timeouts.rcv);
+    while (int(run.stream_count()) < active_.connections) {
+      auto frame = control.read(deadline, [&] { return !udp.arrived().empty(); });
+      if (!frame) return frame.error();
+      if (*frame) {
+        if ((**frame)["type"] == "error") return peer_error(**frame);
+        return Error{Errc::kProtocol, "unexpected control message while streams connect"};
+      }
+      if (loop_.signal_pending()) return Error{Errc::kInterrupted, "server interrupted"};
+      if (udp.arrived().empty())
+        return Error{Errc::kTimeout, "only " + std::to_string(run.stream_count()) + " of " +
+                                         std::to_string(active_.connections) +
+                                         " UDP streams greeted within " +
+                                         fixed(opt_.timeouts.rcv, 1) + " s"};
+      auto [id, fd] = udp.arrived().front();
+      udp.arrived().pop_front();
+      if (auto s = run.add_stream(id, fd); !s) return s;
     }
     return ok();
   }

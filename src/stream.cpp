@@ -44,6 +44,8 @@ Stream::~Stream() {
 }
 
 Status Stream::open(const Payload& payload) {
+  if (cfg_.udp) return open_udp(payload);
+  if (cfg_.rr) return ok();  // plain write and read
   PathContext ctx{cfg_.fd, &payload, cfg_.block_len, cfg_.depth};
   if (cfg_.sender) {
     auto* info = find_send_path(cfg_.mode);
@@ -91,6 +93,8 @@ void Stream::join() {
 PathStats Stream::path_stats() const {
   if (send_) return send_->stats();
   if (recv_) return recv_->stats();
+  if (dsend_) return dsend_->stats();
+  if (drecv_) return drecv_->stats();
   return {};
 }
 
@@ -108,12 +112,16 @@ void Stream::run(std::stop_token stop) {
           err));
   }
   if (error_.empty() && !stop.stop_requested()) {
-    if (cfg_.sender)
+    if (cfg_.udp)
+      cfg_.sender ? udp_send_loop(stop) : udp_recv_loop(stop);
+    else if (cfg_.rr)
+      cfg_.sender ? rr_client_loop(stop) : rr_server_loop();
+    else if (cfg_.sender)
       send_loop(stop);
     else
       recv_loop();
   }
-  end_time_ = Clock::now();
+  end_time_ = last_arrival_.value_or(Clock::now());
   read_own_clocks(final_clocks_);
   done_.store(true, std::memory_order_release);
   if (on_done_) on_done_();

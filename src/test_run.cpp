@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,6 +26,7 @@ using std::chrono::duration;
 using Seconds = duration<double>;
 
 constexpr auto kEndGrace = std::chrono::seconds(10);
+constexpr auto kUdpDrain = std::chrono::milliseconds(1000);
 
 Clock::duration secs(double s) { return std::chrono::duration_cast<Clock::duration>(Seconds(s)); }
 
@@ -59,6 +61,15 @@ Endpoint describe_fd(int id, int fd) {
   return e;
 }
 
+// Datagrams the socket dropped because its receive buffer was full (sk_drops).
+std::uint64_t socket_drops(int fd) {
+  std::uint32_t info[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &len) != 0 || len <= SK_MEMINFO_DROPS * 4)
+    return 0;
+  return info[SK_MEMINFO_DROPS];
+}
+
 int int_option(int fd, int level, int name) {
   int value = 0;
   socklen_t len = sizeof value;
@@ -74,7 +85,15 @@ Status apply_socket_options(int fd, const TestSpec& spec) {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &w, sizeof w) != 0)
       return Error{Errc::kSystem, errno_text("cannot set socket buffer size (-w)", errno)};
   }
-  if (spec.no_delay) {
+  if (spec.fq_rate > 0) {
+    // Bytes per second; the 64-bit form of the option takes rates past 34 Gbit/s.
+    std::uint64_t bytes_per_s = spec.fq_rate / 8;
+    if (setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &bytes_per_s, sizeof bytes_per_s) != 0)
+      return Error{Errc::kSystem, errno_text("cannot set SO_MAX_PACING_RATE (--fq-rate)", errno)};
+  }
+  if (is_udp(spec)) return ok();
+  if (spec.no_delay || spec.rr) {
+    // --rr: a request must leave at once, not wait for the previous one's ACK (Nagle).
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
       return Error{Errc::kSystem, errno_text("cannot set TCP_NODELAY (-N)", errno)};
@@ -163,6 +182,13 @@ Status TestRun::add_stream(int id, int fd) {
   cfg.block_len = spec.block_len;
   cfg.mode = cfg.sender ? spec.send_mode : spec.recv_mode;
   cfg.depth = spec.uring_depth;
+  cfg.udp = is_udp(spec);
+  cfg.rate = spec.rate;
+  cfg.burst = spec.burst;
+  cfg.batch = spec.batch;
+  cfg.rr = spec.rr;
+  cfg.req_len = spec.req_len;
+  cfg.resp_len = spec.resp_len;
   Track t;
   t.stream = std::make_unique<Stream>(cfg, [this] { loop_.wake(); });
   // Asio leaves O_NONBLOCK on sockets it used; the stream threads block instead.
@@ -261,7 +287,13 @@ void TestRun::sample(Clock::time_point now) {
       s.task_clock_ns = clocks[i] - last_task_clock_[i];
       last_task_clock_[i] = clocks[i];
     }
-    if (s.sender) {
+    if (t.stream->config().udp) {
+      s.udp = udp_delta(t);
+    } else if (t.stream->config().rr && s.sender) {
+      std::uint64_t n = t.stream->transactions();
+      s.rr = RrCounts{n - t.last_transactions, t.stream->take_interval_latency()};
+      t.last_transactions = n;
+    } else if (s.sender && !t.stream->config().rr) {
       t.tcp = s.tcp = read_tcp_info(t.stream->fd());
       s.retransmits = s.tcp.total_retrans - std::min(t.last_retrans, s.tcp.total_retrans);
       t.last_retrans = s.tcp.total_retrans;
@@ -279,6 +311,25 @@ void TestRun::sample(Clock::time_point now) {
   reporter_.on_interval(report_, report_.intervals.back());
 }
 
+// A UDP stream's change since the last sample; jitter is the current estimate.
+UdpCounts TestRun::udp_delta(Track& t) {
+  UdpProgress now = t.stream->udp_progress();
+  UdpCounts d;
+  d.packets = now.packets - t.last_udp.packets;
+  d.lost = now.lost - std::min(now.lost, t.last_udp.lost);  // late arrivals lower the count
+  d.out_of_order = now.out_of_order - t.last_udp.out_of_order;
+  d.duplicates = now.duplicates - t.last_udp.duplicates;
+  d.send_drops = now.send_drops - t.last_udp.send_drops;
+  d.jitter_ms = now.jitter_ms;
+  if (!t.stream->config().sender) {
+    std::uint64_t drops = socket_drops(t.stream->fd());
+    d.socket_drops = drops - std::min(drops, t.last_socket_drops);
+    t.last_socket_drops = drops;
+  }
+  t.last_udp = now;
+  return d;
+}
+
 Clock::time_point TestRun::step(Clock::time_point now) {
   const TestSpec& spec = report_.spec;
   if (!measuring_ && now >= t0_ + secs(spec.omit)) {
@@ -290,6 +341,10 @@ Clock::time_point TestRun::step(Clock::time_point now) {
     while (next_tick_ <= now) next_tick_ += secs(spec.interval);
   }
   if (!stopped_ && now >= stop_at_) stop_senders();
+  // UDP has no end of stream: a receiver whose sender's FIN was lost stops after a drain time.
+  if (is_udp(spec) && stop_at_ != Clock::time_point::max() && now >= stop_at_ + kUdpDrain)
+    for (auto& t : streams_)
+      if (!t.stream->config().sender) t.stream->request_stop();
 
   std::uint64_t total = 0;
   for (const auto& t : streams_) total += t.stream->bytes();
@@ -309,7 +364,7 @@ Clock::time_point TestRun::step(Clock::time_point now) {
                                   : "the peer did not finish within 10 s of the end"};
     abort_streams();
   }
-  auto wake = std::min({next_tick_, now + std::chrono::milliseconds(500),
+  auto wake = std::min({next_tick_, now + std::chrono::milliseconds(100),
                         stopped_ ? Clock::time_point::max() : stop_at_});
   if (!measuring_) wake = std::min(wake, t0_ + secs(spec.omit));
   return wake;
@@ -423,7 +478,11 @@ void TestRun::finish() {
     e.bytes_omitted = std::min(t.omit_bytes, e.bytes_total);
     e.seconds = since_origin(std::max(s.end_time(), origin_));
     end = std::max(end, s.end_time());
-    if (e.sender) {
+    if (s.config().udp) {
+      e.udp = udp_end(t);
+    } else if (s.config().rr && e.sender) {
+      e.rr = RrCounts{s.transactions(), s.latency()};
+    } else if (e.sender && !s.config().rr) {
       TcpSample tcp = read_tcp_info(s.fd());
       e.retransmits = tcp.total_retrans - std::min(t.omit_retrans, tcp.total_retrans);
       e.max_snd_cwnd = std::max(t.max_cwnd, tcp.snd_cwnd);
@@ -495,6 +554,20 @@ void TestRun::attribute_nic_softirq(nic::NicStats& nic) const {
       q.host_softirq_ns = double(irq->softirq_total().ns + irq->hardirq.ns);
     }
   }
+}
+
+UdpCounts TestRun::udp_end(const Track& t) const {
+  UdpProgress p = t.stream->udp_progress();
+  UdpCounts u;
+  u.packets = p.packets;
+  u.lost = p.lost;
+  u.out_of_order = p.out_of_order;
+  u.duplicates = p.duplicates;
+  u.jitter_ms = p.jitter_ms;
+  u.send_drops = p.send_drops;
+  u.fin_packets = p.fin_packets;
+  if (!t.stream->config().sender) u.socket_drops = socket_drops(t.stream->fd());
+  return u;
 }
 
 std::optional<Error> TestRun::stream_error() const {

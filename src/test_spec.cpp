@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "nicperf/dgram_path.hpp"
 #include "nicperf/path_registry.hpp"
 
 namespace nicperf {
@@ -37,8 +38,41 @@ Status check_numbers(const TestSpec& s, const SpecLimits& lim) {
   if (!std::isfinite(s.omit) || s.omit < 0 || s.omit > 600) return invalid("omit must be 0-600 s");
   if (s.window > (1ull << 31)) return invalid("window must be at most 2G");
   if (s.uring_depth < 1 || s.uring_depth > 256) return invalid("uring depth must be 1-256");
+  if (s.batch < 1 || s.batch > kMaxDgramBatch)
+    return invalid("batch must be 1-" + std::to_string(kMaxDgramBatch));
+  if (s.burst < 0 || s.burst > 1'000'000) return invalid("burst must be 0-1000000 datagrams");
+  if (s.rate > (1ull << 50) || s.fq_rate > (1ull << 50)) return invalid("rate exceeds 1 Pbit/s");
+  if (s.req_len < 1 || s.req_len > lim.max_block_len || s.resp_len < 1 ||
+      s.resp_len > lim.max_block_len)
+    return invalid("request and response sizes must be 1-" + std::to_string(lim.max_block_len) +
+                   " bytes");
   if (s.cost != "full" && s.cost != "counters" && s.cost != "rusage" && s.cost != "off")
     return invalid("cost level must be full, counters, rusage or off, got '" + s.cost + "'");
+  return ok();
+}
+
+Status validate_udp(const TestSpec& s) {
+  if (s.rr) return invalid("--rr runs over TCP; leave out -u");
+  if (s.block_len < kDgramHeaderSize || s.block_len > kMaxDgramLen)
+    return invalid("UDP datagram length (-l) must be " + std::to_string(kDgramHeaderSize) + "-" +
+                   std::to_string(kMaxDgramLen) + " bytes, got " + std::to_string(s.block_len));
+  if (!find_dgram_send_path(s.send_mode))
+    return invalid("unknown UDP send mode '" + s.send_mode + "' (see --mode list)");
+  if (!find_dgram_recv_path(s.recv_mode))
+    return invalid("unknown UDP receive mode '" + s.recv_mode + "' (see --mode list)");
+  if (s.verify && s.random_payload)
+    return invalid("--verify checks the pattern and cannot be combined with --random-payload");
+  if (s.bytes > 0 && s.bytes < s.block_len * std::uint64_t(s.streams))
+    return invalid("byte count must be at least one datagram per stream");
+  return ok();
+}
+
+Status validate_rr(const TestSpec& s) {
+  if (s.direction != Direction::kNormal)
+    return invalid("--rr cannot be combined with -R or --bidir (the client always asks)");
+  if (s.send_mode != "write" || s.recv_mode != "read")
+    return invalid("--rr uses write and read; leave out --mode and --recv-mode");
+  if (s.verify) return invalid("--rr cannot be combined with --verify");
   return ok();
 }
 
@@ -57,8 +91,11 @@ const char* direction_name(Direction d) {
 }
 
 Status validate(const TestSpec& s, const SpecLimits& lim) {
-  if (s.protocol != "tcp") return invalid("protocol '" + s.protocol + "' is not supported (tcp)");
+  if (s.protocol != "tcp" && s.protocol != "udp")
+    return invalid("protocol '" + s.protocol + "' is not supported (tcp or udp)");
   if (auto st = check_numbers(s, lim); !st) return st;
+  if (is_udp(s)) return validate_udp(s);
+  if (s.rr) return validate_rr(s);
   if (auto st = check_cpus(s.client_cpus, "client"); !st) return st;
   if (auto st = check_cpus(s.server_cpus, "server"); !st) return st;
   if (s.congestion.size() > 15 || s.congestion.find_first_of(" \n\t/") != std::string::npos)
@@ -96,7 +133,14 @@ nlohmann::json to_json(const TestSpec& s) {
           {"cost", s.cost},
           {"verify", s.verify},
           {"random_payload", s.random_payload},
-          {"get_server_output", s.get_server_output}};
+          {"get_server_output", s.get_server_output},
+          {"rate", s.rate},
+          {"burst", s.burst},
+          {"batch", s.batch},
+          {"fq_rate", s.fq_rate},
+          {"rr", s.rr},
+          {"req_len", s.req_len},
+          {"resp_len", s.resp_len}};
 }
 
 namespace {
@@ -167,7 +211,9 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
       "protocol",    "streams",  "block_len",  "duration",       "bytes",
       "direction",   "interval", "omit",       "client_cpus",    "server_cpus",
       "window",      "no_delay", "congestion", "send_mode",      "recv_mode",
-      "uring_depth", "cost",     "verify",     "random_payload", "get_server_output"};
+      "uring_depth", "cost",     "verify",     "random_payload", "get_server_output",
+      "rate",        "burst",    "batch",      "fq_rate",        "rr",
+      "req_len",     "resp_len"};
   for (auto& [key, value] : j.items()) {
     bool known = false;
     for (auto* k : kKnown) known = known || key == k;
@@ -196,6 +242,13 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
   r.boolean("verify", s.verify);
   r.boolean("random_payload", s.random_payload);
   r.boolean("get_server_output", s.get_server_output);
+  r.integer("rate", s.rate);
+  r.integer("burst", s.burst);
+  r.integer("batch", s.batch);
+  r.integer("fq_rate", s.fq_rate);
+  r.boolean("rr", s.rr);
+  r.integer("req_len", s.req_len);
+  r.integer("resp_len", s.resp_len);
   if (!r.error.empty()) return Error{Errc::kProtocol, r.error};
   if (direction == "normal")
     s.direction = Direction::kNormal;

@@ -8,6 +8,7 @@
 
 #include "nicperf/compare.hpp"
 #include "nicperf/session.hpp"
+#include "nicperf/sweep.hpp"
 
 namespace CLI {
 class App;
@@ -21,6 +22,8 @@ struct Command {
   ServerOptions server;
   bool compare = false;
   CompareOptions compare_options;
+  bool sweep = false;  // --sweep-rate
+  SweepOptions sweep_options;
   std::string logfile;
   std::string netns;    // --netns: entered before anything else runs
   bool daemon = false;  // -D: a server in the background

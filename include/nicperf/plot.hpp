@@ -69,7 +69,7 @@ struct Figure {
   std::vector<std::string> notes;  // footnotes: what the whiskers are, what is missing and why
 };
 
-enum class PlotKind { kSingle, kCompare, kNicSweep };
+enum class PlotKind { kSingle, kCompare, kNicSweep, kLivelock };
 
 // Ticks at 1, 2, 2.5 or 5 times a power of ten covering [lo, hi], about `target` of them; the
 // first is <= lo and the last >= hi. A degenerate or non-finite range gets a usable one.

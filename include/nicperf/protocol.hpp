@@ -28,6 +28,9 @@ inline constexpr int kMaxJsonDepth = 32;
 
 enum class ConnKind : std::uint8_t { kControl = 1, kData = 2 };
 
+// Every greeting starts with these four bytes (a UDP stream's repeated greeting too).
+inline constexpr char kGreetingMagic[4] = {'N', 'P', 'R', 'F'};
+
 struct Greeting {
   ConnKind kind = ConnKind::kControl;
   int version = kProtocolVersion;

@@ -10,6 +10,7 @@
 
 #include "nicperf/cost.hpp"
 #include "nicperf/error.hpp"
+#include "nicperf/latency.hpp"
 #include "nicperf/nic_report.hpp"
 #include "nicperf/send_path.hpp"
 #include "nicperf/stream.hpp"
@@ -18,6 +19,23 @@
 namespace nicperf {
 
 using Json = nlohmann::json;
+
+// A UDP stream's datagrams as one side saw them (an interval's change, or the whole test).
+struct UdpCounts {
+  std::uint64_t packets = 0;  // sender: datagrams the kernel took; receiver: distinct ones received
+  std::uint64_t lost = 0;     // receiver: sequence numbers missing (late arrivals taken back)
+  std::uint64_t out_of_order = 0, duplicates = 0;
+  double jitter_ms = 0;            // receiver: RFC 3550 jitter at the end of the span
+  std::uint64_t send_drops = 0;    // sender: datagrams its own stack dropped (ENOBUFS)
+  std::uint64_t socket_drops = 0;  // receiver: datagrams its socket buffer dropped (SO_MEMINFO)
+  std::uint64_t fin_packets = 0;   // receiver: the count the sender's FIN datagram announced
+};
+
+// A --rr stream's transactions (client side; the server only echoes).
+struct RrCounts {
+  std::uint64_t transactions = 0;
+  LatencyHistogram latency;  // ns per transaction, request written to response read
+};
 
 // One stream during one interval, as measured by the local side.
 struct StreamSample {
@@ -29,6 +47,8 @@ struct StreamSample {
   TcpSample tcp;
   bool omitted = false;
   double task_clock_ns = -1;  // the stream thread's CPU time in the interval, -1 if not counted
+  std::optional<UdpCounts> udp;
+  std::optional<RrCounts> rr;
 };
 
 struct IntervalRecord {
@@ -50,6 +70,8 @@ struct StreamEnd {
   std::uint32_t max_rtt = 0, min_rtt = 0, mean_rtt = 0;
   PathStats path;
   std::string error;
+  std::optional<UdpCounts> udp;
+  std::optional<RrCounts> rr;
 };
 
 struct CpuUsage {
@@ -158,6 +180,21 @@ Totals receiver_totals(const StreamPair& p);
 Totals sum_sent(const Report& r, bool reverse_group);
 Totals sum_received(const Report& r, bool reverse_group);
 std::vector<int> stream_ids(const Report& r);
+
+// UDP figures of one stream or a group, from both ends: packets sent and received, and lost as
+// sent minus received when the sender's count is known (iperf3's rule), else the gaps seen.
+struct UdpTotals {
+  bool valid = false;
+  std::uint64_t sent = 0, received = 0, lost = 0, out_of_order = 0, duplicates = 0;
+  std::uint64_t send_drops = 0, socket_drops = 0;
+  double jitter_ms = 0;  // the worst stream's
+  double seconds = 0;
+  double lost_share() const { return sent ? double(lost) / double(sent) : 0; }
+};
+UdpTotals udp_totals(const StreamPair& p);
+UdpTotals udp_sum(const Report& r, bool reverse_group);
+// --rr: transactions and latency over every stream of the local (client) side.
+std::optional<RrCounts> rr_sum(const Report& r);
 
 // What the send and receive paths reported, summed over the streams' sending and receiving ends.
 struct PathTotals {

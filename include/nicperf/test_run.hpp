@@ -87,7 +87,11 @@ class TestRun {
     std::uint64_t max_cwnd = 0, max_wnd = 0;
     std::uint32_t max_rtt = 0, min_rtt = 0;
     std::uint64_t rtt_sum = 0, rtt_count = 0;
+    UdpProgress last_udp;
+    std::uint64_t last_socket_drops = 0, last_transactions = 0;
   };
+  UdpCounts udp_delta(Track& t);
+  UdpCounts udp_end(const Track& t) const;
 
   Report& report_;
   EventLoop& loop_;

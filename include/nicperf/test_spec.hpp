@@ -34,7 +34,19 @@ struct TestSpec {
   bool verify = false;
   bool random_payload = false;
   bool get_server_output = false;
+  // UDP (-u): per-stream pacing, and how many datagrams one system call carries.
+  std::uint64_t rate = 0;     // bits/s per stream, 0 = as fast as the path goes (-b)
+  int burst = 0;              // datagrams sent back to back before pacing resumes, 0 = none
+  int batch = 16;             // datagrams per call for sendmmsg, gso, recvmmsg (--batch)
+  std::uint64_t fq_rate = 0;  // SO_MAX_PACING_RATE in bits/s (--fq-rate), 0 = unset
+  // Request/response (--rr): each transaction sends req_len bytes and waits for resp_len back.
+  bool rr = false;
+  std::uint64_t req_len = 1, resp_len = 1;
 };
+
+inline bool is_udp(const TestSpec& s) { return s.protocol == "udp"; }
+inline constexpr std::uint64_t kDefaultUdpRate = 1'000'000;  // iperf3's -u default, bits/s
+inline constexpr std::uint64_t kDefaultUdpLen = 1460;        // iperf3's -u default datagram
 
 // Limits that both sides enforce; a server may lower some of them (later: --max-*).
 struct SpecLimits {

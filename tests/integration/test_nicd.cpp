@@ -10,84 +10,13 @@
 #include <fstream>
 
 #include "harness.hpp"
+#include "nic_harness.hpp"
 #include "nicperf/netns.hpp"
 
 using namespace harness;
+using namespace nic_harness;
 
 namespace {
-
-bool have_root() {
-  if (geteuid() == 0) return true;
-  MESSAGE("skipping: nicperf-nicd needs root (network namespaces and TAP devices)");
-  return false;
-}
-
-// One daemon in the foreground (the test owns its process), with names no user's NIC has.
-struct Nic {
-  std::string dir = [] {
-    char tmpl[] = "/tmp/nicperf-nicd-test.XXXXXX";
-    return std::string(mkdtemp(tmpl));
-  }();
-  std::string socket = dir + "/nicd.sock";
-  std::string cli = "nicperf-itc" + std::to_string(getpid());
-  std::string srv = "nicperf-its" + std::to_string(getpid());
-  std::unique_ptr<Proc> daemon;
-
-  bool up(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"up", "--foreground", "--socket", socket, "--cli-ns",
-                                     cli,  "--srv-ns",     srv};
-    args.insert(args.end(), extra.begin(), extra.end());
-    daemon = std::make_unique<Proc>(NICPERF_NICD_BIN, args);
-    return wait_for_output(*daemon, "nicperf-nicd: up", 10);
-  }
-  int ctl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--socket", socket});
-    Proc p(NICPERF_NICD_BIN, args);
-    return p.wait(15);
-  }
-  ~Nic() {
-    if (daemon && daemon->running()) {
-      ctl({"down"});
-      daemon->wait(10);
-    }
-    Proc(NICPERF_NICD_BIN, {"down", "--socket", socket, "--cli-ns", cli, "--srv-ns", srv}).wait(10);
-    rmdir(dir.c_str());
-  }
-};
-
-// A test through the NIC; returns the client's JSON report.
-nlohmann::json run_test(Nic& nic, std::vector<std::string> extra) {
-  Server server({"--netns", nic.srv});
-  REQUIRE(server.port() > 0);
-  std::vector<std::string> args = {"-c",      "198.18.0.2", "-p",      server.port_arg(),
-                                   "--netns", nic.cli,      "--nic",   nic.socket,
-                                   "-J",      "--cost",     "counters"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  Proc client(args);
-  int rc = client.wait(60);
-  INFO(client.err());
-  CHECK(rc == 0);
-  return client.json();
-}
-
-// end.nic against the JSON Schema, when Debian's python3-jsonschema is there.
-void check_schema(const nlohmann::json& report) {
-  if (access("/usr/bin/python3", X_OK) != 0 ||
-      Proc("/usr/bin/python3", {"-c", "import jsonschema"}).wait(30) != 0) {
-    MESSAGE("skipping the schema check: apt-get install -y python3-jsonschema");
-    return;
-  }
-  std::string file = temp_path();
-  std::ofstream(file) << report.dump();
-  std::string src = NICPERF_SOURCE_DIR;
-  Proc check("/usr/bin/python3", {src + "/tests/integration/schema_check.py",
-                                  src + "/schema/nicperf.schema.json", "report", file});
-  int rc = check.wait(60);
-  std::string says = check.out() + check.err();
-  INFO(says);
-  CHECK(rc == 0);
-  unlink(file.c_str());
-}
 
 const nlohmann::json& forward_total(const nlohmann::json& report) {
   return report["end"]["nic"]["directions"]["cli_to_srv"]["total"];

@@ -401,14 +401,51 @@ TEST_CASE("plot: input that is not a plottable result is a one-line usage error"
   CHECK(error_of(compare_doc({a})).find("--nic") != std::string::npos);
 }
 
-TEST_CASE("plot: a livelock sweep is refused: it needs UDP, which nicperf lacks") {
-  Json udp = single_doc();
-  udp["start"]["test_spec"]["protocol"] = "udp";
-  for (const Json& doc : {udp, Json{{"livelock", {{"rows", Json::array()}}}}}) {
-    std::string e = error_of(doc);
-    CHECK(e.find("livelock") != std::string::npos);
-    CHECK(e.find("UDP") != std::string::npos);
+Json sweep_point_json(const std::string& setting, double offered, double delivered) {
+  return {{"nic_setting", setting},
+          {"target_pps", offered},
+          {"seconds", 2},
+          {"offered", offered * 2},
+          {"delivered", delivered * 2},
+          {"offered_pps", offered},
+          {"delivered_pps", delivered},
+          {"send_drops", 0},
+          {"socket_drops", 0},
+          {"unattributed", 0},
+          {"exit_code", 0},
+          {"net_rx_cpu_percent", offered / 1e4},
+          {"receiver_cpu_percent", 50}};
+}
+
+TEST_CASE("plot: a --sweep-rate result draws delivered vs offered per NIC setting") {
+  Json doc = single_doc();
+  doc.erase("intervals");
+  doc.erase("end");
+  Json points = Json::array();
+  for (double pps : {5e4, 2e5, 8e5}) {
+    points.push_back(sweep_point_json("rx-usecs=0", pps, pps > 1e5 ? 1e5 : pps));
+    points.push_back(sweep_point_json("rx-usecs=50", pps, pps > 3e5 ? 3e5 : pps));
   }
+  Json failed = sweep_point_json("rx-usecs=50", 9e5, 0);
+  failed["exit_code"] = 1;
+  points.push_back(failed);
+  doc["sweep"] = {{"nic_key", "rx-usecs"}, {"points", points}};
+  REQUIRE(*plot_kind(doc) == PlotKind::kLivelock);
+  auto f = build_figure(doc);
+  REQUIRE(f);
+  REQUIRE(f->panels.size() == 2);
+  const Panel& p = f->panels[0];
+  REQUIRE(p.series.size() == 3);  // two settings and the ideal line
+  CHECK(p.series[0].name == "rx-usecs=0");
+  CHECK(p.series[0].points.size() == 3);
+  CHECK(p.series[1].points.size() == 3);  // the failed step is left out
+  CHECK(p.series[0].points[2].y == doctest::Approx(1e5));
+  CHECK(p.series[2].dashed);
+  CHECK(p.series[2].points.back().x == doctest::Approx(8e5));
+  CHECK(f->panels[1].series.size() == 4);  // NET_RX and application per setting
+  check_svg(render_svg(*f));
+  doc["sweep"]["points"] = Json::array();
+  CHECK(error_of(doc).find("no step") != std::string::npos);
 }
 
 TEST_CASE("plot: a --json-stream capture is read event by event") {
