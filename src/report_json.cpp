@@ -49,11 +49,13 @@ void add_udp_sample(Json& j, const UdpCounts& u, bool sender) {
 }
 
 Json udp_view(const UdpTotals& t) {
-  return {{"packets_sent", t.sent},         {"packets", t.received},
-          {"lost_packets", t.lost},         {"lost_percent", 100.0 * t.lost_share()},
-          {"out_of_order", t.out_of_order}, {"duplicates", t.duplicates},
-          {"jitter_ms", t.jitter_ms},       {"send_drops", t.send_drops},
-          {"socket_drops", t.socket_drops}};
+  Json j = {{"packets_sent", t.sent},         {"packets", t.received},
+            {"lost_packets", t.lost},         {"lost_percent", 100.0 * t.lost_share()},
+            {"out_of_order", t.out_of_order}, {"duplicates", t.duplicates},
+            {"jitter_ms", t.jitter_ms},       {"send_drops", t.send_drops},
+            {"socket_drops", t.socket_drops}};
+  if (t.device_drops) j["device_tx_drops"] = *t.device_drops;
+  return j;
 }
 
 Json sample_json(const StreamSample& s) {

@@ -235,6 +235,7 @@ Json to_json(const SideEnd& side) {
               {"system", side.cpu.system}}},
             {"congestion", side.congestion}};
   if (side.cost) j["cost"] = to_json(*side.cost);
+  if (side.device_tx_drops) j["device_tx_drops"] = *side.device_tx_drops;
   if (side.overlap) j["overlap"] = {{"tests", side.overlap->tests}, {"peers", side.overlap->peers}};
   return j;
 }
@@ -283,6 +284,8 @@ Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
       if (!cost) return cost.error();
       side.cost = std::move(*cost);
     }
+    if (j.contains("device_tx_drops"))
+      side.device_tx_drops = j.at("device_tx_drops").get<std::uint64_t>();
     if (j.contains("overlap")) {
       auto overlap = overlap_from_json(j.at("overlap"));
       if (!overlap) return overlap.error();

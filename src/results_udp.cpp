@@ -49,6 +49,12 @@ UdpTotals udp_sum(const Report& r, bool reverse_group) {
     sum.jitter_ms = std::max(sum.jitter_ms, t.jitter_ms);
     sum.seconds = std::max(sum.seconds, t.seconds);
   }
+  // The devices belong to the side that sends this group's data.
+  bool client_sends_group = r.spec.direction == Direction::kReverse ? false : !reverse_group;
+  const SideEnd* sender = r.is_client == client_sends_group ? &r.local
+                          : r.remote                        ? &*r.remote
+                                                            : nullptr;
+  if (sum.valid && sender) sum.device_drops = sender->device_tx_drops;
   return sum;
 }
 

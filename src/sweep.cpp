@@ -89,7 +89,8 @@ SweepPoint sweep_point(const Report& r, int exit_code, double target_pps) {
   p.send_drops = u.send_drops;
   p.socket_drops = u.socket_drops;
   p.seconds = u.seconds;
-  std::uint64_t counted = p.send_drops + p.socket_drops;
+  p.device_drops = u.device_drops.value_or(0);
+  std::uint64_t counted = p.send_drops + p.device_drops + p.socket_drops;
   if (const auto* d = data_direction(r)) {
     nic::NicQueueStats t = d->total();
     p.nic_drops = t.drops + t.lost;
@@ -112,7 +113,8 @@ Json sweep_json(const std::vector<SweepPoint>& points) {
               {"offered", p.offered},           {"delivered", p.delivered},
               {"offered_pps", p.offered_pps},   {"delivered_pps", p.delivered_pps},
               {"send_drops", p.send_drops},     {"socket_drops", p.socket_drops},
-              {"unattributed", p.unattributed}, {"exit_code", p.exit_code}};
+              {"device_drops", p.device_drops}, {"unattributed", p.unattributed},
+              {"exit_code", p.exit_code}};
     if (!p.nic_setting.empty()) j["nic_setting"] = p.nic_setting;
     if (p.has_nic()) j["nic_drops"] = p.nic_drops;
     if (p.net_rx_cpu_percent >= 0) j["net_rx_cpu_percent"] = p.net_rx_cpu_percent;
@@ -137,12 +139,13 @@ void print_sweep(std::ostream& out, const TestSpec& spec, const std::vector<Swee
     if (p.nic_setting != last_setting) {
       if (!p.nic_setting.empty()) out << "NIC " << p.nic_setting << "\n";
       out << col("offered pps", 13) << col("delivered pps", 15) << col("sender stack", 14)
-          << col("NIC drops", 11) << col("socket buf", 12) << col("unattributed", 14)
-          << col("NET_RX %CPU", 13) << col("irqs/s", 10) << col("app %CPU", 10) << "\n";
+          << col("sender dev", 12) << col("NIC drops", 11) << col("socket buf", 12)
+          << col("unattributed", 14) << col("NET_RX %CPU", 13) << col("irqs/s", 10)
+          << col("app %CPU", 10) << "\n";
       last_setting = p.nic_setting;
     }
     out << col(fixed(p.offered_pps, 0), 13) << col(fixed(p.delivered_pps, 0), 15)
-        << col(std::to_string(p.send_drops), 14)
+        << col(std::to_string(p.send_drops), 14) << col(std::to_string(p.device_drops), 12)
         << col(p.has_nic() ? std::to_string(p.nic_drops) : "-", 11)
         << col(std::to_string(p.socket_drops), 12) << col(std::to_string(p.unattributed), 14)
         << col(opt_num(p.net_rx_cpu_percent, 1), 13) << col(opt_num(p.interrupts_per_s, 0), 10)
@@ -150,8 +153,9 @@ void print_sweep(std::ostream& out, const TestSpec& spec, const std::vector<Swee
     if (!p.error.empty()) out << "  error: " << p.error;
     out << "\n";
   }
-  out << "Datagrams: offered = delivered + sender stack + NIC drops + socket buffer + "
-         "unattributed (dropped where nothing counts them, e.g. a full tap queue). NET_RX %CPU "
+  out << "Datagrams: offered = delivered + sender stack (ENOBUFS) + sender devices (transmit "
+         "drops in its namespace, e.g. a full tap queue) + NIC drops + socket buffer + "
+         "unattributed (dropped where nothing counts them). NET_RX %CPU "
          "is the receiving host's traced NET_RX softirq time in percent of one CPU.\n";
 }
 

@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <thread>
 
@@ -68,6 +70,26 @@ std::uint64_t socket_drops(int fd) {
   if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &len) != 0 || len <= SK_MEMINFO_DROPS * 4)
     return 0;
   return info[SK_MEMINFO_DROPS];
+}
+
+// Transmit drops of every device in this network namespace (/proc/net/dev follows the
+// thread's namespace), or nullopt when it cannot be read.
+std::optional<std::uint64_t> device_tx_drops() {
+  std::FILE* f = std::fopen("/proc/net/dev", "r");
+  if (!f) return std::nullopt;
+  std::uint64_t sum = 0;
+  char line[512];
+  for (int n = 0; std::fgets(line, sizeof line, f); ++n) {
+    char* colon = std::strchr(line, ':');
+    if (n < 2 || !colon) continue;  // two header lines
+    unsigned long long v[16] = {};
+    if (std::sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+                    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10],
+                    &v[11]) == 12)
+      sum += v[11];  // transmit: bytes packets errs drop
+  }
+  std::fclose(f);
+  return sum;
 }
 
 int int_option(int fd, int level, int name) {
@@ -252,6 +274,7 @@ void TestRun::begin_measurement(Clock::time_point now) {
     t.omit_retrans = t.last_retrans = s.total_retrans;
   }
   getrusage(RUSAGE_SELF, &rusage0_);
+  if (is_udp(report_.spec)) tx_drops0_ = device_tx_drops();
   if (on_begin_) on_begin_();
   if (cost_) {
     // The collector's window start is the measured origin, to the nanosecond.
@@ -495,6 +518,10 @@ void TestRun::finish() {
     e.error = s.error();
     side.streams.push_back(std::move(e));
   }
+  bool sends = std::any_of(streams_.begin(), streams_.end(),
+                           [](const Track& t) { return t.stream->config().sender; });
+  if (auto drops = device_tx_drops(); sends && tx_drops0_ && drops)
+    side.device_tx_drops = *drops - std::min(*drops, *tx_drops0_);
   rusage now{};
   getrusage(RUSAGE_SELF, &now);
   double wall = Seconds(end - origin_).count();

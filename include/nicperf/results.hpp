@@ -93,6 +93,9 @@ struct SideEnd {
   std::string congestion;
   std::optional<SideCost> cost;
   std::optional<Overlap> overlap;  // the server's side only; absent from older servers
+  // UDP senders: packets every device of this side's network namespace dropped on transmit
+  // over the test (a full tap queue drops below the stack, where no socket hears of it).
+  std::optional<std::uint64_t> device_tx_drops;
 };
 
 struct Endpoint {
@@ -187,7 +190,8 @@ struct UdpTotals {
   bool valid = false;
   std::uint64_t sent = 0, received = 0, lost = 0, out_of_order = 0, duplicates = 0;
   std::uint64_t send_drops = 0, socket_drops = 0;
-  double jitter_ms = 0;  // the worst stream's
+  std::optional<std::uint64_t> device_drops;  // udp_sum only: the sending side's devices
+  double jitter_ms = 0;                       // the worst stream's
   double seconds = 0;
   double lost_share() const { return sent ? double(lost) / double(sent) : 0; }
 };

@@ -34,6 +34,7 @@ struct SweepPoint {
   // Datagrams: offered = delivered + every drop counted + unattributed.
   std::uint64_t offered = 0, delivered = 0;
   std::uint64_t send_drops = 0;    // the sender's own stack (ENOBUFS)
+  std::uint64_t device_drops = 0;  // the sender's devices (a full tap queue)
   std::uint64_t nic_drops = -1;    // nicperf-nicd: ring drops and link losses (with --nic)
   std::uint64_t socket_drops = 0;  // the receiving socket's buffer
   std::int64_t unattributed = 0;

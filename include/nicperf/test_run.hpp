@@ -110,6 +110,7 @@ class TestRun {
   double max_seconds_ = 0;
   rusage rusage0_{};
   std::function<void()> on_begin_;
+  std::optional<std::uint64_t> tx_drops0_;  // UDP: device_tx_drops() as the window opened
 };
 
 }  // namespace nicperf
