@@ -60,6 +60,7 @@ Status validate_udp(const TestSpec& s) {
     return invalid("unknown UDP send mode '" + s.send_mode + "' (see --mode list)");
   if (!find_dgram_recv_path(s.recv_mode))
     return invalid("unknown UDP receive mode '" + s.recv_mode + "' (see --mode list)");
+  if (s.omit > 0) return invalid("-O is for TCP slow start; UDP has none: drop -O");
   if (s.verify && s.random_payload)
     return invalid("--verify checks the pattern and cannot be combined with --random-payload");
   if (s.bytes > 0 && s.bytes < s.block_len * std::uint64_t(s.streams))

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 
 #include "nicperf/protocol.hpp"
@@ -29,7 +30,7 @@ UdpRendezvous::~UdpRendezvous() {
 
 Status UdpRendezvous::open(const asio::ip::address& local, int count, const TestSpec& spec) {
   for (int id = 0; id < count; ++id) {
-    auto slot = std::make_unique<Slot>(loop_.io());
+    auto slot = std::make_shared<Slot>(loop_.io());
     slot->id = id;
     asio::error_code ec;
     udp::endpoint ep(local, 0);
@@ -37,7 +38,7 @@ Status UdpRendezvous::open(const asio::ip::address& local, int count, const Test
     if (!ec) slot->socket.bind(ep, ec);
     if (ec) return Error{Errc::kSystem, "cannot open a UDP socket for stream: " + ec.message()};
     if (auto st = apply_socket_options(slot->socket.native_handle(), spec); !st) return st;
-    arm(*slot);
+    arm(slot);
     slots_.push_back(std::move(slot));
   }
   return ok();
@@ -54,31 +55,33 @@ std::vector<int> UdpRendezvous::ports() const {
 
 // Every greeting is echoed, also after the socket is connected: the client repeats it until an
 // echo arrives.
-void UdpRendezvous::arm(Slot& slot) {
-  slot.socket.async_receive_from(
-      asio::buffer(slot.buf), slot.from, [this, &slot](asio::error_code ec, std::size_t n) {
-        if (ec == asio::error::operation_aborted) return;
-        if (!ec && n == kGreetingSize) {
-          auto g = decode_greeting({slot.buf.data(), n});
-          bool ours =
-              g && g->kind == ConnKind::kData && g->cookie == cookie_ && g->stream == slot.id;
-          if (ours && !slot.connected) {
-            asio::error_code cec;
-            slot.socket.connect(slot.from, cec);
-            if (!cec) {
-              slot.connected = true;
-              // The stream gets its own descriptor; ours answers repeats until close().
-              int fd = ::dup(slot.socket.native_handle());
-              if (fd >= 0) arrived_.emplace_back(slot.id, fd);
-            }
-          }
-          if (ours && slot.connected) {
-            asio::error_code sec;
-            slot.socket.send(asio::buffer(slot.buf.data(), n), 0, sec);
-          }
-        }
-        arm(slot);
+// Every greeting is echoed, also after the socket is connected: the client repeats it until an
+// echo arrives. The handler holds its slot, so after close() it may still run once, later, and
+// then finds the socket closed.
+void UdpRendezvous::arm(const std::shared_ptr<Slot>& held) {
+  held->socket.async_receive_from(
+      asio::buffer(held->buf), held->from, [this, held](asio::error_code ec, std::size_t n) {
+        Slot& slot = *held;
+        if (ec == asio::error::operation_aborted || !slot.socket.is_open()) return;
+        if (!ec && n == kGreetingSize) answer(slot, n);
+        arm(held);
       });
+}
+
+void UdpRendezvous::answer(Slot& slot, std::size_t n) {
+  auto g = decode_greeting({slot.buf.data(), n});
+  bool ours = g && g->kind == ConnKind::kData && g->cookie == cookie_ && g->stream == slot.id;
+  if (!ours) return;
+  asio::error_code ec;
+  if (!slot.connected) {
+    slot.socket.connect(slot.from, ec);
+    if (ec) return;
+    slot.connected = true;
+    // The stream gets its own descriptor; ours answers repeats until close().
+    int fd = ::dup(slot.socket.native_handle());
+    if (fd >= 0) arrived_.emplace_back(slot.id, fd);
+  }
+  slot.socket.send(asio::buffer(slot.buf.data(), n), 0, ec);
 }
 
 void UdpRendezvous::close() {
@@ -86,9 +89,6 @@ void UdpRendezvous::close() {
     asio::error_code ec;
     s->socket.close(ec);
   }
-  // The handlers see operation_aborted once the loop runs; the slots must outlive them.
-  loop_.io().poll();
-  loop_.io().restart();
   slots_.clear();
 }
 
@@ -98,62 +98,56 @@ struct ClientSlot {
   explicit ClientSlot(asio::io_context& io) : socket(io) {}
   udp::socket socket;
   std::array<char, kGreetingSize + 1> buf{};
+  std::string hello;
   bool echoed = false;
 };
+
+Expected<std::shared_ptr<ClientSlot>> client_slot(EventLoop& loop, const udp::endpoint& ep,
+                                                  const TestSpec& spec, std::string hello) {
+  auto slot = std::make_shared<ClientSlot>(loop.io());
+  asio::error_code ec;
+  slot->socket.open(ep.protocol(), ec);
+  if (!ec) {
+    if (auto st = apply_socket_options(slot->socket.native_handle(), spec); !st) return st.error();
+    slot->socket.connect(ep, ec);
+  }
+  if (ec) return Error{Errc::kConnect, "cannot open a UDP stream: " + ec.message()};
+  slot->hello = std::move(hello);
+  // The handler holds its slot: one cancelled by release() still runs once, after we return.
+  slot->socket.async_receive(asio::buffer(slot->buf), [slot](asio::error_code e, std::size_t n) {
+    if (!e && std::string_view(slot->buf.data(), n) == slot->hello) slot->echoed = true;
+  });
+  return slot;
+}
 
 }  // namespace
 
 Status open_udp_streams(EventLoop& loop, TestRun& run, const asio::ip::address& server,
                         const std::vector<int>& ports, Clock::time_point deadline,
                         const TestSpec& spec, const std::string& cookie) {
-  std::vector<std::unique_ptr<ClientSlot>> slots;
-  std::vector<std::string> hellos;
-  int echoed = 0;
+  std::vector<std::shared_ptr<ClientSlot>> slots;
   for (std::size_t id = 0; id < ports.size(); ++id) {
-    auto slot = std::make_unique<ClientSlot>(loop.io());
-    udp::endpoint ep(server, std::uint16_t(ports[id]));
-    asio::error_code ec;
-    slot->socket.open(ep.protocol(), ec);
-    if (!ec) {
-      if (auto st = apply_socket_options(slot->socket.native_handle(), spec); !st) return st;
-      slot->socket.connect(ep, ec);
-    }
-    if (ec)
-      return Error{Errc::kConnect,
-                   "cannot open UDP stream " + std::to_string(id) + ": " + ec.message()};
     auto g = encode_greeting({ConnKind::kData, kProtocolVersion, int(id), cookie});
-    hellos.emplace_back(g.data(), g.size());
-    slots.push_back(std::move(slot));
+    auto slot = client_slot(loop, udp::endpoint(server, std::uint16_t(ports[id])), spec,
+                            std::string(g.data(), g.size()));
+    if (!slot) return slot.error();
+    slots.push_back(std::move(*slot));
   }
-  for (std::size_t id = 0; id < slots.size(); ++id) {
-    ClientSlot& s = *slots[id];
-    s.socket.async_receive(asio::buffer(s.buf),
-                           [&s, &echoed, &hello = hellos[id]](asio::error_code ec, std::size_t n) {
-                             if (!ec && std::string_view(s.buf.data(), n) == hello) {
-                               s.echoed = true;
-                               ++echoed;
-                             }
-                           });
-  }
-  auto all = [&] { return echoed == int(slots.size()); };
+  auto all = [&] {
+    return std::all_of(slots.begin(), slots.end(), [](const auto& s) { return s->echoed; });
+  };
   while (!all() && Clock::now() < deadline && !loop.signal_pending()) {
-    for (std::size_t id = 0; id < slots.size(); ++id) {
+    for (auto& s : slots) {
       asio::error_code ec;
-      if (!slots[id]->echoed) slots[id]->socket.send(asio::buffer(hellos[id]), 0, ec);
+      if (!s->echoed) s->socket.send(asio::buffer(s->hello), 0, ec);
     }
     loop.run_until(std::min(deadline, Clock::now() + std::chrono::milliseconds(200)), all);
   }
-  for (auto& s : slots) {
-    asio::error_code ec;
-    s->socket.cancel(ec);
-  }
-  loop.io().poll();
-  loop.io().restart();
   if (loop.signal_pending()) return Error{Errc::kInterrupted, "interrupted while streams connect"};
   if (!all())
     return Error{Errc::kTimeout,
-                 "the server did not answer the UDP streams' greetings: is UDP "
-                 "to its ports blocked?"};
+                 "the server did not answer the UDP streams' greetings: is UDP to its ports "
+                 "blocked?"};
   for (std::size_t id = 0; id < slots.size(); ++id)
     if (auto st = run.add_stream(int(id), slots[id]->socket.release()); !st) return st;
   return ok();

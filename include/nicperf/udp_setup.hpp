@@ -32,10 +32,11 @@ class UdpRendezvous {
 
  private:
   struct Slot;
-  void arm(Slot& slot);
+  void arm(const std::shared_ptr<Slot>& slot);
+  void answer(Slot& slot, std::size_t n);
   EventLoop& loop_;
   std::string cookie_;
-  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::shared_ptr<Slot>> slots_;
   std::deque<std::pair<int, int>> arrived_;
 };
 

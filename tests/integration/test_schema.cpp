@@ -12,6 +12,7 @@
 #include "harness.hpp"
 #include "nicperf/context.hpp"
 #include "nicperf/cost.hpp"
+#include "nicperf/dgram_path.hpp"
 #include "nicperf/path_registry.hpp"
 #include "nicperf/test_spec.hpp"
 
@@ -118,6 +119,8 @@ TEST_CASE("schema: the file is draft 2020-12 and carries the version documents c
   std::set<std::string> sends, recvs, directions, levels;
   for (const auto& p : nicperf::send_paths()) sends.insert(p.name);
   for (const auto& p : nicperf::recv_paths()) recvs.insert(p.name);
+  for (const auto& p : nicperf::dgram_send_paths()) sends.insert(p.name);
+  for (const auto& p : nicperf::dgram_recv_paths()) recvs.insert(p.name);
   for (auto d :
        {nicperf::Direction::kNormal, nicperf::Direction::kReverse, nicperf::Direction::kBidir})
     directions.insert(nicperf::direction_name(d));

@@ -108,6 +108,7 @@ TEST_CASE("udp: option errors are one line and exit 2") {
   check_usage_error({"-c", "127.0.0.1", "-u", "--sweep-rate", "2k:1k:2"});
   check_usage_error({"-c", "127.0.0.1", "-u", "--iperf3"});
   check_usage_error({"-c", "127.0.0.1", "--req", "10"});
+  check_usage_error({"-c", "127.0.0.1", "-u", "-O", "1"});
 }
 
 TEST_CASE("rr: request/response on loopback reports transactions and ordered percentiles") {
