@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <ostream>
 
 #include "nicperf/batch_runs.hpp"
@@ -18,9 +17,6 @@
 
 namespace nicperf {
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
 
 Json spread_json(const Spread& s) {
   if (s.n == 0) return nullptr;
@@ -348,13 +344,12 @@ int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostre
   result.repeat = opt.repeat;
   result.nic = !base.nic_socket.empty();
   Progress progress(err, base.format == Format::kText && isatty(2));
-  auto old_int = std::signal(SIGINT, on_signal);
-  auto old_term = std::signal(SIGTERM, on_signal);
+  SeriesRunner series;
   double per_run = (base.spec.bytes ? 2.0 : base.spec.duration + base.spec.omit) + 0.3;
   std::size_t total = cells.size() * std::size_t(opt.repeat), done = 0;
-  for (int round = 0; round < opt.repeat && !g_stop; ++round) {
+  for (int round = 0; round < opt.repeat && !series.stopped(); ++round) {
     for (std::size_t i : round_order(cells.size(), round)) {
-      if (g_stop) break;
+      if (series.stopped()) break;
       ++done;
       if (!unavailable[i].empty()) continue;
       ClientOptions one = base;
@@ -363,15 +358,8 @@ int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostre
       progress.show(
           cells[i].nic + (cells[i].nic.empty() ? "" : " ") + cells[i].send + "/" + cells[i].recv,
           round + 1, opt.repeat, per_run * double(total - done + 1));
-      SilentReporter silent;
       Report report;
-      Status set = sweep.apply(cells[i].nic);
-      int code = set ? run_client_test(one, silent, report) : exit_code(set.error().code);
-      if (!set) report.error = set.error();
-      // Each test's event loop hands SIGINT back to the default when it ends: take it again.
-      std::signal(SIGINT, on_signal);
-      std::signal(SIGTERM, on_signal);
-      if (report.interrupted || code == exit_code(Errc::kInterrupted)) g_stop = 1;
+      int code = series.run(one, sweep, cells[i].nic, report);
       CompareRun run = run_figures(report, code, round + 1);
       run.nic_setting = cells[i].nic;
       if (run.error.empty() && code != 0 && !report.interrupted)
@@ -380,9 +368,7 @@ int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostre
     }
   }
   progress.clear();
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
-  result.interrupted = g_stop != 0;
+  result.interrupted = series.stopped();
   summarize(result, cells, unavailable);
   if (base.format == Format::kText) {
     print_compare(out, result);

@@ -3,10 +3,7 @@
 #include <endian.h>
 
 #include <array>
-#include <cstdlib>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -39,42 +36,6 @@ const std::array kDgramRecvPaths = {
     DgramRecvPathInfo{"gro", "UDP_GRO: coalesced datagrams in one read, split at gso_size",
                       kCapDelivers, probe_udp_gro, make_udp_recv_gro},
 };
-
-template <class Info>
-const Info* find(std::span<const Info> table, std::string_view name) {
-  for (const auto& info : table)
-    if (name == info.name) return &info;
-  return nullptr;
-}
-
-// NICPERF_DISABLE_PATHS=a,b takes paths out by hand, as for the byte stream paths.
-bool disabled_by_env(const char* name) {
-  const char* list = std::getenv("NICPERF_DISABLE_PATHS");
-  if (!list) return false;
-  std::string_view rest(list), want(name);
-  while (!rest.empty()) {
-    auto comma = rest.find(',');
-    if (rest.substr(0, comma) == want) return true;
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-// Probes open sockets, and --compare asks often.
-template <class Info>
-std::string cached_probe(const Info& info) {
-  static std::mutex mutex;
-  static std::map<const void*, std::string> answers;
-  std::lock_guard lock(mutex);
-  auto it = answers.find(&info);
-  if (it == answers.end()) {
-    std::string why =
-        disabled_by_env(info.name) ? "disabled by NICPERF_DISABLE_PATHS" : info.probe();
-    it = answers.emplace(&info, why).first;
-  }
-  return it->second;
-}
 
 }  // namespace
 
@@ -117,16 +78,20 @@ std::vector<char> pattern_batches(const DgramContext& ctx, int batches) {
   return buf;
 }
 
-std::string path_unavailable(const DgramSendPathInfo& info) { return cached_probe(info); }
-std::string path_unavailable(const DgramRecvPathInfo& info) { return cached_probe(info); }
+std::string path_unavailable(const DgramSendPathInfo& info) {
+  return cached_probe_answer(&info, info.name, info.probe);
+}
+std::string path_unavailable(const DgramRecvPathInfo& info) {
+  return cached_probe_answer(&info, info.name, info.probe);
+}
 
 std::span<const DgramSendPathInfo> dgram_send_paths() { return kDgramSendPaths; }
 std::span<const DgramRecvPathInfo> dgram_recv_paths() { return kDgramRecvPaths; }
 const DgramSendPathInfo* find_dgram_send_path(std::string_view name) {
-  return find(dgram_send_paths(), name);
+  return find_path(dgram_send_paths(), name);
 }
 const DgramRecvPathInfo* find_dgram_recv_path(std::string_view name) {
-  return find(dgram_recv_paths(), name);
+  return find_path(dgram_recv_paths(), name);
 }
 
 }  // namespace nicperf

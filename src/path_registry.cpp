@@ -41,13 +41,6 @@ const std::array kRecvPaths = {
                  make_recv_null},
 };
 
-template <class Info>
-const Info* find(std::span<const Info> table, std::string_view name) {
-  for (const auto& info : table)
-    if (name == info.name) return &info;
-  return nullptr;
-}
-
 // NICPERF_DISABLE_PATHS=a,b takes paths out by hand (a path that misbehaves on some kernel).
 bool disabled_by_env(const char* name) {
   const char* list = std::getenv("NICPERF_DISABLE_PATHS");
@@ -62,28 +55,30 @@ bool disabled_by_env(const char* name) {
   return false;
 }
 
-template <class Info>
-std::string cached_probe(const Info& info) {
+}  // namespace
+
+std::string cached_probe_answer(const void* path, const char* name, std::string (*probe)()) {
   static std::mutex mutex;
   static std::map<const void*, std::string> answers;
   std::lock_guard lock(mutex);
-  auto it = answers.find(&info);
+  auto it = answers.find(path);
   if (it == answers.end()) {
-    std::string why =
-        disabled_by_env(info.name) ? "disabled by NICPERF_DISABLE_PATHS" : info.probe();
-    it = answers.emplace(&info, why).first;
+    std::string why = disabled_by_env(name) ? "disabled by NICPERF_DISABLE_PATHS" : probe();
+    it = answers.emplace(path, why).first;
   }
   return it->second;
 }
 
-}  // namespace
-
-std::string path_unavailable(const SendPathInfo& info) { return cached_probe(info); }
-std::string path_unavailable(const RecvPathInfo& info) { return cached_probe(info); }
+std::string path_unavailable(const SendPathInfo& info) {
+  return cached_probe_answer(&info, info.name, info.probe);
+}
+std::string path_unavailable(const RecvPathInfo& info) {
+  return cached_probe_answer(&info, info.name, info.probe);
+}
 
 std::span<const SendPathInfo> send_paths() { return kSendPaths; }
 std::span<const RecvPathInfo> recv_paths() { return kRecvPaths; }
-const SendPathInfo* find_send_path(std::string_view name) { return find(send_paths(), name); }
-const RecvPathInfo* find_recv_path(std::string_view name) { return find(recv_paths(), name); }
+const SendPathInfo* find_send_path(std::string_view name) { return find_path(send_paths(), name); }
+const RecvPathInfo* find_recv_path(std::string_view name) { return find_path(recv_paths(), name); }
 
 }  // namespace nicperf

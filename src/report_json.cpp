@@ -213,14 +213,10 @@ Json end_json(const Report& r) {
   if (const SideCost* c = client_cost(r)) cost["client"] = to_json(*c);
   if (const SideCost* s = server_cost(r)) cost["server"] = to_json(*s);
   j["cost"] = cost;
-  if (is_udp(r.spec) || r.spec.rr) {
-    // The cost of one datagram (or one transaction): every one has the same size.
-    double unit = double(is_udp(r.spec) ? r.spec.block_len : r.spec.req_len);
+  if (bytes_per_unit(r.spec) > 0) {
     Json per = Json::object();
-    if (const SideCost* c = client_cost(r); c && c->bytes)
-      per["client"] = derive(*c).cpu_ns_per_byte * unit;
-    if (const SideCost* s = server_cost(r); s && s->bytes)
-      per["server"] = derive(*s).cpu_ns_per_byte * unit;
+    if (auto ns = cpu_ns_per_unit(r.spec, client_cost(r))) per["client"] = *ns;
+    if (auto ns = cpu_ns_per_unit(r.spec, server_cost(r))) per["server"] = *ns;
     j[is_udp(r.spec) ? "cpu_ns_per_datagram" : "cpu_ns_per_transaction"] = per;
   }
   if (r.nic) j["nic"] = nic::to_json(*r.nic);

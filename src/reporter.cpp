@@ -239,14 +239,12 @@ class TextReporter final : public Reporter {
     row("  CPU s per GB (scheduler time)", [](const SideCost& x, const DerivedCost& d) {
       return x.bytes ? fixed(d.cpu_ns_per_byte, 3) : std::string("-");
     });
-    if (is_udp(r.spec) || r.spec.rr) {
-      // Every datagram (request) has the same size, so the cost per byte scales to one.
-      double unit = double(is_udp(r.spec) ? r.spec.block_len : r.spec.req_len);
+    if (bytes_per_unit(r.spec) > 0)
       row(is_udp(r.spec) ? "  CPU us per datagram" : "  CPU us per transaction",
-          [unit](const SideCost& x, const DerivedCost& d) {
-            return x.bytes ? fixed(d.cpu_ns_per_byte * unit / 1e3, 3) : std::string("-");
+          [&r](const SideCost& x, const DerivedCost&) {
+            auto ns = cpu_ns_per_unit(r.spec, &x);
+            return ns ? fixed(*ns / 1e3, 3) : std::string("-");
           });
-    }
     row("  CPU %", [](const SideCost&, const DerivedCost& d) { return fixed(d.cpu_percent, 1); });
     row("  cycles per byte", [](const SideCost&, const DerivedCost& d) {
       return d.cycles_per_byte ? fixed(*d.cycles_per_byte, 2) : std::string("n/a");

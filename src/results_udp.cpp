@@ -58,6 +58,16 @@ UdpTotals udp_sum(const Report& r, bool reverse_group) {
   return sum;
 }
 
+double bytes_per_unit(const TestSpec& spec) {
+  return is_udp(spec) ? double(spec.block_len) : spec.rr ? double(spec.req_len) : 0;
+}
+
+std::optional<double> cpu_ns_per_unit(const TestSpec& spec, const SideCost* cost) {
+  if (!cost || !cost->bytes || bytes_per_unit(spec) == 0) return std::nullopt;
+  // Every datagram (request) has the same size, so the cost per byte scales to one.
+  return derive(*cost).cpu_ns_per_byte * bytes_per_unit(spec);
+}
+
 std::optional<RrCounts> rr_sum(const Report& r) {
   std::optional<RrCounts> sum;
   for (const auto& s : r.local.streams) {

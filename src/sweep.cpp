@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <csignal>
 #include <ostream>
 
 #include "nicperf/batch_runs.hpp"
@@ -14,9 +13,6 @@
 
 namespace nicperf {
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
 
 Error usage(const std::string& what) { return {Errc::kUsage, what}; }
 
@@ -173,14 +169,13 @@ int run_sweep(const ClientOptions& base, const SweepOptions& opt, std::ostream& 
   if (settings.empty()) settings.emplace_back();
   std::vector<double> rates = sweep_rates(opt);
   Progress progress(err, base.format == Format::kText && isatty(2));
-  auto old_int = std::signal(SIGINT, on_signal);
-  auto old_term = std::signal(SIGTERM, on_signal);
+  SeriesRunner series;
   std::vector<SweepPoint> points;
   std::size_t total = settings.size() * rates.size(), done = 0;
   bool failed = false;
   for (const auto& setting : settings) {
     for (double pps : rates) {
-      if (g_stop) break;
+      if (series.stopped()) break;
       ++done;
       progress.show((setting.empty() ? "" : setting + " ") + fixed(pps, 0) + " pps", int(done),
                     int(total), (base.spec.duration + 1.3) * double(total - done + 1));
@@ -188,22 +183,14 @@ int run_sweep(const ClientOptions& base, const SweepOptions& opt, std::ostream& 
       double per_stream_bps = pps / base.spec.streams * double(base.spec.block_len) * 8;
       one.spec.rate = std::max<std::uint64_t>(1, std::uint64_t(per_stream_bps));
       Report report;
-      SilentReporter silent;
-      Status set = nic.apply(setting);
-      int code = set ? run_client_test(one, silent, report) : exit_code(set.error().code);
-      if (!set) report.error = set.error();
-      std::signal(SIGINT, on_signal);
-      std::signal(SIGTERM, on_signal);
-      if (report.interrupted || code == exit_code(Errc::kInterrupted)) g_stop = 1;
+      int code = series.run(one, nic, setting, report);
       SweepPoint p = sweep_point(report, code, pps);
       p.nic_setting = setting;
-      failed = failed || (code != 0 && !g_stop);
+      failed = failed || (code != 0 && !series.stopped());
       points.push_back(p);
     }
   }
   progress.clear();
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
   if (base.format == Format::kText) {
     print_sweep(out, base.spec, points);
   } else {
@@ -212,12 +199,12 @@ int run_sweep(const ClientOptions& base, const SweepOptions& opt, std::ostream& 
                   {"test_spec", to_json(base.spec)}}},
                 {"sweep", {{"nic_key", opt.nic_key}, {"points", sweep_json(points)}}},
                 {"context", system_context()}};
-    if (g_stop) doc["interrupted"] = true;
+    if (series.stopped()) doc["interrupted"] = true;
     out << (base.format == Format::kJson ? doc.dump(4)
                                          : Json{{"event", "end"}, {"data", doc}}.dump())
         << "\n";
   }
-  if (g_stop) return exit_code(Errc::kInterrupted);
+  if (series.stopped()) return exit_code(Errc::kInterrupted);
   return failed ? exit_code(Errc::kTestFailed) : 0;
 }
 

@@ -22,6 +22,26 @@ class SilentReporter final : public Reporter {
   void on_error(const Report&, const Error&) override {}
 };
 
+class NicSweep;
+
+// The series' own SIGINT/SIGTERM handling: a signal stops the series after the test it
+// interrupts. The handlers are the series' while it lives; the old ones come back after.
+class SeriesRunner {
+ public:
+  SeriesRunner();
+  ~SeriesRunner();
+  SeriesRunner(const SeriesRunner&) = delete;
+  SeriesRunner& operator=(const SeriesRunner&) = delete;
+  bool stopped() const;
+  // One test of the series, silent, after setting the NIC (`setting` "" = leave it); returns
+  // its exit code, and `report` holds what it measured (or why the NIC could not be set).
+  int run(const ClientOptions& opt, NicSweep& nic, const std::string& setting, Report& report);
+
+ private:
+  void (*old_int_)(int);
+  void (*old_term_)(int);
+};
+
 // What runs, which round, and about how long is left; nothing unless enabled (a terminal).
 class Progress {
  public:

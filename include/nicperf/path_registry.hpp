@@ -58,7 +58,19 @@ std::string probe_uring_send_zc();
 std::string probe_uring_recv();
 std::string probe_recv_zerocopy();
 
-// A probe's answer is cached: probes open sockets and rings, and --compare asks often.
+// A path's probe answer, asked once per path (keyed by its table entry): probes open sockets and
+// rings, and --compare asks often. A path named in NICPERF_DISABLE_PATHS is unavailable.
+std::string cached_probe_answer(const void* path, const char* name, std::string (*probe)());
+
+// The entry of a path table with this name, or null.
+template <class Info>
+const Info* find_path(std::span<const Info> table, std::string_view name) {
+  for (const auto& info : table)
+    if (name == info.name) return &info;
+  return nullptr;
+}
+
+// A probe's answer is cached (cached_probe_answer).
 std::string path_unavailable(const SendPathInfo& info);
 std::string path_unavailable(const RecvPathInfo& info);
 

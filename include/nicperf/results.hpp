@@ -197,6 +197,13 @@ struct UdpTotals {
 };
 UdpTotals udp_totals(const StreamPair& p);
 UdpTotals udp_sum(const Report& r, bool reverse_group);
+// UDP and --rr count in units of one size (a datagram, a request): bytes per unit, 0 for TCP
+// streams, which have none.
+double bytes_per_unit(const TestSpec& spec);
+// A side's CPU ns per unit (cost per byte times the unit's size); nullopt without a unit or
+// without bytes moved.
+std::optional<double> cpu_ns_per_unit(const TestSpec& spec, const SideCost* cost);
+
 // --rr: transactions and latency over every stream of the local (client) side.
 std::optional<RrCounts> rr_sum(const Report& r);
 

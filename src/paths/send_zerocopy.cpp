@@ -2,10 +2,6 @@
 // socket's error queue when it is done with them. Completions coalesce into ranges of send
 // sequence numbers; a range flagged SO_EE_CODE_ZEROCOPY_COPIED was copied after all (always
 // so on loopback), and the copied share is reported.
-// clang-format off
-#include <time.h>  // before linux/errqueue.h, which uses struct timespec without including it
-#include <linux/errqueue.h>
-// clang-format on
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,6 +12,7 @@
 
 #include "nicperf/path_registry.hpp"
 #include "nicperf/payload.hpp"
+#include "zerocopy_util.hpp"
 
 namespace nicperf {
 namespace {
@@ -75,28 +72,14 @@ class ZerocopySend final : public SendPath {
     }
   }
 
-  // Returns completions read (0 if none were waiting) or -errno.
+  // Returns completion messages read (0 if none were waiting) or -errno.
   int read_errqueue() {
-    int count = 0;
-    for (;;) {
-      char control[128];
-      msghdr msg{};
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      if (recvmsg(ctx_.fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK ? count : -errno;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        bool recverr = (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-                       (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
-        if (!recverr) continue;
-        auto* ee = reinterpret_cast<sock_extended_err*>(CMSG_DATA(c));
-        if (ee->ee_origin != SO_EE_ORIGIN_ZEROCOPY || ee->ee_errno != 0) continue;
-        std::uint64_t n = std::uint64_t(ee->ee_data - ee->ee_info) + 1;  // range [info, data]
-        done_ += n;
-        if (ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED) copied_ += n;
-        ++count;
-      }
-    }
+    auto on_range = [this](std::uint32_t lo, std::uint32_t hi, bool copied) {
+      std::uint64_t n = std::uint64_t(std::uint32_t(hi - lo)) + 1;  // range [lo, hi]
+      done_ += n;
+      if (copied) copied_ += n;
+    };
+    return read_zerocopy_errqueue(ctx_.fd, on_range, [](int) {});
   }
 
   PathContext ctx_;
@@ -107,13 +90,7 @@ class ZerocopySend final : public SendPath {
 }  // namespace
 
 std::string probe_zerocopy() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return errno_text("socket", errno);
-  int one = 1;
-  int r = setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one);
-  int err = errno;
-  close(fd);
-  return r == 0 ? "" : errno_text("the kernel refuses SO_ZEROCOPY", err);
+  return probe_so_zerocopy(SOCK_STREAM, "the kernel refuses SO_ZEROCOPY");
 }
 
 std::unique_ptr<SendPath> make_send_zerocopy() { return std::make_unique<ZerocopySend>(); }

@@ -47,17 +47,8 @@ int send_segmented(int fd, const char* data, std::size_t n, std::size_t len, int
 
 namespace {
 
-class GsoSend final : public DgramSendPath {
+class GsoSend final : public BatchDgramSend {
  public:
-  Status open(const DgramContext& ctx) override {
-    if (auto st = check_dgram_context(ctx, true); !st) return st;
-    ctx_ = ctx;
-    buf_ = pattern_batches(ctx, 1);
-    return ok();
-  }
-
-  char* room() override { return buf_.data(); }
-
   DgramResult send(std::size_t count) override {
     const std::size_t len = ctx_.datagram_len, per_send = gso_datagrams_per_send(len);
     std::size_t sent = 0;
@@ -71,10 +62,6 @@ class GsoSend final : public DgramSendPath {
   }
 
   bool drops_whole_batch() const override { return true; }  // a super-datagram goes whole
-
- private:
-  DgramContext ctx_;
-  std::vector<char> buf_;
 };
 
 class GroRecv final : public DgramRecvPath {

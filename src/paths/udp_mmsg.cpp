@@ -32,24 +32,20 @@ class MessageVector {
   std::vector<mmsghdr> msgs_;
 };
 
-class MmsgSend final : public DgramSendPath {
+class MmsgSend final : public BatchDgramSend {
  public:
   Status open(const DgramContext& ctx) override {
-    if (auto st = check_dgram_context(ctx, true); !st) return st;
-    fd_ = ctx.fd;
-    buf_ = pattern_batches(ctx, 1);
+    if (auto st = BatchDgramSend::open(ctx); !st) return st;
     msgs_.point_at(buf_.data(), ctx.datagram_len, ctx.batch);
     return ok();
   }
-
-  char* room() override { return buf_.data(); }
 
   // sendmmsg() stops at the first failing datagram and reports only those before it; the next
   // call then meets the error itself, so the rest is simply sent again.
   DgramResult send(std::size_t count) override {
     std::size_t sent = 0;
     while (sent < count) {
-      int n = sendmmsg(fd_, msgs_.at(sent), unsigned(count - sent), 0);
+      int n = sendmmsg(ctx_.fd, msgs_.at(sent), unsigned(count - sent), 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return {sent, errno};
       sent += std::size_t(n);
@@ -58,8 +54,6 @@ class MmsgSend final : public DgramSendPath {
   }
 
  private:
-  int fd_ = -1;
-  std::vector<char> buf_;
   MessageVector msgs_;
 };
 

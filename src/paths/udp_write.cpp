@@ -11,17 +11,8 @@ namespace nicperf {
 
 namespace {
 
-class WriteDgramSend final : public DgramSendPath {
+class WriteDgramSend final : public BatchDgramSend {
  public:
-  Status open(const DgramContext& ctx) override {
-    if (auto st = check_dgram_context(ctx, true); !st) return st;
-    ctx_ = ctx;
-    buf_ = pattern_batches(ctx, 1);
-    return ok();
-  }
-
-  char* room() override { return buf_.data(); }
-
   DgramResult send(std::size_t count) override {
     for (std::size_t i = 0; i < count;) {
       if (::send(ctx_.fd, buf_.data() + i * ctx_.datagram_len, ctx_.datagram_len, 0) >= 0)
@@ -31,10 +22,6 @@ class WriteDgramSend final : public DgramSendPath {
     }
     return {count, 0};
   }
-
- private:
-  DgramContext ctx_;
-  std::vector<char> buf_;
 };
 
 class ReadDgramRecv final : public DgramRecvPath {

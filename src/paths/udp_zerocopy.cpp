@@ -2,10 +2,6 @@
 // copying them, so a buffer may not be restamped until its completion arrives on the error
 // queue. The path therefore rotates through a pool of batch buffers, each remembering the
 // zero-copy sequence numbers (one per successful sendmsg) its sends took.
-// clang-format off
-#include <time.h>  // before linux/errqueue.h, which uses struct timespec without including it
-#include <linux/errqueue.h>
-// clang-format on
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -20,6 +16,7 @@
 
 #include "nicperf/dgram_path.hpp"
 #include "udp_util.hpp"
+#include "zerocopy_util.hpp"
 
 namespace nicperf {
 
@@ -143,29 +140,12 @@ class ZerocopyDgramSend final : public DgramSendPath {
   // IP_RECVERR (ICMP port unreachable) are kept for send() to report: reading them clears the
   // socket error that would otherwise have.
   int read_errqueue() {
-    int count = 0;
-    for (;;) {
-      char control[128];
-      msghdr msg{};
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      if (recvmsg(ctx_.fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK ? count : -errno;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        bool recverr = (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-                       (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
-        if (!recverr) continue;
-        auto* ee = reinterpret_cast<sock_extended_err*>(CMSG_DATA(c));
-        if (ee->ee_origin != SO_EE_ORIGIN_ZEROCOPY) {
-          bool failure = ee->ee_origin == SO_EE_ORIGIN_ICMP ||
-                         ee->ee_origin == SO_EE_ORIGIN_ICMP6 || ee->ee_origin == SO_EE_ORIGIN_LOCAL;
-          if (failure && ee->ee_errno != 0 && err_ == 0) err_ = int(ee->ee_errno);
-          continue;
-        }
-        complete(ee->ee_info, ee->ee_data, ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED);
-        ++count;
-      }
-    }
+    return read_zerocopy_errqueue(
+        ctx_.fd,
+        [this](std::uint32_t lo, std::uint32_t hi, bool copied) { complete(lo, hi, copied); },
+        [this](int err) {
+          if (err_ == 0) err_ = err;
+        });
   }
 
   // Sequence numbers [lo, hi] are done (32 bits, wrapping).
@@ -195,13 +175,7 @@ class ZerocopyDgramSend final : public DgramSendPath {
 }  // namespace
 
 std::string probe_udp_zerocopy() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0) return errno_text("socket", errno);
-  int one = 1;
-  int r = setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one);
-  int err = errno;
-  close(fd);
-  return r == 0 ? "" : errno_text("the kernel refuses SO_ZEROCOPY on UDP", err);
+  return probe_so_zerocopy(SOCK_DGRAM, "the kernel refuses SO_ZEROCOPY on UDP");
 }
 
 std::unique_ptr<DgramSendPath> make_udp_send_zerocopy() {
