@@ -186,7 +186,13 @@ TEST_CASE("udp: the livelock sweep accounts every datagram at every step") {
     CHECK(std::llabs(p["unattributed"].get<std::int64_t>()) <= std::int64_t(offered / 1000 + 3));
     CHECK(u64(p, "delivered") <= offered);
   }
-  // The lowest step is offered at its rate.
-  CHECK(points[0]["offered_pps"].get<double>() == doctest::Approx(20000).epsilon(0.1));
+  // The lowest step is offered at its rate: never above it, and at it unless a sanitizer slows
+  // the sender down (TSan reached 13.6 kpps of the 20 kpps asked).
+  double lowest = points[0]["offered_pps"].get<double>();
+  CHECK(lowest <= 20000 * 1.1);
+  if (std::string(NICPERF_SANITIZERS).empty())
+    CHECK(lowest == doctest::Approx(20000).epsilon(0.1));
+  else
+    MESSAGE("sanitized build: the lowest step offered " << lowest << " of 20000 pps");
   nic_harness::check_schema(j, "sweep");
 }
