@@ -3,7 +3,7 @@
 // tested without I/O. Its figures are labelled by the mode name and are never network figures.
 #include <algorithm>
 
-#include "nicperf/path_registry.hpp"
+#include "nicperf/paths/registry.hpp"
 
 namespace nicperf {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <cerrno>
 
-#include "nicperf/path_registry.hpp"
+#include "nicperf/paths/registry.hpp"
 
 namespace nicperf {
 namespace {

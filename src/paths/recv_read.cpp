@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "nicperf/path_registry.hpp"
+#include "nicperf/paths/registry.hpp"
 
 namespace nicperf {
 namespace {

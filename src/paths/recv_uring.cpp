@@ -6,8 +6,8 @@
 
 #include <cerrno>
 
-#include "nicperf/path_registry.hpp"
-#include "uring_util.hpp"
+#include "nicperf/paths/registry.hpp"
+#include "paths/uring_util.hpp"
 
 namespace nicperf {
 namespace {

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "nicperf/path_registry.hpp"
+#include "nicperf/paths/registry.hpp"
 
 namespace nicperf {
 namespace {

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "nicperf/path_registry.hpp"
-#include "nicperf/payload.hpp"
+#include "nicperf/paths/registry.hpp"
+#include "nicperf/stream/payload.hpp"
 
 namespace nicperf {
 namespace {

@@ -11,9 +11,9 @@
 #include <cstring>
 #include <vector>
 
-#include "nicperf/path_registry.hpp"
-#include "nicperf/payload.hpp"
-#include "uring_util.hpp"
+#include "nicperf/paths/registry.hpp"
+#include "nicperf/stream/payload.hpp"
+#include "paths/uring_util.hpp"
 
 namespace nicperf {
 namespace {

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "nicperf/path_registry.hpp"
-#include "nicperf/payload.hpp"
+#include "nicperf/paths/registry.hpp"
+#include "nicperf/stream/payload.hpp"
 
 namespace nicperf {
 namespace {

@@ -10,9 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "nicperf/path_registry.hpp"
-#include "nicperf/payload.hpp"
-#include "zerocopy_util.hpp"
+#include "nicperf/paths/registry.hpp"
+#include "nicperf/stream/payload.hpp"
+#include "paths/zerocopy_util.hpp"
 
 namespace nicperf {
 namespace {

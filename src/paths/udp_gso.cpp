@@ -12,8 +12,8 @@
 #include <cstring>
 #include <vector>
 
-#include "nicperf/dgram_path.hpp"
-#include "udp_util.hpp"
+#include "nicperf/paths/dgram_path.hpp"
+#include "paths/udp_util.hpp"
 
 namespace nicperf {
 

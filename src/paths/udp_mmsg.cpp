@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <vector>
 
-#include "nicperf/dgram_path.hpp"
-#include "udp_util.hpp"
+#include "nicperf/paths/dgram_path.hpp"
+#include "paths/udp_util.hpp"
 
 namespace nicperf {
 

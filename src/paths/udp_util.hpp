@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "nicperf/dgram_path.hpp"
+#include "nicperf/paths/dgram_path.hpp"
 
 namespace nicperf {
 

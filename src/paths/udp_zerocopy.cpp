@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "nicperf/dgram_path.hpp"
-#include "udp_util.hpp"
-#include "zerocopy_util.hpp"
+#include "nicperf/paths/dgram_path.hpp"
+#include "paths/udp_util.hpp"
+#include "paths/zerocopy_util.hpp"
 
 namespace nicperf {
 

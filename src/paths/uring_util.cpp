@@ -1,4 +1,4 @@
-#include "uring_util.hpp"
+#include "paths/uring_util.hpp"
 
 namespace nicperf {
 

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <string>
 
-#include "nicperf/error.hpp"
+#include "nicperf/util/error.hpp"
 
 #ifndef IORING_SEND_ZC_REPORT_USAGE
 #define IORING_SEND_ZC_REPORT_USAGE (1U << 3)

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string>
 
-#include "nicperf/error.hpp"
+#include "nicperf/util/error.hpp"
 
 namespace nicperf {
 

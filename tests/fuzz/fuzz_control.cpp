@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <string_view>
 
-#include "nicperf/control.hpp"
-#include "nicperf/protocol.hpp"
-#include "nicperf/results.hpp"
-#include "nicperf/test_spec.hpp"
+#include "nicperf/control/channel.hpp"
+#include "nicperf/control/protocol.hpp"
+#include "nicperf/results/results.hpp"
+#include "nicperf/spec/spec.hpp"
 
 using namespace nicperf;
 

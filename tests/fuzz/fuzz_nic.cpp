@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "nicperf/nic_packet.hpp"
-#include "nicperf/nic_report.hpp"
-#include "nicperf/nicd.hpp"
+#include "nicd/nic_packet.hpp"
+#include "nicperf/nic/nic_report.hpp"
+#include "nicd/nicd.hpp"
 
 using namespace nicperf::nic;
 

@@ -11,8 +11,8 @@
 #include <random>
 
 #include "harness.hpp"
-#include "nicperf/protocol.hpp"
-#include "nicperf/test_spec.hpp"
+#include "nicperf/control/protocol.hpp"
+#include "nicperf/spec/spec.hpp"
 
 using harness::Proc;
 using harness::Server;

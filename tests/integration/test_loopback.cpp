@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 
 #include "harness.hpp"
-#include "nicperf/protocol.hpp"
+#include "nicperf/control/protocol.hpp"
 
 using harness::Proc;
 using harness::Server;

@@ -11,7 +11,7 @@
 
 #include "harness.hpp"
 #include "nic_harness.hpp"
-#include "nicperf/netns.hpp"
+#include "nicperf/util/netns.hpp"
 
 using namespace harness;
 using namespace nic_harness;
@@ -24,7 +24,7 @@ const nlohmann::json& forward_total(const nlohmann::json& report) {
 
 }  // namespace
 
-TEST_CASE("nicd: a verified test through the NIC, its counters, live coalescing, clean down") {
+TEST_CASE("nicd: a verified test through the NIC, its counters, live coalescing, clean down" * doctest::test_suite("root")) {
   if (!have_root()) return;
   Nic nic;
   REQUIRE(nic.up());
@@ -69,7 +69,7 @@ TEST_CASE("nicd: a verified test through the NIC, its counters, live coalescing,
   CHECK(access(nic.socket.c_str(), F_OK) != 0);
 }
 
-TEST_CASE("nicd: the control socket survives garbage and answers with one error line") {
+TEST_CASE("nicd: the control socket survives garbage and answers with one error line" * doctest::test_suite("root")) {
   if (!have_root()) return;
   Nic nic;
   REQUIRE(nic.up());
@@ -97,7 +97,7 @@ TEST_CASE("nicd: the control socket survives garbage and answers with one error 
   CHECK(nic.ctl({"set", "bogus=1"}) == 2);
 }
 
-TEST_CASE("nicd: after a crash, the next up clears the leftovers") {
+TEST_CASE("nicd: after a crash, the next up clears the leftovers" * doctest::test_suite("root")) {
   if (!have_root()) return;
   Nic nic;
   REQUIRE(nic.up());

@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "harness.hpp"
-#include "nicperf/path_registry.hpp"
+#include "nicperf/paths/registry.hpp"
 
 using harness::Proc;
 using harness::Server;

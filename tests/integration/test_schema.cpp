@@ -10,11 +10,11 @@
 #include <thread>
 
 #include "harness.hpp"
-#include "nicperf/context.hpp"
-#include "nicperf/cost.hpp"
-#include "nicperf/dgram_path.hpp"
-#include "nicperf/path_registry.hpp"
-#include "nicperf/test_spec.hpp"
+#include "nicperf/results/context.hpp"
+#include "nicperf/cost/cost.hpp"
+#include "nicperf/paths/dgram_path.hpp"
+#include "nicperf/paths/registry.hpp"
+#include "nicperf/spec/spec.hpp"
 
 using harness::Proc;
 using harness::Server;

@@ -1,0 +1,237 @@
+// The one results model. Sessions fill it; every printed figure (text, JSON, JSON stream) is
+// derived from it by the functions below, never computed again by a reporter.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nicperf/cost/cost.hpp"
+#include "nicperf/util/error.hpp"
+#include "nicperf/stream/latency.hpp"
+#include "nicperf/nic/nic_report.hpp"
+#include "nicperf/paths/send_path.hpp"
+#include "nicperf/stream/stream.hpp"
+#include "nicperf/spec/spec.hpp"
+
+namespace nicperf {
+
+using Json = nlohmann::json;
+
+// A UDP stream's datagrams as one side saw them (an interval's change, or the whole test).
+struct UdpCounts {
+  std::uint64_t packets = 0;  // sender: datagrams the kernel took; receiver: distinct ones received
+  std::uint64_t lost = 0;     // receiver: sequence numbers missing (late arrivals taken back)
+  std::uint64_t out_of_order = 0, duplicates = 0;
+  double jitter_ms = 0;            // receiver: RFC 3550 jitter at the end of the span
+  std::uint64_t send_drops = 0;    // sender: datagrams its own stack dropped (ENOBUFS)
+  std::uint64_t socket_drops = 0;  // receiver: datagrams its socket buffer dropped (SO_MEMINFO)
+  std::uint64_t fin_packets = 0;   // receiver: the count the sender's FIN datagram announced
+};
+
+// A --rr stream's transactions (client side; the server only echoes).
+struct RrCounts {
+  std::uint64_t transactions = 0;
+  LatencyHistogram latency;  // ns per transaction, request written to response read
+};
+
+// One stream during one interval, as measured by the local side.
+struct StreamSample {
+  int id = 0;
+  bool sender = false;
+  double start = 0, end = 0;  // seconds since the measured start (or test start when omitted)
+  std::uint64_t bytes = 0;
+  std::uint32_t retransmits = 0;
+  TcpSample tcp;
+  bool omitted = false;
+  double task_clock_ns = -1;  // the stream thread's CPU time in the interval, -1 if not counted
+  std::optional<UdpCounts> udp;
+  std::optional<RrCounts> rr;
+};
+
+struct IntervalRecord {
+  std::vector<StreamSample> streams;
+};
+
+// One side's final figures for one stream.
+struct StreamEnd {
+  int id = 0;
+  bool sender = false;
+  std::uint64_t bytes_total = 0;    // everything moved, omitted part included
+  std::uint64_t bytes_omitted = 0;  // sender: bytes moved before the omit period ended
+  // An iperf3 peer reports its bytes with its own -O cut already taken out: nothing more may
+  // be subtracted from them.
+  bool net_of_omit = false;
+  double seconds = 0;  // measured start to last byte
+  std::uint32_t retransmits = 0;
+  std::uint64_t max_snd_cwnd = 0, max_snd_wnd = 0;
+  std::uint32_t max_rtt = 0, min_rtt = 0, mean_rtt = 0;
+  PathStats path;
+  std::string error;
+  std::optional<UdpCounts> udp;
+  std::optional<RrCounts> rr;
+};
+
+struct CpuUsage {
+  bool valid = false;
+  double total = 0, user = 0, system = 0;  // percent of one CPU's wall time, as iperf3
+};
+
+// The other tests a server ran while this one's streams ran (--max-tests above 1). They share
+// the host's CPUs, caches and sockets, so each disturbs the others' figures.
+struct Overlap {
+  int tests = 0;                   // every other test whose streams ran at the same time
+  std::vector<std::string> peers;  // their clients, "ADDR port N" (the first kMaxOverlapPeers)
+};
+inline constexpr std::size_t kMaxOverlapPeers = 32;
+
+struct SideEnd {
+  std::vector<StreamEnd> streams;
+  CpuUsage cpu;
+  std::string congestion;
+  std::optional<SideCost> cost;
+  std::optional<Overlap> overlap;  // the server's side only; absent from older servers
+  // UDP senders: packets every device of this side's network namespace dropped on transmit
+  // over the test (a full tap queue drops below the stack, where no socket hears of it).
+  std::optional<std::uint64_t> device_tx_drops;
+};
+
+struct Endpoint {
+  int id = 0;
+  std::string local_host, remote_host;
+  int local_port = 0, remote_port = 0;
+};
+
+struct StartInfo {
+  std::string host;  // what the client connected to
+  int port = 0;
+  std::string cookie;
+  std::int64_t timesecs = 0;
+  std::vector<Endpoint> connected;
+  int tcp_mss_default = 0;
+  int sndbuf_actual = 0, rcvbuf_actual = 0;
+};
+
+// CI thresholds: the run fails (exit 9) when one is missed, and the JSON says which.
+struct Expectations {
+  std::optional<double> min_gbps;
+  std::optional<double> max_cycles_per_byte;  // each side
+  std::optional<double> max_cpu_s_per_gb;     // each side
+  std::optional<double> max_copied_share;
+  bool any() const {
+    return min_gbps || max_cycles_per_byte || max_cpu_s_per_gb || max_copied_share;
+  }
+};
+
+struct Threshold {
+  std::string name;
+  double limit = 0;
+  std::optional<double> value;  // absent when it could not be measured (counts as missed)
+  bool passed = false;
+  std::string note;
+};
+
+struct Report {
+  bool is_client = true;
+  TestSpec spec;
+  Json context;  // system_context()
+  StartInfo start;
+  std::vector<IntervalRecord> intervals;
+  SideEnd local;
+  std::optional<SideEnd> remote;
+  Json remote_context;
+  HostIdentity peer;  // the other side's process, to recognize it in interrupt attribution
+  std::string server_output_text;
+  Json server_output_json;
+  std::optional<Error> error;
+  bool interrupted = false;
+  std::vector<Threshold> thresholds;
+  std::optional<nic::NicStats> nic;  // --nic: nicperf-nicd's counters over the measured window
+  std::string nic_error;             // why they are missing when --nic was given
+};
+
+std::vector<Threshold> check_thresholds(const Report& r, const Expectations& e);
+
+// Derived figures.
+struct Totals {
+  double start = 0, end = 0, seconds = 0;
+  std::uint64_t bytes = 0;
+  double bits_per_second = 0;
+  std::uint32_t retransmits = 0;
+  bool sender = false;
+  bool omitted = false;
+};
+
+// Whether stream `id` belongs to the "bidir_reverse" group (server -> client in a bidir test).
+bool is_reverse_group(const TestSpec& spec, int id);
+
+Totals sample_totals(const StreamSample& s);
+// Sum of the samples of one interval that belong to a group.
+Totals interval_sum(const Report& r, const IntervalRecord& iv, bool reverse_group);
+
+// The sending and receiving end of one stream, from the local and the remote side.
+struct StreamPair {
+  const StreamEnd* sender = nullptr;
+  const StreamEnd* receiver = nullptr;
+};
+StreamPair stream_pair(const Report& r, int id);
+Totals sender_totals(const StreamPair& p);
+Totals receiver_totals(const StreamPair& p);
+// sum_sent / sum_received over a group; received bytes exclude the sender's omitted bytes.
+Totals sum_sent(const Report& r, bool reverse_group);
+Totals sum_received(const Report& r, bool reverse_group);
+std::vector<int> stream_ids(const Report& r);
+
+// UDP figures of one stream or a group, from both ends: packets sent and received, and lost as
+// sent minus received when the sender's count is known (iperf3's rule), else the gaps seen.
+struct UdpTotals {
+  bool valid = false;
+  std::uint64_t sent = 0, received = 0, lost = 0, out_of_order = 0, duplicates = 0;
+  std::uint64_t send_drops = 0, socket_drops = 0;
+  std::optional<std::uint64_t> device_drops;  // udp_sum only: the sending side's devices
+  double jitter_ms = 0;                       // the worst stream's
+  double seconds = 0;
+  double lost_share() const { return sent ? double(lost) / double(sent) : 0; }
+};
+UdpTotals udp_totals(const StreamPair& p);
+UdpTotals udp_sum(const Report& r, bool reverse_group);
+// UDP and --rr count in units of one size (a datagram, a request): bytes per unit, 0 for TCP
+// streams, which have none.
+double bytes_per_unit(const TestSpec& spec);
+// A side's CPU ns per unit (cost per byte times the unit's size); nullopt without a unit or
+// without bytes moved.
+std::optional<double> cpu_ns_per_unit(const TestSpec& spec, const SideCost* cost);
+
+// --rr: transactions and latency over every stream of the local (client) side.
+std::optional<RrCounts> rr_sum(const Report& r);
+
+// What the send and receive paths reported, summed over the streams' sending and receiving ends.
+struct PathTotals {
+  PathStats send, recv;
+  // Share of zero-copy sends the kernel copied after all; negative when no send was zero-copy.
+  double copied_share() const {
+    return send.zerocopy_completions
+               ? double(send.zerocopy_copied) / double(send.zerocopy_completions)
+               : -1.0;
+  }
+  double mapped_share() const {
+    auto all = recv.mapped_bytes + recv.copied_bytes;
+    return all ? double(recv.mapped_bytes) / double(all) : -1.0;
+  }
+};
+PathTotals path_totals(const Report& r);
+
+// The client's and the server's cost, whichever side this report was made on.
+const SideCost* client_cost(const Report& r);
+const SideCost* server_cost(const Report& r);
+// The server's overlap, whichever side this report was made on; null when the server kept none
+// (an older nicperf or a stock iperf3 server).
+const Overlap* server_overlap(const Report& r);
+
+// Results exchange: a side's end figures travel to the peer as JSON.
+Json to_json(const SideEnd& side);
+Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams);
+
+}  // namespace nicperf

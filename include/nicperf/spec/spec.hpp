@@ -1,0 +1,72 @@
+// TestSpec: everything one test is. Built by the CLI, sent to the server as JSON, validated on
+// both sides with the same function.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "nicperf/util/error.hpp"
+
+namespace nicperf {
+
+enum class Direction { kNormal, kReverse, kBidir };  // normal: the client sends
+
+struct TestSpec {
+  std::string protocol = "tcp";
+  int streams = 1;
+  std::uint64_t block_len = 128 * 1024;
+  double duration = 10;     // seconds, used when bytes == 0
+  std::uint64_t bytes = 0;  // per direction, split over the streams; 0 = run for duration
+  Direction direction = Direction::kNormal;
+  double interval = 1;  // 0 = no interval reports
+  double omit = 0;
+  std::vector<int> client_cpus;  // stream i runs on cpus[i % size]
+  std::vector<int> server_cpus;
+  std::uint64_t window = 0;  // SO_SNDBUF/SO_RCVBUF, 0 = kernel default
+  bool no_delay = false;
+  std::string congestion;  // TCP_CONGESTION, empty = default
+  std::string send_mode = "write";
+  std::string recv_mode = "read";
+  int uring_depth = 8;        // io_uring sends per linked chain
+  std::string cost = "full";  // full | counters | rusage | off, each side falls back from it
+  bool verify = false;
+  bool random_payload = false;
+  bool get_server_output = false;
+  // UDP (-u): per-stream pacing, and how many datagrams one system call carries.
+  std::uint64_t rate = 0;     // bits/s per stream, 0 = as fast as the path goes (-b)
+  int burst = 0;              // datagrams sent back to back before pacing resumes, 0 = none
+  int batch = 16;             // datagrams per call for sendmmsg, gso, recvmmsg (--batch)
+  std::uint64_t fq_rate = 0;  // SO_MAX_PACING_RATE in bits/s (--fq-rate), 0 = unset
+  // Request/response (--rr): each transaction sends req_len bytes and waits for resp_len back.
+  bool rr = false;
+  std::uint64_t req_len = 1, resp_len = 1;
+};
+
+inline bool is_udp(const TestSpec& s) { return s.protocol == "udp"; }
+inline constexpr std::uint64_t kDefaultUdpRate = 1'000'000;  // iperf3's -u default, bits/s
+inline constexpr std::uint64_t kDefaultUdpLen = 1460;        // iperf3's -u default datagram
+
+// Limits that both sides enforce; a server may lower some of them (later: --max-*).
+struct SpecLimits {
+  int max_streams = 128;
+  std::uint64_t max_block_len = 16ull << 20;
+  double max_duration = 86400;
+  std::uint64_t max_bytes = 1ull << 50;
+};
+
+Status validate(const TestSpec& spec, const SpecLimits& limits = {});
+nlohmann::json to_json(const TestSpec& spec);
+// Type-checks every field and then validates; unknown fields are refused.
+Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& limits = {});
+
+const char* direction_name(Direction d);
+// Which side sends on stream `index` (bidir: even streams client->server, odd reversed).
+bool client_sends(const TestSpec& spec, int index);
+// Total number of data connections (bidir doubles them, as iperf3 does).
+int connection_count(const TestSpec& spec);
+// Bytes stream `index` must carry when spec.bytes > 0.
+std::uint64_t stream_byte_budget(const TestSpec& spec, int index);
+
+}  // namespace nicperf

@@ -1,0 +1,26 @@
+// Parsing and formatting of sizes, rates and CPU lists, the way iperf3 users write them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nicperf/util/error.hpp"
+
+namespace nicperf {
+
+// "128K" -> 131072: K, M, G, T are powers of 1024 (iperf3's rule for sizes).
+Expected<std::uint64_t> parse_size(std::string_view text);
+// "10G" -> 1e10 bits/s: k, m, g, t are powers of 1000 (rates).
+Expected<double> parse_rate(std::string_view text);
+// "0,2-3" -> {0, 2, 3}
+Expected<std::vector<int>> parse_cpu_list(std::string_view text);
+
+// iperf3-style: "1.23 GBytes", "29.6 Gbits/sec" (three significant digits).
+std::string format_bytes(double bytes);
+std::string format_rate(double bits_per_second);
+// "%.2f" without a locale.
+std::string fixed(double value, int decimals);
+
+}  // namespace nicperf

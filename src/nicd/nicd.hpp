@@ -1,0 +1,88 @@
+// nicperf-nicd: a userspace NIC between two network namespaces. One TAP in each namespace; per
+// queue and direction a thread reads the sending tap (the TX ring), runs the frame through the
+// model (nic_model.hpp: ring, link, coalescer; nic_packet.hpp: RSS, segmentation) and writes
+// it into the receiving tap (the RX interrupt). Its control socket speaks JSON lines:
+//   {"cmd":"info"} {"cmd":"stats"} {"cmd":"reset"} {"cmd":"set","settings":{...}} {"cmd":"down"}
+// and every reply is one line {"ok":true,...} or {"ok":false,"error":"..."}.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "nicperf/util/error.hpp"
+#include "nicd/nic_model.hpp"
+#include "nicperf/nic/nicd_client.hpp"
+
+namespace nicperf::nic {
+
+
+struct NicdConfig {
+  unsigned queues = 1;
+  unsigned mtu = 1500;
+  NicSettings settings;
+  // The IRQ affinity of each host's RX queues: the thread delivering into a host's queue q runs
+  // on cpus[q % size] (empty: anywhere).
+  std::vector<int> cli_irq_cpus, srv_irq_cpus;
+  std::string socket = kDefaultSocket;
+  std::string cli_ns = "nicperf-cli", srv_ns = "nicperf-srv";
+  std::string cli_addr = "198.18.0.1", srv_addr = "198.18.0.2";
+  unsigned prefix_len = 24;
+};
+Status validate(const NicdConfig& c);
+
+enum class Direction { kCliToSrv = 0, kSrvToCli = 1 };
+const char* direction_name(Direction d);  // "cli_to_srv", "srv_to_cli"
+
+// Settings and epochs the control thread publishes to the queue threads.
+struct Shared {
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> settings_epoch{0}, reset_epoch{0};
+  std::mutex mutex;  // guards settings
+  NicSettings settings;
+};
+
+class QueueWorker;
+
+class Nicd {
+ public:
+  // Clears leftovers of an earlier crash, makes the namespaces, taps and addresses, starts the
+  // queue threads and binds the control socket (mode 0600).
+  static Expected<std::unique_ptr<Nicd>> up(const NicdConfig& c);
+  ~Nicd();  // stops the threads, closes the taps, deletes the namespaces and the socket file
+  Nicd(const Nicd&) = delete;
+  Nicd& operator=(const Nicd&) = delete;
+
+  // Serves the control socket until `down`, SIGTERM or SIGINT (blocked by the caller).
+  void serve();
+  nlohmann::json info() const;
+  nlohmann::json stats() const;
+  Status reset();
+  Status set(const nlohmann::json& settings);
+
+ private:
+  explicit Nicd(NicdConfig c);
+  Status make_namespaces();
+  Status make_taps();
+  Status start_threads();
+  Status bind_socket();
+  std::string tap_name(Direction side_of) const;
+
+  NicdConfig config_;
+  Shared shared_;
+  std::vector<int> cli_taps_, srv_taps_;
+  int cli_sock_ = -1, srv_sock_ = -1;  // ethtool sockets in each namespace
+  int listen_fd_ = -1;
+  std::vector<std::unique_ptr<QueueWorker>> workers_;
+  std::uint64_t reset_at_ns_ = 0;
+  std::vector<std::uint64_t> busy_at_reset_;
+  bool namespaces_made_ = false;
+};
+
+
+}  // namespace nicperf::nic

@@ -1,0 +1,248 @@
+#include "nicd/queue.hpp"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "nicperf/util/clock.hpp"
+
+namespace nicperf::nic {
+
+namespace {
+
+VnetHdr header_of(std::span<const std::uint8_t> frame) {
+  VnetHdr h;
+  std::memcpy(&h, frame.data(), sizeof h);
+  return h;
+}
+
+}  // namespace
+
+QueueWorker::QueueWorker(Direction dir, unsigned queue, int src_fd, std::vector<int> dst_fds,
+                         int cpu, Shared& shared)
+    : dir_(dir),
+      queue_(queue),
+      src_fd_(src_fd),
+      dst_fds_(std::move(dst_fds)),
+      cpu_(cpu),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      shared_(shared),
+      link_({}, 0x6e6963ull + queue * 2 + static_cast<unsigned>(dir)),
+      rss_(static_cast<unsigned>(dst_fds_.size())) {}
+
+QueueWorker::~QueueWorker() {
+  join();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void QueueWorker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void QueueWorker::wake() {
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void QueueWorker::join() {
+  if (thread_.joinable()) {
+    wake();
+    thread_.join();
+  }
+}
+
+void QueueWorker::run() {
+  tid_ = gettid();
+  // The coalescing timer is tens of microseconds: the default 50 us timer slack would swamp it.
+  prctl(PR_SET_TIMERSLACK, 1UL);
+  if (cpu_ >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu_, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
+  std::string name = std::string(dir_ == Direction::kCliToSrv ? "nicd-c2s-" : "nicd-s2c-") +
+                     std::to_string(queue_);
+  pthread_setname_np(pthread_self(), name.c_str());
+  pick_up(true);
+  while (!shared_.stop.load(std::memory_order_relaxed)) {
+    pick_up(false);
+    Nanos now = monotonic_ns();
+    read_burst(now);
+    now = monotonic_ns();
+    note_arrivals(now);
+    if (must_deliver(now)) deliver(now);
+    wait(now);
+  }
+}
+
+// Settings apply between bursts; a new ring size waits until the ring is empty, since frames
+// in it live in the old buffer region.
+void QueueWorker::pick_up(bool first) {
+  std::uint64_t epoch = shared_.settings_epoch.load(std::memory_order_acquire);
+  if (first || epoch != settings_seen_) {
+    {
+      std::lock_guard lock(shared_.mutex);
+      settings_ = shared_.settings;
+    }
+    settings_seen_ = epoch;
+    coalescer_.configure(settings_.coalesce);
+    link_.configure(settings_.link);
+  }
+  if (!ring_ || (ring_->entries() != settings_.ring && ring_->frames() == 0)) {
+    ring_.emplace(settings_.ring, kBufSize);
+    noted_ = 0;
+  }
+  usecs_.store(coalescer_.usecs(), std::memory_order_relaxed);
+  std::uint64_t reset = shared_.reset_epoch.load(std::memory_order_acquire);
+  if (reset != reset_seen_.load(std::memory_order_relaxed)) {
+    counters_.reset();
+    steered_.reset();
+    reset_seen_.store(reset, std::memory_order_release);
+  }
+}
+
+// The coalescer looks at every frame as it lands, so rx-frames=N raises its interrupt with
+// exactly N frames, however many the tap had queued.
+void QueueWorker::read_burst(Nanos now) {
+  for (int i = 0; i < kReadBurst; ++i) {
+    if (!ring_->reserve(kMaxFrame, iov_)) {
+      counters_.backpressure.add(1);
+      return;
+    }
+    ssize_t n = readv(src_fd_, iov_.data(), static_cast<int>(iov_.size()));
+    if (n <= static_cast<ssize_t>(sizeof(VnetHdr))) return;  // EAGAIN, EIO while down, or runt
+    classify(ring_->commit(static_cast<std::size_t>(n), now), now);
+    note_arrivals(now);
+    if (must_deliver(now)) deliver(now);
+  }
+}
+
+std::span<const std::uint8_t> QueueWorker::linear(const DescRing::Frame& f) {
+  ring_->buffers(f, iov_);
+  if (iov_.size() == 1) return {static_cast<const std::uint8_t*>(iov_[0].iov_base), f.len};
+  scratch_.resize(f.len);
+  std::size_t at = 0;
+  for (const iovec& v : iov_) {
+    std::memcpy(scratch_.data() + at, v.iov_base, v.iov_len);
+    at += v.iov_len;
+  }
+  return scratch_;
+}
+
+void QueueWorker::classify(DescRing::Frame& f, Nanos now) {
+  auto bytes = linear(f);
+  VnetHdr hdr = header_of(bytes);
+  auto frame = bytes.subspan(sizeof(VnetHdr));
+  f.segments = static_cast<std::uint16_t>(wire_segments(hdr, frame));
+  f.wire_bytes = static_cast<std::uint32_t>(wire_bytes(hdr, frame));
+  f.queue = static_cast<std::uint16_t>(queue_ % dst_fds_.size());
+  // Both directions hash the flow as the client sends it, so a flow's replies land on the
+  // queue its data came from and the kernel's automq keeps the flow on one queue index.
+  if (auto flow = parse_flow(frame)) {
+    if (dir_ == Direction::kSrvToCli) *flow = reversed(*flow);
+    f.queue = static_cast<std::uint16_t>(rss_.queue_for(rss_hash(*flow)));
+  }
+  f.lost = link_.lost();
+  f.due = link_.depart(now, f.wire_bytes);
+  counters_.ring_samples.add(1);
+  counters_.ring_used_sum.add(ring_->used());
+  counters_.ring_used_max.max(ring_->used());
+}
+
+void QueueWorker::note_arrivals(Nanos now) {
+  for (; noted_ < ring_->frames(); ++noted_) {
+    const auto& f = ring_->at(noted_);
+    if (f.due > now) break;
+    coalescer_.arrived(std::max(f.due, f.arrived));
+  }
+}
+
+// The interrupt fires when the coalescer says so, or at once when the ring cannot take another
+// frame: holding frames back then would only stall the sender.
+bool QueueWorker::must_deliver(Nanos now) const {
+  if (noted_ == 0) return false;
+  if (coalescer_.due(now)) return true;
+  return ring_->free() * kBufSize < kMaxFrame;
+}
+
+void QueueWorker::deliver(Nanos now) {
+  Nanos written = monotonic_ns();  // residence ends at the write, not at the decision to write
+  std::uint64_t queues_hit = 0;
+  std::size_t burst = noted_;
+  for (std::size_t i = 0; i < burst; ++i) {
+    const DescRing::Frame& f = ring_->front();
+    if (f.lost) {
+      counters_.lost.add(1);
+    } else if (write_frame(f)) {
+      counters_.frames.add(1);
+      counters_.bytes.add(f.len - sizeof(VnetHdr));
+      counters_.segments.add(f.segments);
+      counters_.wire_bytes.add(f.wire_bytes);
+      counters_.residence_ns.add(written - f.arrived);
+      if (f.queue != queue_) steered_.add(1);
+      queues_hit |= std::uint64_t{1} << (f.queue % 64);
+    } else {
+      counters_.drops.add(1);
+    }
+    ring_->pop();
+  }
+  noted_ = 0;
+  counters_.interrupts.add(static_cast<std::uint64_t>(std::popcount(queues_hit)));
+  counters_.frames_per_irq.add(burst);
+  coalescer_.fired(now);
+}
+
+bool QueueWorker::write_frame(const DescRing::Frame& f) {
+  int fd = dst_fds_[f.queue % dst_fds_.size()];
+  auto bytes = linear(f);
+  VnetHdr hdr = header_of(bytes);
+  if (settings_.gro || hdr.gso_type == kGsoNone) {
+    ring_->buffers(f, iov_);
+    return writev(fd, iov_.data(), static_cast<int>(iov_.size())) == static_cast<ssize_t>(f.len);
+  }
+  // GRO off: the receiver gets MTU frames, cut here as a NIC without LRO would see them.
+  auto parts = segment_tcp(hdr, bytes.subspan(sizeof(VnetHdr)), segments_);
+  if (!parts) return false;
+  counters_.segmented.add(1);
+  bool all = true;
+  for (const SegmentRef& s : *parts) {
+    all &= write(fd, segments_.data() + s.offset, s.size) == static_cast<ssize_t>(s.size);
+  }
+  segments_.clear();
+  return all;
+}
+
+void QueueWorker::wait(Nanos now) {
+  Nanos until = now + 1'000'000'000;  // nothing pending: sleep until a frame or a wake-up
+  if (noted_ > 0) until = coalescer_.deadline();
+  if (noted_ < ring_->frames()) until = std::min(until, ring_->at(noted_).due);
+  if (until <= now && noted_ > 0) return;
+  if (settings_.busy_poll_us != 0 && ring_->free() * kBufSize >= kMaxFrame) {
+    // Like the kernel's busy_poll: spinning a few microseconds spares the wake-up of a halted
+    // vCPU when frames come back to back, at the price of the CPU it burns (counted as busy).
+    Nanos end = std::min(until, now + settings_.busy_poll_us * 1000);
+    while (monotonic_ns() < end) {
+      pollfd p{src_fd_, POLLIN, 0};
+      if (poll(&p, 1, 0) > 0 || shared_.stop.load(std::memory_order_relaxed)) return;
+    }
+  }
+  bool room = ring_->free() * kBufSize >= kMaxFrame;
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {src_fd_, static_cast<short>(room ? POLLIN : 0), 0}};
+  Nanos left = until > now ? until - now : 0;
+  timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+  if (ppoll(fds, 2, &ts, nullptr) > 0 && (fds[0].revents & POLLIN)) {
+    std::uint64_t v;
+    [[maybe_unused]] ssize_t n = read(wake_fd_, &v, sizeof v);
+  }
+}
+
+}  // namespace nicperf::nic

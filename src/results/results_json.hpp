@@ -1,0 +1,13 @@
+// The results exchange's pieces for UDP and --rr streams (results.cpp and results_udp.cpp).
+#pragma once
+
+#include "nicperf/results/results.hpp"
+
+namespace nicperf {
+
+Json udp_json(const UdpCounts& u);
+UdpCounts udp_from_json(const Json& j);  // throws nlohmann or range errors on bad input
+Json rr_json(const RrCounts& rr);
+Expected<RrCounts> rr_from_json(const Json& j);
+
+}  // namespace nicperf

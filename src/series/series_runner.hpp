@@ -1,0 +1,100 @@
+// Support for commands that run many tests in a row (--compare, --repeat, --sweep-rate): one
+// live progress line on a terminal, and a NIC setting changed between runs and restored after.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "nicperf/series/compare.hpp"
+#include "nicd/nicd.hpp"
+#include "nicperf/report/reporter.hpp"
+#include "nicperf/util/units.hpp"
+
+namespace nicperf {
+
+// Runs in a series print nothing per test; the table is the output.
+class SilentReporter final : public Reporter {
+ public:
+  void on_start(const Report&) override {}
+  void on_interval(const Report&, const IntervalRecord&) override {}
+  void on_end(const Report&) override {}
+  void on_error(const Report&, const Error&) override {}
+};
+
+class NicSweep;
+
+// The series' own SIGINT/SIGTERM handling: a signal stops the series after the test it
+// interrupts. The handlers are the series' while it lives; the old ones come back after.
+class SeriesRunner {
+ public:
+  SeriesRunner();
+  ~SeriesRunner();
+  SeriesRunner(const SeriesRunner&) = delete;
+  SeriesRunner& operator=(const SeriesRunner&) = delete;
+  bool stopped() const;
+  // One test of the series, silent, after setting the NIC (`setting` "" = leave it); returns
+  // its exit code, and `report` holds what it measured (or why the NIC could not be set).
+  int run(const ClientOptions& opt, NicSweep& nic, const std::string& setting, Report& report);
+
+ private:
+  void (*old_int_)(int);
+  void (*old_term_)(int);
+};
+
+// What runs, which round, and about how long is left; nothing unless enabled (a terminal).
+class Progress {
+ public:
+  Progress(std::ostream& err, bool enabled) : err_(err), enabled_(enabled) {}
+  ~Progress() { clear(); }
+  void show(const std::string& what, int round, int rounds, double seconds_left) {
+    if (!enabled_) return;
+    err_ << "\r\033[K" << what << "  round " << round << "/" << rounds << "  ~"
+         << fixed(seconds_left, 0) << " s left" << std::flush;
+    shown_ = true;
+  }
+  void clear() {
+    if (shown_) err_ << "\r\033[K" << std::flush;
+    shown_ = false;
+  }
+
+ private:
+  std::ostream& err_;
+  bool enabled_;
+  bool shown_ = false;
+};
+
+// --compare-nic: sets the NIC before a run; puts the daemon's own setting back at the end.
+class NicSweep {
+ public:
+  Status open(const ClientOptions& base, const CompareOptions& opt) {
+    if (opt.nic_key.empty()) return ok();
+    auto c = nic::NicdClient::connect(base.nic_socket);
+    if (!c) return c.error();
+    client_.emplace(std::move(*c));
+    auto info = client_->request({{"cmd", "info"}});
+    if (!info) return info.error();
+    key_ = opt.nic_key;
+    original_ = (*info)["settings"].value(key_, Json());
+    return ok();
+  }
+  Status apply(const std::string& setting) {
+    if (!client_ || setting.empty()) return ok();
+    auto eq = setting.find('=');
+    auto r = client_->request(
+        {{"cmd", "set"}, {"settings", {{setting.substr(0, eq), setting.substr(eq + 1)}}}});
+    if (!r) return r.error();
+    return ok();
+  }
+  ~NicSweep() {
+    if (client_ && !original_.is_null())
+      (void)client_->request({{"cmd", "set"}, {"settings", {{key_, original_}}}});
+  }
+
+ private:
+  std::optional<nic::NicdClient> client_;
+  std::string key_;
+  Json original_;
+};
+
+}  // namespace nicperf

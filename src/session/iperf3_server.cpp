@@ -1,0 +1,141 @@
+// nicperf serving a stock iperf3 client: the server's side of iperf3's states, with nicperf's
+// streams, paths and cost collector. The iperf3 client decides when the test ends (TEST_END).
+
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include "nicperf/results/context.hpp"
+#include "nicperf/iperf3/iperf3.hpp"
+#include "session/server_slots.hpp"
+#include "session/side_run.hpp"
+
+namespace nicperf::iperf3 {
+namespace {
+
+Clock::time_point in(double seconds) { return in_seconds(seconds); }
+
+class Session {
+ public:
+  Session(ServerSession& s, ControlChannel& control, Report& report)
+      : s_(s), control_(control), report_(report) {}
+
+  Status run() {
+    report_.remote_context = peer_context();
+    if (auto st = send_state(kParamExchange); !st) return st;
+    auto params = read_json(control_, s_.opt.timeouts.rcv, "the iperf3 client");
+    if (!params) return params.error();
+    auto spec = spec_from_params(*params, s_.opt.limits);
+    if (!spec) return refuse(spec.error());
+    report_.spec = *spec;
+    TeeReporter reporter;
+    reporter.add(make_reporter(s_.opt.format, s_.out, s_.err, s_.opt.verbose));
+    std::ostringstream captured;
+    if (spec->get_server_output)
+      reporter.add(make_reporter(Format::kText, captured, captured, false));
+    TestRun run(report_, s_.loop, reporter);
+    run.set_limits(s_.opt.timeouts.rcv, s_.opt.limits.max_duration + spec->omit);
+    if (auto st = run.prepare(); !st) return refuse(st.error());
+    s_.incoming.connections = connection_count(*spec);
+    if (auto st = send_state(kCreateStreams); !st) return st;
+    if (auto st = collect(run); !st) return st;
+    if (auto st = send_state(kTestStart); !st) return st;
+    if (auto st = send_state(kTestRunning); !st) return st;
+    run.describe_connections();
+    reporter.on_start(report_);
+    OverlapSpan overlap(s_.incoming);
+    run.start();
+    return run_and_exchange(run, reporter, overlap, captured);
+  }
+
+ private:
+  Status send_state(int state) {
+    char b = char(state);
+    return control_.write_raw({&b, 1}, in(s_.opt.timeouts.snd));
+  }
+
+  // SERVER_ERROR and iperf3's two error numbers: the client prints its own message for them.
+  Status refuse(const Error& e) {
+    char msg[9] = {char(kServerError), 0, 0, 0, 100, 0, 0, 0, 0};  // i_errno 100: IECTRLREAD-class
+    (void)control_.write_raw({msg, sizeof msg}, in(s_.opt.timeouts.snd));
+    return e;
+  }
+
+  // Data connections arrive through the acceptor; a control byte meanwhile means trouble.
+  Status collect(TestRun& run) {
+    auto deadline = in(s_.opt.timeouts.rcv);
+    IncomingStreams& in_ = s_.incoming;
+    while (int(run.stream_count()) < in_.connections) {
+      auto b = control_.read_bytes(1, deadline, [&] { return !in_.arrived.empty(); });
+      if (!b) return b.error();
+      if (*b)
+        return Error{Errc::kProtocol, "the iperf3 client sent a state while its streams connected"};
+      if (in_.arrived.empty())
+        return Error{Errc::kTimeout, "the iperf3 client's data connections did not arrive in time"};
+      auto [id, sock] = std::move(in_.arrived.front());
+      in_.arrived.pop_front();
+      ++in_.accepted;
+      if (auto st = run.add_stream(our_stream(id, report_.spec), sock.release()); !st) return st;
+    }
+    return ok();
+  }
+
+  Status run_and_exchange(TestRun& run, Reporter& reporter, OverlapSpan& overlap,
+                          std::ostringstream& captured) {
+    bool test_end = false;
+    auto read = state_reader(control_);
+    auto on_frame = [&](const Json& f) -> Status {
+      int state = f["state"];
+      if (state == kTestEnd) {
+        test_end = true;
+        run.stop_senders();
+        return ok();
+      }
+      return Error{Errc::kTestFailed,
+                   std::string("the iperf3 client ended the test (") + state_name(state) + ")"};
+    };
+    auto on_signal = [&] {
+      s_.stop_requested = true;
+      run.abort_streams();
+    };
+    Status ran = run.run(read, on_frame, on_signal, [&] { return test_end; });
+    // Let what is in flight arrive (we receive) or be delivered (we send) before the counts.
+    if (ran) {
+      run.wait_delivered();
+      run.wait_quiet(std::chrono::milliseconds(200), std::chrono::seconds(3));
+    }
+    run.abort_streams();
+    run.finish();
+    report_.local.overlap = overlap.end();
+    if (s_.stop_requested) return Error{Errc::kInterrupted, "the server was stopped by a signal"};
+    if (!ran) return ran;
+    if (auto st = send_state(kExchangeResults); !st) return st;
+    auto theirs = read_json(control_, s_.opt.timeouts.rcv, "the iperf3 client");
+    if (!theirs) return theirs.error();
+    auto side = parse_results(*theirs, report_.spec, true);
+    if (!side) return side.error();
+    report_.remote = std::move(*side);
+    reporter.on_end(report_);
+    Json ours = results_json(report_.local, report_.spec);
+    if (report_.spec.get_server_output)
+      ours["server_output_text"] = captured.str().substr(0, kMaxJson / 2);
+    if (auto st = control_.write_raw(length_prefixed(ours), in(s_.opt.timeouts.snd)); !st)
+      return st;
+    if (auto st = send_state(kDisplayResults); !st) return st;
+    auto done = control_.read_bytes(1, in(s_.opt.timeouts.rcv));  // IPERF_DONE, or just a close
+    (void)done;
+    return ok();
+  }
+
+  ServerSession& s_;
+  ControlChannel& control_;
+  Report& report_;
+};
+
+}  // namespace
+
+Status serve(ServerSession& s, ControlChannel& control, Report& report) {
+  return Session(s, control, report).run();
+}
+
+}  // namespace nicperf::iperf3

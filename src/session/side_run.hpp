@@ -1,0 +1,116 @@
+// TestRun: one side's part of a running test, shared by client and server. It owns the streams,
+// keeps the clock (omit, duration, intervals), samples counters on the main thread and fills the
+// local half of the Report.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "nicperf/control/channel.hpp"
+#include "nicperf/cost/cost.hpp"
+#include "nicperf/stream/payload.hpp"
+#include "nicperf/report/reporter.hpp"
+#include "nicperf/stream/stream.hpp"
+
+namespace nicperf {
+
+// Socket options a test asks for, applied to every data socket.
+Status apply_socket_options(int fd, const TestSpec& spec);
+
+class TestRun {
+ public:
+  TestRun(Report& report, EventLoop& loop, Reporter& reporter);
+  ~TestRun();
+
+  // stall_s: abort when no byte moved for this long; max_s: abort a test running longer
+  // (a server's --max-duration; 0 = no limit beyond the spec's own duration).
+  void set_limits(double stall_s, double max_s);
+  Status prepare();  // payload, CPU checks
+  // Runs as the measured window opens (after -O): the NIC's counters start with the streams'.
+  void set_window_hook(std::function<void()> begin) { on_begin_ = std::move(begin); }
+  Status add_stream(int id, int fd);  // takes ownership of fd
+  bool has_stream(int id) const;
+  std::size_t stream_count() const { return streams_.size(); }
+  void describe_connections();  // fills report.start.connected and socket facts
+  void start();
+
+  // Runs until every local stream is done. on_frame handles control frames; on_signal runs on
+  // SIGINT/SIGTERM. A failed handler or a lost control connection aborts the streams.
+  Status run(ControlChannel& control, const std::function<Status(const Json&)>& on_frame,
+             const std::function<void()>& on_signal);
+  // The same loop for any control reader (an iperf3 peer's state bytes), ending when `done`
+  // holds (default: every stream finished).
+  using ControlRead = std::function<Expected<std::optional<Json>>(
+      Clock::time_point deadline, const std::function<bool()>& stop)>;
+  Status run(const ControlRead& read, const std::function<Status(const Json&)>& on_frame,
+             const std::function<void()>& on_signal, const std::function<bool()>& done);
+  bool time_up() const { return Clock::now() >= stop_at_; }
+  bool senders_done() const;
+  std::vector<int> sender_fds() const;
+  std::uint64_t bytes_moved(bool senders) const;
+  // Runs the clock until no byte has moved for `quiet` (at most `limit`): a peer that never
+  // closes its data connections (iperf3) has then delivered what it sent.
+  void wait_quiet(Clock::duration quiet, Clock::duration limit);
+  // Waits (up to 5 s) until the kernel has delivered everything the senders wrote
+  // (SIOCOUTQ empty): a peer that stops counting at a control message has it all by then.
+  void wait_delivered();
+  void stop_senders();
+  void abort_streams();
+  // Joins the streams and writes their end figures into report.local.
+  void finish();
+  std::optional<Error> stream_error() const;
+  // The softirq time traced on top of the NIC's queue threads (after finish()).
+  void attribute_nic_softirq(nic::NicStats& nic) const;
+
+ private:
+  Clock::time_point step(Clock::time_point now);
+  void sample(Clock::time_point now);
+  void begin_measurement(Clock::time_point now);
+  bool streams_done() const;
+  double since_origin(Clock::time_point t) const;
+  int cpu_for(int id) const;
+  Status check_paths() const;
+  void attach_cost();
+  void finish_cost(Clock::time_point end);
+
+  struct Track {
+    std::unique_ptr<Stream> stream;
+    std::uint64_t last_bytes = 0;
+    std::uint32_t last_retrans = 0;
+    std::uint64_t omit_bytes = 0;
+    std::uint32_t omit_retrans = 0;
+    TcpSample tcp;  // latest
+    std::uint64_t max_cwnd = 0, max_wnd = 0;
+    std::uint32_t max_rtt = 0, min_rtt = 0;
+    std::uint64_t rtt_sum = 0, rtt_count = 0;
+    UdpProgress last_udp;
+    std::uint64_t last_socket_drops = 0, last_transactions = 0;
+  };
+  UdpCounts udp_delta(Track& t);
+  UdpCounts udp_end(const Track& t) const;
+
+  Report& report_;
+  EventLoop& loop_;
+  Reporter& reporter_;
+  std::optional<Payload> payload_;
+  std::unique_ptr<CostCollector> cost_;
+  std::vector<double> last_task_clock_;
+  std::vector<std::uint64_t> begin_bytes_;
+  std::vector<Track> streams_;
+  Clock::time_point t0_{}, origin_{}, last_tick_{}, next_tick_{}, stop_at_{};
+  bool measuring_ = false, stopped_ = false;
+  Clock::time_point last_progress_{};
+  std::uint64_t progress_bytes_ = 0;
+  std::optional<Error> run_error_;
+  Clock::duration stall_timeout_ = std::chrono::seconds(10);
+  double max_seconds_ = 0;
+  rusage rusage0_{};
+  std::function<void()> on_begin_;
+  std::optional<std::uint64_t> tx_drops0_;  // UDP: device_tx_drops() as the window opened
+};
+
+}  // namespace nicperf

@@ -1,0 +1,111 @@
+// A --rr stream's thread: the client writes a request and times until the whole response is
+// back; the server reads each request and answers it. One transaction in flight per stream,
+// as netperf's TCP_RR and neper's tcp_rr.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <vector>
+
+#include "nicperf/stream/stream.hpp"
+
+namespace nicperf {
+namespace {
+
+std::uint64_t mono_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::uint64_t(ts.tv_sec) * 1'000'000'000 + std::uint64_t(ts.tv_nsec);
+}
+
+// 0 on success, else errno (EPIPE-like -1 for a peer that closed).
+int write_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return errno;
+    p += w;
+    n -= std::size_t(w);
+  }
+  return 0;
+}
+
+// Reads exactly n bytes: 0 on success, -1 when the peer closed before the first byte, ECONNRESET
+// when it closed midway, else errno.
+int read_exact(int fd, char* p, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::read(fd, p + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return errno;
+    if (r == 0) return got == 0 ? -1 : ECONNRESET;
+    got += std::size_t(r);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void Stream::record_latency(std::uint64_t ns) {
+  latency_.record(ns);
+  std::lock_guard lock(interval_mutex_);
+  interval_latency_.record(ns);
+}
+
+LatencyHistogram Stream::take_interval_latency() {
+  std::lock_guard lock(interval_mutex_);
+  LatencyHistogram out = std::move(interval_latency_);
+  interval_latency_ = LatencyHistogram();
+  return out;
+}
+
+void Stream::rr_client_loop(std::stop_token& stop) {
+  std::vector<char> request(cfg_.req_len, 'q'), response(cfg_.resp_len);
+  std::uint64_t limit =
+      cfg_.byte_budget ? (cfg_.byte_budget + cfg_.req_len - 1) / cfg_.req_len : ~std::uint64_t(0);
+  std::uint64_t done = 0;
+  const std::string name = "stream " + std::to_string(cfg_.index);
+  while (done < limit && !stop.stop_requested()) {
+    std::uint64_t t0 = mono_ns();
+    if (int err = write_all(cfg_.fd, request.data(), request.size()); err) {
+      fail(errno_text(name + " request", err));
+      break;
+    }
+    if (int err = read_exact(cfg_.fd, response.data(), response.size()); err) {
+      fail(err < 0 ? name + ": the server closed the connection mid-test"
+                   : errno_text(name + " response", err));
+      break;
+    }
+    record_latency(mono_ns() - t0);
+    ++done;
+    transactions_.store(done, std::memory_order_relaxed);
+    bytes_.store(done * cfg_.req_len, std::memory_order_relaxed);
+  }
+  // The server answers every request it read, then sees our EOF and closes.
+  shutdown(cfg_.fd, SHUT_WR);
+}
+
+void Stream::rr_server_loop() {
+  std::vector<char> request(cfg_.req_len), response(cfg_.resp_len, 'r');
+  std::uint64_t done = 0;
+  const std::string name = "stream " + std::to_string(cfg_.index);
+  for (;;) {
+    int err = read_exact(cfg_.fd, request.data(), request.size());
+    if (err < 0) break;  // the client finished
+    if (err) {
+      fail(errno_text(name + " request", err));
+      break;
+    }
+    if (int werr = write_all(cfg_.fd, response.data(), response.size()); werr) {
+      fail(errno_text(name + " response", werr));
+      break;
+    }
+    ++done;
+    transactions_.store(done, std::memory_order_relaxed);
+    bytes_.store(done * cfg_.req_len, std::memory_order_relaxed);
+  }
+  shutdown(cfg_.fd, SHUT_WR);
+}
+
+}  // namespace nicperf

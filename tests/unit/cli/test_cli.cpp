@@ -1,0 +1,88 @@
+#include <doctest/doctest.h>
+
+#include "nicperf/cli/cli.hpp"
+
+using namespace nicperf;
+
+TEST_CASE("client options become a test spec") {
+  auto c = parse_command_line({"-c", "127.0.0.1", "-p",  "6000", "-t",
+                               "5",  "-P",        "4",   "-l",   "64K",
+                               "-R", "-i",        "0.5", "-O",   "1",
+                               "-A", "0,1/1",     "-w",  "4M",   "-N",
+                               "-C", "cubic",     "-4",  "-J",   "--get-server-output"});
+  REQUIRE(c);
+  REQUIRE(c->kind == Command::Kind::kClient);
+  const TestSpec& s = c->client.spec;
+  CHECK(c->client.host == "127.0.0.1");
+  CHECK(c->client.port == 6000);
+  CHECK(c->client.family == 4);
+  CHECK(c->client.format == Format::kJson);
+  CHECK(s.duration == 5);
+  CHECK(s.streams == 4);
+  CHECK(s.block_len == 65536);
+  CHECK(s.direction == Direction::kReverse);
+  CHECK(s.interval == 0.5);
+  CHECK(s.omit == 1);
+  CHECK(s.client_cpus == std::vector<int>{0, 1});
+  CHECK(s.server_cpus == std::vector<int>{1});
+  CHECK(s.window == 4u << 20);
+  CHECK(s.no_delay);
+  CHECK(s.congestion == "cubic");
+  CHECK(s.get_server_output);
+}
+
+TEST_CASE("server options") {
+  auto c = parse_command_line({"-s", "-p", "0", "-1", "-B", "127.0.0.1", "--idle-timeout", "30"});
+  REQUIRE(c);
+  REQUIRE(c->kind == Command::Kind::kServer);
+  CHECK(c->server.port == 0);
+  CHECK(c->server.one_off);
+  CHECK(c->server.bind == "127.0.0.1");
+  CHECK(c->server.idle_timeout == 30);
+}
+
+TEST_CASE("every bad command line is a usage error with one line") {
+  std::vector<std::vector<std::string>> rows = {
+      {},
+      {"-s", "-c", "x"},
+      {"-c", "x", "-t", "1", "-n", "1M"},
+      {"-c", "x", "-R", "--bidir"},
+      {"-c", "x", "-J", "--json-stream"},
+      {"-c", "x", "-4", "-6"},
+      {"-c", "x", "-P", "0"},
+      {"-c", "x", "-P", "lots"},
+      {"-c", "x", "-l", "0"},
+      {"-c", "x", "-l", "1Q"},
+      {"-c", "x", "-n", "0"},
+      {"-c", "x", "-t", "-3"},
+      {"-c", "x", "-A", "a,b"},
+      {"-c", "x", "-p", "70000"},
+      {"-c", "x", "-p", "0"},
+      {"-c", "x", "--mode", "teleport"},
+      {"-c", "x", "--verify", "--random-payload"},
+      {"-s", "-t", "5"},
+      {"-c", "x", "-1"},
+      {"-c", "x", "--no-such-option"},
+  };
+  for (const auto& args : rows) {
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    CAPTURE(joined);
+    auto c = parse_command_line(args);
+    REQUIRE_FALSE(c);
+    CHECK(c.error().code == Errc::kUsage);
+    CHECK(c.error().message.find('\n') == std::string::npos);
+  }
+}
+
+TEST_CASE("help, version and the mode list print and exit") {
+  for (auto flag : {"--help", "--version", "-v"}) {
+    auto c = parse_command_line({flag});
+    REQUIRE(c);
+    CHECK(c->kind == Command::Kind::kPrint);
+    CHECK_FALSE(c->text.empty());
+  }
+  auto c = parse_command_line({"--mode", "list"});
+  REQUIRE(c);
+  CHECK(c->text.find("write") != std::string::npos);
+}

@@ -1,0 +1,70 @@
+#include <doctest/doctest.h>
+
+#include "nicperf/cost/cost.hpp"
+
+using namespace nicperf;
+
+namespace {
+
+SideCost sample_cost() {
+  SideCost c;
+  c.level = CostLevel::kFull;
+  c.wall_s = 2;
+  c.bytes = 1000000000;
+  c.streams.task_clock_ns = 1e9;
+  c.streams.utime_s = 0.1;
+  c.streams.stime_s = 0.9;
+  c.streams.context_switches = 50;
+  c.traced = true;
+  c.streams_irq.net_rx = {200000000, 1000};
+  c.peer_irq.net_rx = {5, 1};
+  c.collector.task_clock_ns = 2e7;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("derived figures come from the measured ones") {
+  DerivedCost d = derive(sample_cost());
+  CHECK(d.cpu_percent == doctest::Approx(50));
+  CHECK(d.cpu_ns_per_byte == doctest::Approx(1.0));
+  CHECK(d.user_share == doctest::Approx(0.1));
+  CHECK(d.kernel_share == doctest::Approx(0.9));
+  CHECK(d.softirq_share == doctest::Approx(0.2));
+  CHECK(d.net_rx_per_gb == doctest::Approx(1000));
+  CHECK(d.context_switches_per_gb == doctest::Approx(50));
+  CHECK(d.collector_percent == doctest::Approx(1));
+  CHECK_FALSE(d.cycles_per_byte);  // no hardware counters: no figure, never a guess
+  CHECK_FALSE(d.ipc);
+}
+
+TEST_CASE("hardware counters give cycles per byte and IPC") {
+  SideCost c = sample_cost();
+  c.streams.has_hardware = true;
+  c.streams.cycles = 3e9;
+  c.streams.instructions = 6e9;
+  DerivedCost d = derive(c);
+  REQUIRE(d.cycles_per_byte);
+  CHECK(*d.cycles_per_byte == doctest::Approx(3));
+  CHECK(*d.ipc == doctest::Approx(2));
+}
+
+TEST_CASE("cost JSON round trips and malformed peer figures are refused") {
+  SideCost c = sample_cost();
+  auto back = cost_from_json(to_json(c));
+  REQUIRE(back);
+  CHECK(to_json(*back) == to_json(c));
+  auto bad = to_json(c);
+  bad["level"] = "extreme";
+  CHECK_FALSE(cost_from_json(bad));
+  bad = to_json(c);
+  bad["streams"]["task_clock_ns"] = "lots";
+  CHECK_FALSE(cost_from_json(bad));
+  CHECK_FALSE(cost_from_json(nlohmann::json::array()));
+}
+
+TEST_CASE("cost levels by name") {
+  CHECK(parse_cost_level("full") == CostLevel::kFull);
+  CHECK(parse_cost_level("off") == CostLevel::kOff);
+  CHECK_FALSE(parse_cost_level("most"));
+}

@@ -1,0 +1,111 @@
+#include "nicperf/spec/spec.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+using namespace nicperf;
+using nlohmann::json;
+
+TEST_CASE("a spec survives the JSON round trip") {
+  TestSpec s;
+  s.streams = 4;
+  s.block_len = 65536;
+  s.bytes = 12345;
+  s.direction = Direction::kBidir;
+  s.client_cpus = {0, 1};
+  s.server_cpus = {1};
+  s.congestion = "cubic";
+  s.verify = true;
+  auto back = spec_from_json(to_json(s));
+  REQUIRE(back);
+  CHECK(to_json(*back) == to_json(s));
+}
+
+TEST_CASE("validation refuses every out-of-range field") {
+  struct Row {
+    const char* what;
+    void (*edit)(TestSpec&);
+  };
+  Row rows[] = {
+      {"zero streams", [](TestSpec& s) { s.streams = 0; }},
+      {"too many streams", [](TestSpec& s) { s.streams = 129; }},
+      {"zero block", [](TestSpec& s) { s.block_len = 0; }},
+      {"huge block", [](TestSpec& s) { s.block_len = 17u << 20; }},
+      {"zero duration", [](TestSpec& s) { s.duration = 0; }},
+      {"negative duration", [](TestSpec& s) { s.duration = -1; }},
+      {"day plus duration", [](TestSpec& s) { s.duration = 86401; }},
+      {"tiny interval", [](TestSpec& s) { s.interval = 0.01; }},
+      {"negative omit", [](TestSpec& s) { s.omit = -1; }},
+      {"bad cpu", [](TestSpec& s) { s.client_cpus = {5000}; }},
+      {"bad protocol", [](TestSpec& s) { s.protocol = "sctp"; }},
+      {"unknown send mode", [](TestSpec& s) { s.send_mode = "carrier-pigeon"; }},
+      {"unknown recv mode", [](TestSpec& s) { s.recv_mode = "psychic"; }},
+      {"verify random", [](TestSpec& s) { s.verify = s.random_payload = true; }},
+      {"bad congestion name", [](TestSpec& s) { s.congestion = "../etc"; }},
+      {"fewer bytes than streams",
+       [](TestSpec& s) {
+         s.bytes = 1;
+         s.streams = 2;
+       }},
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.what);
+    TestSpec s;
+    r.edit(s);
+    auto st = validate(s);
+    REQUIRE_FALSE(st);
+    CHECK(st.error().code == Errc::kUsage);
+    CHECK_FALSE(spec_from_json(to_json(s)));
+  }
+}
+
+TEST_CASE("spec JSON of the wrong types is refused") {
+  json base = to_json(TestSpec{});
+  struct Row {
+    const char* key;
+    json value;
+  };
+  Row rows[] = {{"streams", "4"},
+                {"streams", 1.5},
+                {"streams", -1},
+                {"streams", 1e30},
+                {"block_len", -5},
+                {"duration", "ten"},
+                {"verify", 1},
+                {"direction", "sideways"},
+                {"client_cpus", json::array({"a"})},
+                {"client_cpus", 3},
+                {"send_mode", std::string(100, 'x')},
+                {"bytes", 18446744073709551615ull}};
+  for (auto& r : rows) {
+    CAPTURE(r.key);
+    CAPTURE(r.value.dump());
+    json j = base;
+    j[r.key] = r.value;
+    CHECK_FALSE(spec_from_json(j));
+  }
+  json extra = base;
+  extra["surprise"] = true;
+  CHECK_FALSE(spec_from_json(extra));
+  json missing = base;
+  missing.erase("streams");
+  CHECK_FALSE(spec_from_json(missing));
+  CHECK_FALSE(spec_from_json(json::array()));
+}
+
+TEST_CASE("byte budgets split exactly over the streams of one direction") {
+  TestSpec s;
+  s.streams = 3;
+  s.bytes = 1000001;
+  std::uint64_t sum = 0;
+  for (int i = 0; i < 3; ++i) sum += stream_byte_budget(s, i);
+  CHECK(sum == s.bytes);
+  s.direction = Direction::kBidir;
+  std::uint64_t forward = 0, reverse = 0;
+  for (int i = 0; i < connection_count(s); ++i)
+    (client_sends(s, i) ? forward : reverse) += stream_byte_budget(s, i);
+  CHECK(connection_count(s) == 6);
+  CHECK(forward == s.bytes);
+  CHECK(reverse == s.bytes);
+}
