@@ -8,7 +8,7 @@
 #include "nicperf/control/auth.hpp"
 #include "nicperf/results/context.hpp"
 #include "nicperf/paths/dgram_path.hpp"
-#include "nicd/nicd.hpp"
+#include "nicperf/nic/nicd_client.hpp"
 #include "nicperf/paths/registry.hpp"
 #include "nicperf/util/units.hpp"
 

@@ -10,7 +10,7 @@
 #include "series/series_runner.hpp"
 #include "nicperf/results/context.hpp"
 #include "nicperf/paths/dgram_path.hpp"
-#include "nicd/nicd.hpp"
+#include "nicperf/nic/nicd_client.hpp"
 #include "nicperf/paths/registry.hpp"
 #include "nicperf/report/reporter.hpp"
 #include "nicperf/util/units.hpp"

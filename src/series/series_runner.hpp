@@ -7,7 +7,7 @@
 #include <string>
 
 #include "nicperf/series/compare.hpp"
-#include "nicd/nicd.hpp"
+#include "nicperf/nic/nicd_client.hpp"
 #include "nicperf/report/reporter.hpp"
 #include "nicperf/util/units.hpp"
 

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "nicd/nicd.hpp"
+#include "nicperf/nic/nicd_client.hpp"
 #include "nicperf/results/results.hpp"
 
 namespace nicperf {
