@@ -40,9 +40,8 @@ void client(CLI::App& g, Raw& r) {
   g.add_option("-t,--time", r.time, "seconds to transmit (default 10)");
   g.add_option("-n,--bytes", r.bytes, "bytes to transmit per direction, e.g. 10G (instead of -t)");
   g.add_option("-P,--parallel", r.streams, "number of parallel streams (default 1)");
-  g.add_option(
-      "-l,--length", r.length,
-      "block length, e.g. 128K (default 128K); with -u the datagram size (default 1460)");
+  g.add_option("-l,--length", r.length,
+               "block length, e.g. 128K (default 128K); with -u the datagram size (default 1460)");
   g.add_flag("-R,--reverse", r.reverse, "the server sends, the client receives");
   g.add_flag("--bidir", r.bidir, "both directions at once");
   g.add_option("-O,--omit", r.omit, "seconds to omit from the start (TCP slow start)");
@@ -51,9 +50,8 @@ void client(CLI::App& g, Raw& r) {
   g.add_option("-w,--window", r.window, "socket buffer size (SO_SNDBUF/SO_RCVBUF), e.g. 4M");
   g.add_flag("-N,--no-delay", r.no_delay, "set TCP_NODELAY");
   g.add_option("-C,--congestion", r.congestion, "TCP congestion control algorithm");
-  g.add_option(
-      "--fq-rate", r.fq_rate,
-      "pace each stream in the kernel (SO_MAX_PACING_RATE, needs the fq qdisc), e.g. 1G");
+  g.add_option("--fq-rate", r.fq_rate,
+               "pace each stream in the kernel (SO_MAX_PACING_RATE, needs the fq qdisc), e.g. 1G");
   g.add_flag("--verify", r.verify, "receiver checks every byte against the pattern");
   g.add_flag("--random-payload", r.random_payload, "send random bytes instead of the pattern");
   g.add_flag("--get-server-output", r.server_output, "include the server's report");
@@ -66,7 +64,8 @@ void client(CLI::App& g, Raw& r) {
 void paths(CLI::App& g, Raw& r) {
   g.add_option("--mode", r.mode, "send path (default write); 'list' shows all");
   g.add_option("--recv-mode", r.recv_mode, "receive path (default read)");
-  g.add_option("--uring-depth", r.uring_depth, "io_uring sends per linked chain, 1-256 (default 8)");
+  g.add_option("--uring-depth", r.uring_depth,
+               "io_uring sends per linked chain, 1-256 (default 8)");
   g.add_option("--compare", r.compare,
                "run once per send path (comma list; none = every available one) and compare")
       ->expected(0, 1)
@@ -79,9 +78,8 @@ void paths(CLI::App& g, Raw& r) {
 
 void udp(CLI::App& g, Raw& r) {
   g.add_flag("-u,--udp", r.udp, "UDP streams: paced datagrams, loss, reordering and jitter");
-  g.add_option(
-      "-b,--bitrate", r.bitrate,
-      "RATE[/BURST] per stream in bits/s, e.g. 100M or 1G/8 (default 1M; 0 = unpaced)");
+  g.add_option("-b,--bitrate", r.bitrate,
+               "RATE[/BURST] per stream in bits/s, e.g. 100M or 1G/8 (default 1M; 0 = unpaced)");
   g.add_option(
       "--batch", r.batch,
       "datagrams per system call for sendmmsg, gso, zerocopy and recvmmsg, 1-64 (default 16)");
