@@ -1,8 +1,34 @@
 #include <doctest/doctest.h>
 
+#include <CLI/CLI.hpp>
+#include <map>
+#include <set>
+
+#include "cli/options.hpp"
 #include "nicperf/cli/cli.hpp"
 
 using namespace nicperf;
+
+namespace {
+
+// Every option of the table with its group's role.
+struct Entry {
+  std::string name;  // as errors name it: -t, --bidir
+  cli::Role role;
+  bool takes_value;
+};
+
+std::vector<Entry> table() {
+  CLI::App app;
+  cli::Raw raw;
+  std::vector<Entry> out;
+  for (const auto& g : cli::define_options(app, raw))
+    for (const CLI::Option* o : g.app->get_options())
+      out.push_back({cli::option_name(*o), g.role, o->get_expected_max() > 0});
+  return out;
+}
+
+}  // namespace
 
 TEST_CASE("client options become a test spec") {
   auto c = parse_command_line({"-c", "127.0.0.1", "-p",  "6000", "-t",
@@ -85,4 +111,104 @@ TEST_CASE("help, version and the mode list print and exit") {
   auto c = parse_command_line({"--mode", "list"});
   REQUIRE(c);
   CHECK(c->text.find("write") != std::string::npos);
+}
+
+TEST_CASE("every option is in one option group, only --help stays on the App") {
+  CLI::App app;
+  cli::Raw raw;
+  auto groups = cli::define_options(app, raw);
+  for (const CLI::Option* o : app.get_options()) {
+    CAPTURE(o->get_name());
+    CHECK(o == app.get_help_ptr());  // CLI11 cannot move --help; it shows under General
+  }
+  std::set<std::string> names;
+  for (const auto& g : groups)
+    for (const CLI::Option* o : g.app->get_options()) {
+      CAPTURE(o->get_name());
+      CHECK(names.insert(cli::option_name(*o)).second);
+    }
+  CHECK(names.size() > 50);
+}
+
+TEST_CASE("a client's option is refused by a server, a server's by a client") {
+  for (const auto& e : table()) {
+    if (e.role == cli::Role::kBoth) continue;
+    bool client_only = e.role == cli::Role::kClient;
+    std::vector<std::string> args =
+        client_only ? std::vector<std::string>{"-s"} : std::vector<std::string>{"-c", "x"};
+    args.push_back(e.name);
+    if (e.takes_value) args.push_back("1");
+    CAPTURE(e.name);
+    auto c = parse_command_line(args);
+    REQUIRE_FALSE(c);
+    CHECK(c.error().code == Errc::kUsage);
+    CHECK(c.error().message ==
+          "option " + e.name + " is for the " + (client_only ? "client (-c)" : "server (-s)"));
+  }
+}
+
+TEST_CASE("options keep their roles") {
+  std::map<std::string, cli::Role> roles;
+  for (const auto& e : table()) roles[e.name] = e.role;
+  for (auto name : {"-s", "-c", "-p", "-i", "-J", "--json-stream", "--logfile", "-V", "-4", "-6",
+                    "--rcv-timeout", "--snd-timeout", "--auth-file", "--netns", "-v"})
+    CHECK_MESSAGE(roles.at(name) == cli::Role::kBoth, name);
+  for (auto name : {"-t",
+                    "-n",
+                    "-P",
+                    "-l",
+                    "-R",
+                    "--bidir",
+                    "-O",
+                    "-A",
+                    "-w",
+                    "-N",
+                    "-C",
+                    "--mode",
+                    "--recv-mode",
+                    "--uring-depth",
+                    "--iperf3",
+                    "--expect-gbps",
+                    "--expect-max-cycles-per-byte",
+                    "--expect-max-cpu-per-gb",
+                    "--expect-max-copied-share",
+                    "--cost",
+                    "--compare",
+                    "--repeat",
+                    "--verify",
+                    "--random-payload",
+                    "--get-server-output",
+                    "--connect-timeout",
+                    "--nic",
+                    "--compare-nic",
+                    "-u",
+                    "-b",
+                    "--batch",
+                    "--fq-rate",
+                    "--rr",
+                    "--req",
+                    "--resp",
+                    "--sweep-rate"})
+    CHECK_MESSAGE(roles.at(name) == cli::Role::kClient, name);
+  for (auto name : {"-B", "-1", "--idle-timeout", "--max-streams", "--max-tests", "--max-duration",
+                    "--max-bytes", "-D"})
+    CHECK_MESSAGE(roles.at(name) == cli::Role::kServer, name);
+  CHECK(roles.size() == 59);  // and --help
+}
+
+TEST_CASE("--help shows the options by group") {
+  auto c = parse_command_line({"--help"});
+  REQUIRE(c);
+  const std::string& help = c->text;
+  auto at = [&help](const char* text) { return help.find(text); };
+  for (auto heading : {"\nGeneral:\n", "\nClient (-c HOST):\n", "\nServer (-s):\n",
+                       "\nUDP (client):\n", "\nLatency (client):\n", "\nCost (client):\n",
+                       "\nNIC (client):\n", "\nCI thresholds (client):\n", "\nSecurity:\n"}) {
+    CAPTURE(heading);
+    CHECK(at(heading) != std::string::npos);
+  }
+  CHECK(at("-h,--help") < at("\nOutput:\n"));  // --help under General
+  CHECK(at("\nServer (-s):\n") < at("-B,--bind"));
+  CHECK(at("\nUDP (client):\n") < at("-u,--udp"));
+  CHECK(at("-u,--udp") < at("\nLatency (client):\n"));
 }
