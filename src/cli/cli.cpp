@@ -144,8 +144,6 @@ void define(CLI::App& app, Raw& r) {
   app.add_flag("-v,--version", r.version, "print the version and exit");
 }
 
-Error usage(const std::string& what) { return {Errc::kUsage, what}; }
-
 const char* const kClientOnly[] = {"-t",
                                    "-n",
                                    "-P",
