@@ -21,13 +21,7 @@ void handle(const Frame& f) {
   int pid = 0;
   std::string boot_id;
   read_host(frame, pid, boot_id);
-  switch (f.type) {
-    case MsgType::kError:
-      (void)peer_error(frame);
-      break;
-    default:
-      break;  // the other types carry nothing more to parse here
-  }
+  if (f.type == MsgType::kError) (void)peer_error(frame);
 }
 
 void drain(FrameDecoder& d) {
