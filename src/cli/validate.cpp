@@ -11,8 +11,6 @@
 namespace nicperf::cli {
 namespace {
 
-Error usage(const std::string& what) { return {Errc::kUsage, what}; }
-
 // An option of a group whose role is the other side's is refused, naming the side it is for.
 Status check_roles(const CLI::App& app, const std::vector<Group>& groups, const Raw& r) {
   if (r.server == !r.client.empty())

@@ -95,8 +95,8 @@ void ControlChannel::arm_read() {
       });
 }
 
-Expected<std::optional<Json>> ControlChannel::read(Clock::time_point deadline,
-                                                   const std::function<bool()>& stop) {
+Expected<std::optional<Frame>> ControlChannel::read(Clock::time_point deadline,
+                                                    const std::function<bool()>& stop) {
   auto st = state_;
   for (;;) {
     auto frame = st->decoder.next();
@@ -105,7 +105,7 @@ Expected<std::optional<Json>> ControlChannel::read(Clock::time_point deadline,
     if (st->error) return *st->error;
     arm_read();
     bool progressed = loop_.run_until(deadline, [&] { return !st->reading || (stop && stop()); });
-    if (!progressed || st->reading) return std::optional<Json>{};
+    if (!progressed || st->reading) return std::optional<Frame>{};
   }
 }
 
@@ -127,20 +127,18 @@ Expected<std::optional<std::string>> ControlChannel::read_bytes(std::size_t n,
   }
 }
 
-Expected<Json> ControlChannel::expect(const char* type, Clock::time_point deadline) {
-  for (;;) {
-    auto frame = read(deadline);
-    if (!frame) return frame.error();
-    if (!*frame) {
-      if (loop_.signal_pending()) return Error{Errc::kInterrupted, "interrupted by a signal"};
-      return Error{Errc::kTimeout, std::string("peer did not send '") + type + "' in time"};
-    }
-    Json& f = **frame;
-    if (f["type"] == "error") return peer_error(f);
-    if (f["type"] == type) return std::move(f);
-    return Error{Errc::kProtocol, "expected '" + std::string(type) + "' from the peer, got '" +
-                                      f["type"].get<std::string>().substr(0, 32) + "'"};
+Expected<Json> ControlChannel::expect(MsgType type, Clock::time_point deadline) {
+  std::string want = msg_type_name(type);
+  auto frame = read(deadline);
+  if (!frame) return frame.error();
+  if (!*frame) {
+    if (loop_.signal_pending()) return Error{Errc::kInterrupted, "interrupted by a signal"};
+    return Error{Errc::kTimeout, "peer did not send '" + want + "' in time"};
   }
+  Frame& f = **frame;
+  if (f.type == type) return std::move(f.msg);
+  return unexpected_frame(
+      f, "expected '" + want + "' from the peer, got '" + std::string(msg_type_name(f.type)) + "'");
 }
 
 Status ControlChannel::write(const Json& msg, Clock::time_point deadline) {
@@ -222,6 +220,15 @@ Error peer_error(const Json& frame) {
   NICPERF_ERRORS(NICPERF_MATCH)
 #undef NICPERF_MATCH
   return {errc, "peer: " + message.substr(0, 512)};
+}
+
+Error unexpected_frame(const Frame& frame, const std::string& message) {
+  switch (frame.type) {
+    case MsgType::kError:
+      return peer_error(frame.msg);
+    default:
+      return {Errc::kProtocol, message};
+  }
 }
 
 }  // namespace nicperf

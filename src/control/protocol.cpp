@@ -96,7 +96,28 @@ std::string encode_frame(Json msg) {
   return out + body;
 }
 
-Json make_message(const char* type) { return Json{{"type", type}}; }
+const char* msg_type_name(MsgType type) {
+  switch (type) {
+#define NICPERF_MSG_CASE(name, text) \
+  case MsgType::name:                \
+    return text;
+    NICPERF_MSG_TYPES(NICPERF_MSG_CASE)
+#undef NICPERF_MSG_CASE
+    default:
+      break;
+  }
+  return "unknown";
+}
+
+Expected<MsgType> msg_type_from(std::string_view name) {
+#define NICPERF_MSG_MATCH(name_, text) \
+  if (name == text) return MsgType::name_;
+  NICPERF_MSG_TYPES(NICPERF_MSG_MATCH)
+#undef NICPERF_MSG_MATCH
+  return proto("unknown control message type '" + std::string(name.substr(0, 32)) + "'");
+}
+
+Json make_message(MsgType type) { return Json{{"type", msg_type_name(type)}}; }
 
 Json host_json(int pid, const std::string& boot_id) { return {{"pid", pid}, {"boot_id", boot_id}}; }
 
@@ -111,13 +132,13 @@ void read_host(const Json& msg, int& pid, std::string& boot_id) {
 }
 
 Json error_message(Errc code, const std::string& text) {
-  Json m = make_message("error");
+  Json m = make_message(MsgType::kError);
   m["code"] = errc_name(code);
   m["message"] = text;
   return m;
 }
 
-Expected<Json> decode_body(std::string_view body) {
+Expected<Frame> decode_body(std::string_view body) {
   if (!depth_ok(body)) return proto("frame JSON is nested deeper than 32 levels");
   Json j = Json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) return proto("frame is not valid JSON");
@@ -129,7 +150,9 @@ Expected<Json> decode_body(std::string_view body) {
                  std::to_string(kProtocolVersion) + ": use the same nicperf version on both sides");
   auto t = j.find("type");
   if (t == j.end() || !t->is_string()) return proto("frame has no message type");
-  return j;
+  auto type = msg_type_from(t->get_ref<const std::string&>());
+  if (!type) return type.error();
+  return Frame{*type, std::move(j)};
 }
 
 void FrameDecoder::feed(const char* data, std::size_t size) {
@@ -140,9 +163,9 @@ void FrameDecoder::feed(const char* data, std::size_t size) {
   buf_.append(data, size);
 }
 
-Expected<std::optional<Json>> FrameDecoder::next() {
+Expected<std::optional<Frame>> FrameDecoder::next() {
   if (failed_) return *failed_;
-  if (buffered() < 4) return std::optional<Json>{};
+  if (buffered() < 4) return std::optional<Frame>{};
   auto* p = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
   std::uint32_t len = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
                       (std::uint32_t(p[2]) << 8) | std::uint32_t(p[3]);
@@ -151,7 +174,7 @@ Expected<std::optional<Json>> FrameDecoder::next() {
         proto("frame length " + std::to_string(len) + " is outside 1-" + std::to_string(kMaxFrame));
     return *failed_;
   }
-  if (buffered() < 4 + std::size_t(len)) return std::optional<Json>{};
+  if (buffered() < 4 + std::size_t(len)) return std::optional<Frame>{};
   auto body = std::string_view(buf_).substr(pos_ + 4, len);
   pos_ += 4 + len;
   auto j = decode_body(body);
@@ -163,7 +186,7 @@ Expected<std::optional<Json>> FrameDecoder::next() {
     buf_.clear();
     pos_ = 0;
   }
-  return std::optional<Json>(std::move(*j));
+  return std::optional<Frame>(std::move(*j));
 }
 
 }  // namespace nicperf

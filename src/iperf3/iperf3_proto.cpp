@@ -20,23 +20,22 @@ bool is_cookie(std::string_view bytes) {
 }
 
 Expected<TestSpec> spec_from_params(const nlohmann::json& p, const SpecLimits& limits) {
-  auto fail = [](const std::string& what) { return Error{Errc::kUsage, what}; };
   try {
-    if (!p.is_object()) return fail("iperf3 parameters are not a JSON object");
+    if (!p.is_object()) return usage("iperf3 parameters are not a JSON object");
     if (p.value("udp", false) || p.contains("sctp"))
-      return fail("nicperf serves iperf3 TCP tests only");
-    if (p.value("blockcount", 0) != 0) return fail("-k (block count) is not supported");
-    if (p.value("MSS", 0) != 0) return fail("-M (MSS) is not supported");
-    if (p.value("TOS", 0) != 0) return fail("-S (TOS) is not supported");
+      return usage("nicperf serves iperf3 TCP tests only");
+    if (p.value("blockcount", 0) != 0) return usage("-k (block count) is not supported");
+    if (p.value("MSS", 0) != 0) return usage("-M (MSS) is not supported");
+    if (p.value("TOS", 0) != 0) return usage("-S (TOS) is not supported");
     if (p.value("bandwidth", std::uint64_t(0)) != 0)
-      return fail("-b (a rate) is not supported for TCP yet");
+      return usage("-b (a rate) is not supported for TCP yet");
     TestSpec s;
     s.streams = p.value("parallel", 1);
     s.block_len = p.value("len", std::uint64_t(128 * 1024));
     s.bytes = p.value("num", std::uint64_t(0));
     int time = p.value("time", 10);
     s.duration = s.bytes ? 10 : time;
-    if (!s.bytes && time == 0) return fail("-t 0 (run forever) is not supported");
+    if (!s.bytes && time == 0) return usage("-t 0 (run forever) is not supported");
     s.omit = p.value("omit", 0);
     s.direction = p.value("bidirectional", false) ? Direction::kBidir
                   : p.value("reverse", false)     ? Direction::kReverse
@@ -49,7 +48,7 @@ Expected<TestSpec> spec_from_params(const nlohmann::json& p, const SpecLimits& l
     if (auto st = validate(s, limits); !st) return st.error();
     return s;
   } catch (const nlohmann::json::exception& e) {
-    return fail(std::string("iperf3 parameters are malformed: ") + e.what());
+    return usage(std::string("iperf3 parameters are malformed: ") + e.what());
   }
 }
 

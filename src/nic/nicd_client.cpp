@@ -55,18 +55,14 @@ Expected<NicdClient> NicdClient::connect(const std::string& path) {
   return NicdClient(fd);
 }
 
-NicdClient::~NicdClient() {
-  if (fd_ >= 0) close(fd_);
-}
-
 Expected<nlohmann::json> NicdClient::request(const nlohmann::json& req) {
-  if (!send_json_line(fd_, req)) {
+  if (!send_json_line(fd_.get(), req)) {
     return Error{Errc::kConnect, errno_text("sending to nicperf-nicd", errno)};
   }
   std::size_t nl;
   while ((nl = buffered_.find('\n')) == std::string::npos) {
     char buf[8192];
-    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    ssize_t n = recv(fd_.get(), buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return Error{n < 0 && errno == EAGAIN ? Errc::kTimeout : Errc::kProtocol,

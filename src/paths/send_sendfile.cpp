@@ -2,34 +2,19 @@
 // user-to-kernel copy.
 #include <sys/sendfile.h>
 
-#include <algorithm>
-#include <cerrno>
-
 #include "nicperf/paths/registry.hpp"
 #include "nicperf/stream/payload.hpp"
+#include "paths/block_send.hpp"
 
 namespace nicperf {
 namespace {
 
-class SendfileSend final : public SendPath {
+class SendfileSend final : public BlockSend<SendfileSend> {
  public:
-  Status open(const PathContext& ctx) override {
-    ctx_ = ctx;
-    return ok();
+  ssize_t send_from(std::size_t pos, std::size_t len) {
+    auto off = static_cast<off_t>(pos);
+    return ::sendfile(ctx_.fd, ctx_.payload->fd(), &off, len);
   }
-
-  IoResult send(std::size_t max) override {
-    auto pos = static_cast<off_t>(offset_ % ctx_.block_len);
-    std::size_t len = std::min(ctx_.block_len - std::size_t(pos), max);
-    ssize_t n = ::sendfile(ctx_.fd, ctx_.payload->fd(), &pos, len);
-    if (n < 0) return {0, errno};
-    offset_ += std::uint64_t(n);
-    return {std::size_t(n), 0};
-  }
-
- private:
-  PathContext ctx_;
-  std::uint64_t offset_ = 0;
 };
 
 }  // namespace

@@ -14,8 +14,6 @@
 namespace nicperf {
 namespace {
 
-Error usage(const std::string& what) { return {Errc::kUsage, what}; }
-
 // The data's direction through the NIC.
 const nic::NicDirection* data_direction(const Report& r) {
   if (!r.nic) return nullptr;

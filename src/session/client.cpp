@@ -15,8 +15,6 @@ namespace {
 // After our streams end, the server may still drain its own and wait out its end grace.
 constexpr double kEndGraceSeconds = 10;
 
-Clock::time_point in(double seconds) { return in_seconds(seconds); }
-
 class Client {
  public:
   Client(const ClientOptions& opt, Reporter& reporter, Report& report)
@@ -32,7 +30,7 @@ class Client {
 
  private:
   Status run_test() {
-    auto deadline = in(opt_.connect_timeout);
+    auto deadline = in_seconds(opt_.connect_timeout);
     TestRun run(report_, loop_, reporter_);
     run.set_limits(opt_.timeouts.rcv, 0);
     if (auto s = run.prepare(); !s) return s;  // local problems before bothering the server
@@ -46,14 +44,16 @@ class Client {
     ControlChannel control(loop_, std::move(*sock));
     Greeting g{ConnKind::kControl, kProtocolVersion, 0, report_.start.cookie};
     auto greeting = encode_greeting(g);
-    if (auto s = control.write_raw({greeting.data(), greeting.size()}, in(opt_.timeouts.snd)); !s)
+    if (auto s =
+            control.write_raw({greeting.data(), greeting.size()}, in_seconds(opt_.timeouts.snd));
+        !s)
       return s;
-    Json params = make_message("params");
+    Json params = make_message(MsgType::kParams);
     params["spec"] = to_json(report_.spec);
     params["output"] = opt_.format == Format::kText ? "text" : "json";
     HostIdentity me = this_host();
     params["host"] = host_json(me.pid, me.boot_id);
-    if (auto s = control.write(params, in(opt_.timeouts.snd)); !s) return s;
+    if (auto s = control.write(params, in_seconds(opt_.timeouts.snd)); !s) return s;
     auto accept = authenticate(control, params);
     if (!accept) return accept.error();
     if (accept->contains("context")) report_.remote_context = (*accept)["context"];
@@ -63,7 +63,7 @@ class Client {
       auto data = encode_greeting({ConnKind::kData, kProtocolVersion, id, report_.start.cookie});
       return std::string(data.data(), data.size());
     };
-    auto open_deadline = std::max(deadline, in(opt_.timeouts.rcv));
+    auto open_deadline = std::max(deadline, in_seconds(opt_.timeouts.rcv));
     if (is_udp(report_.spec)) {
       auto ports = udp_ports_of(*accept, connection_count(report_.spec));
       if (!ports) return ports.error();
@@ -75,7 +75,7 @@ class Client {
                !s) {
       return s;
     }
-    auto start = control.expect("start", in(opt_.timeouts.rcv));
+    auto start = control.expect(MsgType::kStart, in_seconds(opt_.timeouts.rcv));
     if (!start) return start.error();
     run.describe_connections();
     reporter_.on_start(report_);
@@ -86,35 +86,39 @@ class Client {
   // The server's first answer: "accept", or a "challenge" (--auth-file on the server) whose
   // answer binds the test parameters to the shared secret, and then "accept".
   Expected<Json> authenticate(ControlChannel& control, const Json& params) {
-    auto frame = control.read(in(opt_.timeouts.rcv));
+    auto frame = control.read(in_seconds(opt_.timeouts.rcv));
     if (!frame) return frame.error();
     if (!*frame) return Error{Errc::kTimeout, "the server did not answer in time"};
-    Json& f = **frame;
-    if (f["type"] == "error") return peer_error(f);
-    if (f["type"] == "accept") return std::move(f);
-    if (f["type"] != "challenge")
-      return Error{Errc::kProtocol, "unexpected answer to the test parameters"};
+    Json& f = (*frame)->msg;
+    switch ((*frame)->type) {
+      case MsgType::kAccept:
+        return std::move(f);
+      case MsgType::kChallenge:
+        break;
+      default:
+        return unexpected_frame(**frame, "unexpected answer to the test parameters");
+    }
     if (opt_.secret.empty())
       return Error{Errc::kAccessDenied, "the server requires authentication: give --auth-file"};
     auto nonce = f.find("nonce");
     if (nonce == f.end() || !nonce->is_string() ||
         nonce->get_ref<const std::string&>().size() != 64)
       return Error{Errc::kProtocol, "the server's challenge has no valid nonce"};
-    Json reply = make_message("auth");
+    Json reply = make_message(MsgType::kAuth);
     reply["mac"] = auth_mac(opt_.secret, *nonce, report_.start.cookie, params.at("spec").dump());
-    if (auto s = control.write(reply, in(opt_.timeouts.snd)); !s) return s.error();
-    return control.expect("accept", in(opt_.timeouts.rcv));
+    if (auto s = control.write(reply, in_seconds(opt_.timeouts.snd)); !s) return s.error();
+    return control.expect(MsgType::kAccept, in_seconds(opt_.timeouts.rcv));
   }
 
   Status run_and_exchange(TestRun& run, ControlChannel& control) {
-    auto on_frame = [](const Json& f) -> Status {
-      if (f["type"] == "error") return peer_error(f);
-      return ok();  // nothing else is expected while running; ignore it
+    auto on_frame = [](const Frame& f) -> Status {
+      return unexpected_frame(f, std::string("unexpected '") + msg_type_name(f.type) +
+                                     "' from the server during the test");
     };
     auto on_signal = [&] {
       report_.interrupted = true;
       run.stop_senders();
-      (void)control.write(make_message("stop"), in(opt_.timeouts.snd));
+      (void)control.write(make_message(MsgType::kStop), in_seconds(opt_.timeouts.snd));
     };
     Status ran = run.run(control, on_frame, on_signal);
     run.finish();
@@ -125,10 +129,12 @@ class Client {
       exit_code_ = exit_code(ran.error().code);
       return ok();
     }
-    Json results = make_message("results");
+    Json results = make_message(MsgType::kResults);
     results["side"] = to_json(report_.local);
-    if (auto s = control.write(results, in(opt_.timeouts.snd)); !s) return finish_with(s.error());
-    auto reply = control.expect("results", in(opt_.timeouts.rcv + kEndGraceSeconds + 1));
+    if (auto s = control.write(results, in_seconds(opt_.timeouts.snd)); !s)
+      return finish_with(s.error());
+    auto reply =
+        control.expect(MsgType::kResults, in_seconds(opt_.timeouts.rcv + kEndGraceSeconds + 1));
     // The server has counted every byte by now, so the NIC has carried them all too.
     nic_.end(report_);
     if (report_.nic) run.attribute_nic_softirq(*report_.nic);

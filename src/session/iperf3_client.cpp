@@ -11,8 +11,6 @@
 namespace nicperf::iperf3 {
 namespace {
 
-Clock::time_point in(double seconds) { return in_seconds(seconds); }
-
 class Iperf3Client {
  public:
   Iperf3Client(const ClientOptions& opt, Reporter& reporter, Report& report)
@@ -35,20 +33,20 @@ class Iperf3Client {
     TestRun run(report_, loop_, reporter_);
     run.set_limits(opt_.timeouts.rcv, 0);
     if (auto s = run.prepare(); !s) return s;
-    auto deadline = in(opt_.connect_timeout);
+    auto deadline = in_seconds(opt_.connect_timeout);
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
     auto peer = sock->remote_endpoint();
     ControlChannel control(loop_, std::move(*sock));
-    if (auto s = control.write_raw(cookie_, in(opt_.timeouts.snd)); !s) return s;
+    if (auto s = control.write_raw(cookie_, in_seconds(opt_.timeouts.snd)); !s) return s;
     if (auto s = expect_state(control, kParamExchange); !s) return s;
     if (auto s = control.write_raw(
             length_prefixed(params_json(report_.spec, "nicperf " + nicperf_version())),
-            in(opt_.timeouts.snd));
+            in_seconds(opt_.timeouts.snd));
         !s)
       return s;
     if (auto s = expect_state(control, kCreateStreams); !s) return s;
-    auto open_deadline = std::max(deadline, in(opt_.timeouts.rcv));
+    auto open_deadline = std::max(deadline, in_seconds(opt_.timeouts.rcv));
     auto hello = [this](int) { return cookie_; };
     auto index = [this](int connection) { return our_stream(connection, report_.spec); };
     if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec, hello, index);
@@ -73,7 +71,7 @@ class Iperf3Client {
                    "the iperf3 server refused the test (ACCESS_DENIED: busy, or "
                    "it wants authentication)"};
     if (state == kServerError) {
-      auto codes = control.read_bytes(8, in(opt_.timeouts.rcv));
+      auto codes = control.read_bytes(8, in_seconds(opt_.timeouts.rcv));
       int i_errno = 0;
       if (codes && *codes) {
         const auto* p = reinterpret_cast<const unsigned char*>((*codes)->data());
@@ -87,7 +85,7 @@ class Iperf3Client {
   }
 
   Status expect_state(ControlChannel& control, int want) {
-    auto got = read_state(control, in(opt_.timeouts.rcv));
+    auto got = read_state(control, in_seconds(opt_.timeouts.rcv));
     if (!got) return got.error();
     if (*got != want)
       return Error{Errc::kProtocol, std::string("the iperf3 server sent ") + state_name(*got) +
@@ -123,7 +121,7 @@ class Iperf3Client {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       char end = kTestEnd;
-      ran = control.write_raw({&end, 1}, in(opt_.timeouts.snd));
+      ran = control.write_raw({&end, 1}, in_seconds(opt_.timeouts.snd));
     }
     if (ran) ran = expect_state(control, kExchangeResults);
     // The server stopped sending at TEST_END: take in what is still on its way, then stop.
@@ -132,7 +130,7 @@ class Iperf3Client {
     run.finish();
     if (!ran) return finish_with(ran.error());
     if (auto s = control.write_raw(length_prefixed(results_json(report_.local, report_.spec)),
-                                   in(opt_.timeouts.snd));
+                                   in_seconds(opt_.timeouts.snd));
         !s)
       return finish_with(s.error());
     auto theirs = read_json(control, opt_.timeouts.rcv, "the iperf3 server");
@@ -144,7 +142,7 @@ class Iperf3Client {
       report_.server_output_text = (*theirs)["server_output_text"];
     if (auto s = expect_state(control, kDisplayResults); !s) return finish_with(s.error());
     char done_state = kIperfDone;
-    (void)control.write_raw({&done_state, 1}, in(opt_.timeouts.snd));
+    (void)control.write_raw({&done_state, 1}, in_seconds(opt_.timeouts.snd));
     return finish_with(run.stream_error().value_or(Error{Errc::kTestFailed, ""}));
   }
 

@@ -13,8 +13,6 @@
 namespace nicperf::iperf3 {
 namespace {
 
-Clock::time_point in(double seconds) { return in_seconds(seconds); }
-
 class Session {
  public:
   Session(ServerSession& s, ControlChannel& control, Report& report)
@@ -51,19 +49,19 @@ class Session {
  private:
   Status send_state(int state) {
     char b = char(state);
-    return control_.write_raw({&b, 1}, in(s_.opt.timeouts.snd));
+    return control_.write_raw({&b, 1}, in_seconds(s_.opt.timeouts.snd));
   }
 
   // SERVER_ERROR and iperf3's two error numbers: the client prints its own message for them.
   Status refuse(const Error& e) {
     char msg[9] = {char(kServerError), 0, 0, 0, 100, 0, 0, 0, 0};  // i_errno 100: IECTRLREAD-class
-    (void)control_.write_raw({msg, sizeof msg}, in(s_.opt.timeouts.snd));
+    (void)control_.write_raw({msg, sizeof msg}, in_seconds(s_.opt.timeouts.snd));
     return e;
   }
 
   // Data connections arrive through the acceptor; a control byte meanwhile means trouble.
   Status collect(TestRun& run) {
-    auto deadline = in(s_.opt.timeouts.rcv);
+    auto deadline = in_seconds(s_.opt.timeouts.rcv);
     IncomingStreams& in_ = s_.incoming;
     while (int(run.stream_count()) < in_.connections) {
       auto b = control_.read_bytes(1, deadline, [&] { return !in_.arrived.empty(); });
@@ -119,10 +117,11 @@ class Session {
     Json ours = results_json(report_.local, report_.spec);
     if (report_.spec.get_server_output)
       ours["server_output_text"] = captured.str().substr(0, kMaxJson / 2);
-    if (auto st = control_.write_raw(length_prefixed(ours), in(s_.opt.timeouts.snd)); !st)
+    if (auto st = control_.write_raw(length_prefixed(ours), in_seconds(s_.opt.timeouts.snd)); !st)
       return st;
     if (auto st = send_state(kDisplayResults); !st) return st;
-    auto done = control_.read_bytes(1, in(s_.opt.timeouts.rcv));  // IPERF_DONE, or just a close
+    auto done =
+        control_.read_bytes(1, in_seconds(s_.opt.timeouts.rcv));  // IPERF_DONE, or just a close
     (void)done;
     return ok();
   }

@@ -28,8 +28,6 @@ constexpr std::size_t kMaxPending = 64;
 Clock::duration secs(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
-Clock::time_point in(double seconds) { return in_seconds(seconds); }
-
 // A connection whose greeting has not arrived yet.
 struct Pending {
   explicit Pending(asio::io_context& io) : socket(io), timer(io) {}
@@ -65,7 +63,8 @@ class Server {
   // One test at a time, served on this thread.
   int run_serial() {
     for (;;) {
-      auto idle_until = opt_.idle_timeout > 0 ? in(opt_.idle_timeout) : Clock::time_point::max();
+      auto idle_until =
+          opt_.idle_timeout > 0 ? in_seconds(opt_.idle_timeout) : Clock::time_point::max();
       loop_.run_until(idle_until, [this] { return !waiting_.empty(); });
       if (loop_.take_signal() != 0) {
         log("nicperf server stopped by signal");

@@ -18,9 +18,6 @@ using asio::ip::tcp;
 
 constexpr double kEndGraceSeconds = 10;  // as TestRun's: the client's streams may end later
 
-Clock::time_point in(double seconds) { return in_seconds(seconds); }
-Clock::time_point in(Clock::duration d) { return Clock::now() + d; }
-
 class TestSession {
  public:
   explicit TestSession(iperf3::ServerSession& env)
@@ -43,8 +40,7 @@ class TestSession {
     if (!st) {
       log("test from " + who + " failed: " + st.error().message);
       if (st.error().code != Errc::kConnect && !active_.iperf3)
-        (void)control.write(error_message(st.error().code, st.error().message),
-                            in(std::chrono::seconds(2)));
+        (void)control.write(error_message(st.error().code, st.error().message), in_seconds(2));
     }
   }
 
@@ -52,7 +48,7 @@ class TestSession {
   void log(const std::string& line) { server_log(opt_, env_.out, env_.err, line); }
 
   Status serve_test(ControlChannel& control, Report& report) {
-    auto params = control.expect("params", in(opt_.timeouts.rcv));
+    auto params = control.expect(MsgType::kParams, in_seconds(opt_.timeouts.rcv));
     if (!params) return params.error();
     auto spec = spec_from_json((*params)["spec"], opt_.limits);
     if (!spec) return spec.error();
@@ -72,7 +68,7 @@ class TestSession {
     run.set_limits(opt_.timeouts.rcv, opt_.limits.max_duration + spec->omit);
     if (auto s = run.prepare(); !s) return s;
     active_.connections = connection_count(*spec);
-    Json accept = make_message("accept");
+    Json accept = make_message(MsgType::kAccept);
     accept["context"] = report.context;
     HostIdentity me = this_host();
     accept["host"] = host_json(me.pid, me.boot_id);
@@ -84,12 +80,13 @@ class TestSession {
       if (auto s = udp.open(local.address(), active_.connections, *spec); !s) return s;
       accept["udp_ports"] = udp.ports();
     }
-    if (auto s = control.write(accept, in(opt_.timeouts.snd)); !s) return s;
+    if (auto s = control.write(accept, in_seconds(opt_.timeouts.snd)); !s) return s;
     auto collected =
         is_udp(*spec) ? collect_udp_streams(run, control, udp) : collect_streams(run, control);
     if (!collected) return collected;
     udp.close();
-    if (auto s = control.write(make_message("start"), in(opt_.timeouts.snd)); !s) return s;
+    if (auto s = control.write(make_message(MsgType::kStart), in_seconds(opt_.timeouts.snd)); !s)
+      return s;
     run.describe_connections();
     reporter.on_start(report);
     OverlapSpan overlap(active_);
@@ -101,11 +98,11 @@ class TestSession {
   // parameters it sent, compared in constant time.
   Status check_auth(ControlChannel& control, const Json& spec) {
     if (opt_.secret.empty()) return ok();
-    Json challenge = make_message("challenge");
+    Json challenge = make_message(MsgType::kChallenge);
     std::string nonce = make_nonce();
     challenge["nonce"] = nonce;
-    if (auto s = control.write(challenge, in(opt_.timeouts.snd)); !s) return s;
-    auto answer = control.expect("auth", in(opt_.timeouts.rcv));
+    if (auto s = control.write(challenge, in_seconds(opt_.timeouts.snd)); !s) return s;
+    auto answer = control.expect(MsgType::kAuth, in_seconds(opt_.timeouts.rcv));
     if (!answer) return answer.error();
     auto mac = answer->find("mac");
     std::string want = auth_mac(opt_.secret, nonce, active_.cookie, spec.dump());
@@ -118,14 +115,12 @@ class TestSession {
   // Waits for the data connections, watching the control connection too: a client that gives
   // up while connecting must not leave the server busy.
   Status collect_streams(TestRun& run, ControlChannel& control) {
-    auto deadline = in(opt_.timeouts.rcv);
+    auto deadline = in_seconds(opt_.timeouts.rcv);
     while (int(run.stream_count()) < active_.connections) {
       auto frame = control.read(deadline, [&] { return !active_.arrived.empty(); });
       if (!frame) return frame.error();
-      if (*frame) {
-        if ((**frame)["type"] == "error") return peer_error(**frame);
-        return Error{Errc::kProtocol, "unexpected control message while streams connect"};
-      }
+      if (*frame)
+        return unexpected_frame(**frame, "unexpected control message while streams connect");
       if (loop_.signal_pending()) return Error{Errc::kInterrupted, "server interrupted"};
       if (active_.arrived.empty())
         return Error{Errc::kTimeout, "only " + std::to_string(run.stream_count()) + " of " +
@@ -144,14 +139,12 @@ class TestSession {
 
   // The UDP streams' greetings, watching the control connection as collect_streams does.
   Status collect_udp_streams(TestRun& run, ControlChannel& control, UdpRendezvous& udp) {
-    auto deadline = in(opt_.timeouts.rcv);
+    auto deadline = in_seconds(opt_.timeouts.rcv);
     while (int(run.stream_count()) < active_.connections) {
       auto frame = control.read(deadline, [&] { return !udp.arrived().empty(); });
       if (!frame) return frame.error();
-      if (*frame) {
-        if ((**frame)["type"] == "error") return peer_error(**frame);
-        return Error{Errc::kProtocol, "unexpected control message while streams connect"};
-      }
+      if (*frame)
+        return unexpected_frame(**frame, "unexpected control message while streams connect");
       if (loop_.signal_pending()) return Error{Errc::kInterrupted, "server interrupted"};
       if (udp.arrived().empty())
         return Error{Errc::kTimeout, "only " + std::to_string(run.stream_count()) + " of " +
@@ -169,14 +162,18 @@ class TestSession {
                           OverlapSpan& overlap, std::ostringstream& captured,
                           const std::string& output) {
     std::optional<Json> client_results;
-    auto on_frame = [&](const Json& f) -> Status {
-      if (f["type"] == "stop")
-        run.stop_senders();
-      else if (f["type"] == "results")
-        client_results = f;
-      else if (f["type"] == "error")
-        return peer_error(f);
-      return ok();
+    auto on_frame = [&](const Frame& f) -> Status {
+      switch (f.type) {
+        case MsgType::kStop:
+          run.stop_senders();
+          return ok();
+        case MsgType::kResults:
+          client_results = f.msg;
+          return ok();
+        default:
+          return unexpected_frame(f, std::string("unexpected '") + msg_type_name(f.type) +
+                                         "' from the client during the test");
+      }
     };
     auto on_signal = [&] {
       env_.stop_requested = true;
@@ -188,7 +185,7 @@ class TestSession {
     if (env_.stop_requested) return Error{Errc::kInterrupted, "the server was stopped by a signal"};
     if (!ran) return ran;
     // The client's "stop" may still be on its way after our streams ended: keep handling frames.
-    auto deadline = in(opt_.timeouts.rcv + kEndGraceSeconds);
+    auto deadline = in_seconds(opt_.timeouts.rcv + kEndGraceSeconds);
     while (!client_results) {
       auto f = control.read(deadline);
       if (!f) return f.error();
@@ -201,7 +198,7 @@ class TestSession {
     report.remote = std::move(*side);
     if (auto e = run.stream_error()) report.error = e;
     reporter.on_end(report);
-    Json results = make_message("results");
+    Json results = make_message(MsgType::kResults);
     results["side"] = to_json(report.local);
     if (report.spec.get_server_output) {
       if (output == "json")
@@ -209,7 +206,7 @@ class TestSession {
       else
         results["server_output_text"] = captured.str().substr(0, kMaxFrame / 2);
     }
-    return control.write(results, in(opt_.timeouts.snd));
+    return control.write(results, in_seconds(opt_.timeouts.snd));
   }
 
   iperf3::ServerSession& env_;

@@ -8,26 +8,9 @@
 #include <asio/post.hpp>
 
 #include "nicperf/cost/cost.hpp"
+#include "nicperf/util/unique_fd.hpp"
 
 namespace nicperf {
-namespace {
-
-// A file descriptor on its way to a slot's loop: closed if the loop ends before taking it.
-class OwnedFd {
- public:
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  OwnedFd(OwnedFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  OwnedFd& operator=(OwnedFd&&) = delete;
-  ~OwnedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
-}  // namespace
 
 int OverlapLog::begin(const std::string& peer) {
   std::lock_guard lock(mutex_);
@@ -131,8 +114,9 @@ void TestSlot::serve(int control_fd, asio::ip::tcp protocol) {
   done_();
 }
 
+// The descriptor is closed if the loop ends before taking it.
 void TestSlot::hand_over(int stream, int fd, asio::ip::tcp protocol) {
-  asio::post(loop_.io(), [this, stream, protocol, owned = OwnedFd(fd)]() mutable {
+  asio::post(loop_.io(), [this, stream, protocol, owned = UniqueFd(fd)]() mutable {
     take_stream(stream, owned.release(), protocol);
   });
 }

@@ -409,12 +409,17 @@ void TestRun::abort_streams() {
   for (auto& t : streams_) t.stream->abort();
 }
 
-Status TestRun::run(ControlChannel& control, const std::function<Status(const Json&)>& on_frame,
+Status TestRun::run(ControlChannel& control, const std::function<Status(const Frame&)>& on_frame,
                     const std::function<void()>& on_signal) {
-  auto read = [&control](Clock::time_point deadline, const std::function<bool()>& stop) {
+  Reader<Frame> read = [&control](Clock::time_point deadline, const std::function<bool()>& stop) {
     return control.read(deadline, stop);
   };
-  return run(read, on_frame, on_signal, nullptr);
+  return run_loop(read, on_frame, on_signal, nullptr);
+}
+
+Status TestRun::run(const ControlRead& read, const std::function<Status(const Json&)>& on_frame,
+                    const std::function<void()>& on_signal, const std::function<bool()>& done) {
+  return run_loop(read, on_frame, on_signal, done);
 }
 
 bool TestRun::senders_done() const {
@@ -459,8 +464,10 @@ void TestRun::wait_quiet(Clock::duration quiet, Clock::duration limit) {
   }
 }
 
-Status TestRun::run(const ControlRead& read, const std::function<Status(const Json&)>& on_frame,
-                    const std::function<void()>& on_signal, const std::function<bool()>& done) {
+template <class Msg>
+Status TestRun::run_loop(const Reader<Msg>& read, const std::function<Status(const Msg&)>& on_frame,
+                         const std::function<void()>& on_signal,
+                         const std::function<bool()>& done) {
   auto finished = [&] { return done ? done() : streams_done(); };
   while (!finished()) {
     auto wake = step(Clock::now());

@@ -40,12 +40,14 @@ class TestRun {
 
   // Runs until every local stream is done. on_frame handles control frames; on_signal runs on
   // SIGINT/SIGTERM. A failed handler or a lost control connection aborts the streams.
-  Status run(ControlChannel& control, const std::function<Status(const Json&)>& on_frame,
+  Status run(ControlChannel& control, const std::function<Status(const Frame&)>& on_frame,
              const std::function<void()>& on_signal);
   // The same loop for any control reader (an iperf3 peer's state bytes), ending when `done`
   // holds (default: every stream finished).
-  using ControlRead = std::function<Expected<std::optional<Json>>(
-      Clock::time_point deadline, const std::function<bool()>& stop)>;
+  template <class Msg>
+  using Reader = std::function<Expected<std::optional<Msg>>(Clock::time_point deadline,
+                                                            const std::function<bool()>& stop)>;
+  using ControlRead = Reader<Json>;
   Status run(const ControlRead& read, const std::function<Status(const Json&)>& on_frame,
              const std::function<void()>& on_signal, const std::function<bool()>& done);
   bool time_up() const { return Clock::now() >= stop_at_; }
@@ -67,6 +69,10 @@ class TestRun {
   void attribute_nic_softirq(nic::NicStats& nic) const;
 
  private:
+  // The loop behind both run()s, for native frames and for an iperf3 peer's state messages.
+  template <class Msg>
+  Status run_loop(const Reader<Msg>& read, const std::function<Status(const Msg&)>& on_frame,
+                  const std::function<void()>& on_signal, const std::function<bool()>& done);
   Clock::time_point step(Clock::time_point now);
   void sample(Clock::time_point now);
   void begin_measurement(Clock::time_point now);

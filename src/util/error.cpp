@@ -26,6 +26,8 @@ const char* errc_name(Errc code) {
   return "unknown";
 }
 
+Error usage(const std::string& what) { return {Errc::kUsage, what}; }
+
 std::string errno_text(const std::string& what, int err) {
   return what + ": " + std::strerror(err);
 }

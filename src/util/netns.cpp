@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "nicperf/util/unique_fd.hpp"
+
 extern char** environ;
 
 namespace nicperf {
@@ -38,13 +40,6 @@ std::string read_all(int fd) {
   return text;
 }
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 }  // namespace
 
 Status run_command(const std::vector<std::string>& argv) {
@@ -61,11 +56,11 @@ Status run_command(const std::vector<std::string>& argv) {
   int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(pipefd[1]);
-  Fd out{pipefd[0]};
+  UniqueFd out{pipefd[0]};
   if (rc != 0) {
     return Error{Errc::kSystem, errno_text("cannot run '" + argv[0] + "' (install iproute2)", rc)};
   }
-  std::string err = read_all(out.fd);
+  std::string err = read_all(out.get());
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -86,13 +81,13 @@ Status netns_delete(const std::string& name) {
 }
 
 Status enter_netns(const std::string& name) {
-  Fd ns{open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC)};
-  if (ns.fd < 0) {
+  UniqueFd ns{open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC)};
+  if (ns.get() < 0) {
     return Error{
         Errc::kUsage,
         errno_text("network namespace '" + name + "' (list them with 'ip netns list')", errno)};
   }
-  if (setns(ns.fd, CLONE_NEWNET) != 0) {
+  if (setns(ns.get(), CLONE_NEWNET) != 0) {
     int err = errno;
     return Error{
         err == EPERM ? Errc::kAccessDenied : Errc::kSystem,
@@ -102,11 +97,11 @@ Status enter_netns(const std::string& name) {
 }
 
 Status in_netns(const std::string& name, const std::function<Status()>& fn) {
-  Fd home{open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)};
-  if (home.fd < 0) return Error{Errc::kSystem, errno_text("/proc/thread-self/ns/net", errno)};
+  UniqueFd home{open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)};
+  if (home.get() < 0) return Error{Errc::kSystem, errno_text("/proc/thread-self/ns/net", errno)};
   if (auto s = enter_netns(name); !s) return s;
   Status result = fn();
-  if (setns(home.fd, CLONE_NEWNET) != 0) {
+  if (setns(home.get(), CLONE_NEWNET) != 0) {
     return Error{Errc::kSystem, errno_text("returning to the original network namespace", errno)};
   }
   return result;

@@ -14,13 +14,14 @@ using namespace nicperf;
 
 namespace {
 
-void handle(const Json& frame) {
+void handle(const Frame& f) {
+  const Json& frame = f.msg;
   if (auto spec = frame.find("spec"); spec != frame.end()) (void)spec_from_json(*spec);
   if (auto side = frame.find("side"); side != frame.end()) (void)side_from_json(*side, 256);
   int pid = 0;
   std::string boot_id;
   read_host(frame, pid, boot_id);
-  if (frame["type"] == "error") (void)peer_error(frame);
+  if (f.type == MsgType::kError) (void)peer_error(frame);
 }
 
 void drain(FrameDecoder& d) {

@@ -59,7 +59,7 @@ class Raw {
     for (;;) {
       auto f = d.next();
       if (!f) return json();
-      if (*f) return **f;
+      if (*f) return (*f)->msg;
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, 10000) <= 0) return json();
       ssize_t n = read(fd_, buf, sizeof buf);
@@ -171,6 +171,20 @@ TEST_CASE("every bad-input class gets a clear answer, then a valid test runs") {
          r.send(encode_frame({{"type", "results"}}));
          return std::string("expected 'params'");
        }},
+      {"unknown message type",
+       [&](Raw& r) {
+         r.greet(ConnKind::kControl, cookie);
+         r.send(encode_frame({{"type", "hello"}}));
+         return std::string("unknown control message type 'hello'");
+       }},
+      {"unknown message type while streams connect",
+       [&](Raw& r) {
+         r.greet(ConnKind::kControl, cookie);
+         r.send(encode_frame(params_with("streams", 1)));
+         CHECK(r.frame()["type"] == "accept");
+         r.send(encode_frame({{"type", "bogus"}}));
+         return std::string("unknown control message type 'bogus'");
+       }},
       {"silent after the greeting",
        [&](Raw& r) {
          r.greet(ConnKind::kControl, cookie);
@@ -192,6 +206,36 @@ TEST_CASE("every bad-input class gets a clear answer, then a valid test runs") {
     CHECK(reply.find(want) != std::string::npos);
     valid_test_passes(s);
   }
+}
+
+TEST_CASE("a server that answers with an unknown message type is a protocol error") {
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(listen(lfd, 1) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  Proc c({"-c", "127.0.0.1", "-p", std::to_string(ntohs(a.sin_port)), "-n", "1M", "-J"});
+  pollfd p{lfd, POLLIN, 0};
+  REQUIRE(poll(&p, 1, 10000) == 1);
+  int fd = accept(lfd, nullptr, nullptr);
+  REQUIRE(fd >= 0);
+  char buf[4096];
+  std::size_t got = 0;  // the greeting (the params frame follows it)
+  while (got < kGreetingSize) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    REQUIRE(n > 0);
+    got += std::size_t(n);
+  }
+  std::string reply = encode_frame({{"type", "welcome"}});
+  REQUIRE(write(fd, reply.data(), reply.size()) == ssize_t(reply.size()));
+  CHECK(c.wait(10) == 5);
+  CHECK(c.json()["error"].get<std::string>().find("unknown control message type 'welcome'") !=
+        std::string::npos);
+  close(fd);
+  close(lfd);
 }
 
 TEST_CASE("a data connection with a wrong cookie is turned away") {

@@ -55,10 +55,11 @@ class ControlChannel {
 
   // A frame; nullopt when the deadline passed, a signal came or stop() held first; an error
   // when the peer closed, failed or sent a bad frame.
-  Expected<std::optional<Json>> read(Clock::time_point deadline,
-                                     const std::function<bool()>& stop = nullptr);
-  // Reads until a frame of `type` arrives; an "error" frame from the peer becomes an Error.
-  Expected<Json> expect(const char* type, Clock::time_point deadline);
+  Expected<std::optional<Frame>> read(Clock::time_point deadline,
+                                      const std::function<bool()>& stop = nullptr);
+  // Reads the next frame, which must be of `type`; an "error" frame from the peer becomes an
+  // Error.
+  Expected<Json> expect(MsgType type, Clock::time_point deadline);
   // Exactly n raw bytes, for peers that speak no nicperf frames (iperf3's state bytes and
   // length-prefixed JSON); nullopt on deadline, signal or stop(). Not mixed with read().
   Expected<std::optional<std::string>> read_bytes(std::size_t n, Clock::time_point deadline,
@@ -101,5 +102,7 @@ Expected<asio::ip::tcp::socket> connect_endpoint(EventLoop& loop, const asio::ip
 
 // Turns a frame of type "error" into an Error (code from its name, message from the peer).
 Error peer_error(const Json& frame);
+// A frame that has no place here: the peer's error if it is one, else a protocol error.
+Error unexpected_frame(const Frame& frame, const std::string& message);
 
 }  // namespace nicperf

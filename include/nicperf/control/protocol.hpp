@@ -44,10 +44,37 @@ std::string make_cookie();
 
 using Json = nlohmann::json;
 
+// X(name, wire string): the control message types, one list for the enum and its names.
+#define NICPERF_MSG_TYPES(X) \
+  X(kParams, "params")       \
+  X(kAccept, "accept")       \
+  X(kChallenge, "challenge") \
+  X(kAuth, "auth")           \
+  X(kStart, "start")         \
+  X(kStop, "stop")           \
+  X(kResults, "results")     \
+  X(kError, "error")
+
+enum class MsgType {
+#define NICPERF_MSG_ENUM(name, text) name,
+  NICPERF_MSG_TYPES(NICPERF_MSG_ENUM)
+#undef NICPERF_MSG_ENUM
+};
+
+const char* msg_type_name(MsgType type);
+// An unknown type is a protocol error: a peer that speaks another dialect must not be ignored.
+Expected<MsgType> msg_type_from(std::string_view name);
+
+// A decoded frame: its type, decoded once where the frame is read, and the whole message.
+struct Frame {
+  MsgType type;
+  Json msg;
+};
+
 // Adds "v" and the length prefix.
 std::string encode_frame(Json msg);
 Json error_message(Errc code, const std::string& text);
-Json make_message(const char* type);
+Json make_message(MsgType type);
 // {"pid", "boot_id"}: lets the peer tell our threads apart when both share one kernel.
 Json host_json(int pid, const std::string& boot_id);
 void read_host(const Json& msg, int& pid, std::string& boot_id);
@@ -57,7 +84,7 @@ class FrameDecoder {
  public:
   void feed(const char* data, std::size_t size);
   // A frame, nothing yet (nullopt), or an error for a malformed one.
-  Expected<std::optional<Json>> next();
+  Expected<std::optional<Frame>> next();
   std::size_t buffered() const { return buf_.size() - pos_; }
 
  private:
@@ -67,6 +94,6 @@ class FrameDecoder {
 };
 
 // Decodes one frame body (without the length prefix): JSON object, depth, version, type.
-Expected<Json> decode_body(std::string_view body);
+Expected<Frame> decode_body(std::string_view body);
 
 }  // namespace nicperf

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "nicperf/util/error.hpp"
+#include "nicperf/util/unique_fd.hpp"
 
 namespace nicperf::nic {
 
@@ -47,14 +48,12 @@ bool send_json_line(int fd, const nlohmann::json& j);
 class NicdClient {
  public:
   static Expected<NicdClient> connect(const std::string& socket);
-  NicdClient(NicdClient&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  ~NicdClient();
   // Sends one request and returns the reply; an {"ok":false} reply becomes an Error.
   Expected<nlohmann::json> request(const nlohmann::json& req);
 
  private:
   explicit NicdClient(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  UniqueFd fd_;
   std::string buffered_;
 };
 

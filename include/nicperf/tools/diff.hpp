@@ -75,7 +75,8 @@ struct DiffResult {
 Expected<DiffResult> diff_results(const Json& a, const Json& b, const std::string& name_a = "A",
                                   const std::string& name_b = "B");
 
-// A -J document, or a --json-stream capture (its start and end events), from a file.
+// A saved result from a file, read by parse_saved_result (tools/saved_result.hpp); what is not
+// one is "'path' is not JSON (a nicperf -J or --json-stream output)".
 Expected<Json> read_result_file(const std::string& path);
 
 const char* verdict_name(Verdict v);

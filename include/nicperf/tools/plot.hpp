@@ -82,8 +82,6 @@ std::string xml_escape(std::string_view text);
 // to a tick at or above the highest; x over the data.
 void fit_axes(Panel& panel);
 
-// A -J document, a --json-stream capture (start, interval and end events), or its end line.
-Expected<Json> parse_input(const std::string& content, const std::string& name);
 // Errors are usage errors (Errc::kUsage), one line each.
 Expected<PlotKind> plot_kind(const Json& doc);
 Expected<Figure> build_figure(const Json& doc);

@@ -55,6 +55,9 @@ struct Ok {};
 using Status = Expected<Ok>;
 inline Status ok() { return Ok{}; }
 
+// A usage error (exit code 2): a bad option or argument.
+Error usage(const std::string& what);
+
 // "what failed: strerror(errno)"
 std::string errno_text(const std::string& what, int err);
 

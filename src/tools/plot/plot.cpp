@@ -11,46 +11,11 @@
 #include <sstream>
 
 #include "nicperf/tools/command.hpp"
+#include "nicperf/tools/saved_result.hpp"
 #include "nicperf/util/units.hpp"
 #include "tools/plot/plot_doc.hpp"
 
 namespace nicperf::plot {
-
-const Json* at(const Json& j, std::initializer_list<const char*> path) {
-  const Json* p = &j;
-  for (const char* k : path) {
-    if (!p->is_object() || !p->contains(k)) return nullptr;
-    p = &(*p)[k];
-  }
-  return p;
-}
-
-std::optional<double> number(const Json& j, std::initializer_list<const char*> path) {
-  const Json* p = at(j, path);
-  if (p && p->is_number() && std::isfinite(p->get<double>())) return p->get<double>();
-  return std::nullopt;
-}
-
-// A field as one line of text: the JSON may hold anything, the error line and title may not.
-std::string text(const Json& j, std::initializer_list<const char*> path) {
-  const Json* p = at(j, path);
-  if (!p || p->is_null()) return "";
-  std::string s = p->is_string() ? p->get<std::string>() : p->dump();
-  std::replace_if(
-      s.begin(), s.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  return s;
-}
-
-bool flag(const Json& j, const char* key, bool otherwise) {
-  const Json* v = at(j, {key});
-  return v && v->is_boolean() ? v->get<bool>() : otherwise;
-}
-
-const Json& items(const Json& j, const char* key) {
-  static const Json kNone = Json::array();
-  const Json* v = at(j, {key});
-  return v && v->is_array() ? *v : kNone;
-}
 
 // "2", "0.5": a duration without trailing zeros.
 std::string short_number(double v) {
@@ -146,56 +111,22 @@ Expected<Figure> build_figure(const Json& doc) {
   return usage("unknown result kind");
 }
 
-Expected<Json> parse_input(const std::string& content, const std::string& name) {
-  Json j = Json::parse(content, nullptr, false);
-  if (!j.is_discarded()) {
-    if (text(j, {"event"}) == "end" && j.contains("data")) return j["data"];
-    return j;
-  }
-  // A --json-stream capture: one event a line. A server's capture repeats them per test; the
-  // first test is the one drawn.
-  Json doc = Json::object(), intervals = Json::array();
-  std::istringstream lines(content);
-  int number = 0;
-  for (std::string line; std::getline(lines, line) && !doc.contains("end");) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    Json e = Json::parse(line, nullptr, false);
-    if (e.is_discarded() || !e.is_object() || !e.contains("event"))
-      return usage("'" + name + "' is not a nicperf -J or --json-stream output (line " +
-                   std::to_string(number) + " is not a JSON event)");
-    std::string event = text(e, {"event"});
-    if (event == "interval") intervals.push_back(e["data"]);
-    if (event == "start" || event == "end") doc[event] = e["data"];
-    if (event == "error") doc["error"] = e["data"];
-  }
-  if (doc.contains("end") && doc["end"].contains("compare")) return doc["end"];
-  if (!intervals.empty()) doc["intervals"] = intervals;
-  if (const Json* c = at(doc, {"start", "context"})) doc["context"] = *c;
-  return doc;
-}
-
 }  // namespace nicperf::plot
 
 namespace nicperf {
 namespace {
 
-Expected<std::string> read_all(const std::string& path) {
+Expected<std::string> read_input(const std::string& path) {
+  if (path != "-") return read_saved_text(path);
   std::stringstream ss;
-  if (path == "-") {
-    ss << std::cin.rdbuf();
-    return ss.str();
-  }
-  std::ifstream in(path);
-  if (!in) return Error{Errc::kUsage, errno_text("cannot read '" + path + "'", errno)};
-  ss << in.rdbuf();
+  ss << std::cin.rdbuf();
   return ss.str();
 }
 
 Expected<std::string> plot_file(const std::string& path) {
-  auto content = read_all(path);
+  auto content = read_input(path);
   if (!content) return content.error();
-  auto doc = plot::parse_input(*content, path);
+  auto doc = parse_saved_result(*content, path);
   if (!doc) return doc.error();
   // The builders check every field they read; this is the net under a shape nobody foresaw.
   Expected<plot::Figure> fig = Error{Errc::kUsage, "unreadable"};

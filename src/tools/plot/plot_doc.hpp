@@ -1,5 +1,4 @@
-// Shared by the plot*.cpp files: readers of a result document that may be hand-made (every
-// field is checked before use), the facts a title is made of, and the chart builders.
+// Shared by the plot*.cpp files: the facts a title is made of, and the chart builders.
 #pragma once
 
 #include <optional>
@@ -7,20 +6,16 @@
 #include <vector>
 
 #include "nicperf/tools/plot.hpp"
+#include "nicperf/tools/saved_result.hpp"
 
 namespace nicperf::plot {
 
-inline Error usage(const std::string& message) { return {Errc::kUsage, message}; }
-
-// The value at a key path, or null when any step is missing or not an object.
-const Json* at(const Json& j, std::initializer_list<const char*> path);
-// A finite number at a key path.
-std::optional<double> number(const Json& j, std::initializer_list<const char*> path);
-// A field as one line of text ("" when absent): the title and error line must stay one line.
-std::string text(const Json& j, std::initializer_list<const char*> path);
-bool flag(const Json& j, const char* key, bool otherwise);
-// An array member, or an empty array.
-const Json& items(const Json& j, const char* key);
+// The field readers every tool shares.
+using saved::at;
+using saved::flag;
+using saved::items;
+using saved::number;
+using saved::text;
 
 // "2", "0.5": no trailing zeros.
 std::string short_number(double v);

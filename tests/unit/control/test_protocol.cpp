@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <iterator>
+#include <set>
+#include <string>
+
 #include "nicperf/control/protocol.hpp"
 
 using namespace nicperf;
@@ -65,10 +69,11 @@ TEST_CASE("frames decode whole, in pieces and back to back") {
   d.feed(rest.data(), rest.size());
   auto f1 = d.next();
   REQUIRE((f1 && *f1));
-  CHECK((**f1)["type"] == "params");
+  CHECK((*f1)->type == MsgType::kParams);
+  CHECK((*f1)->msg["x"] == 1);
   auto f2 = d.next();
   REQUIRE((f2 && *f2));
-  CHECK((**f2)["type"] == "start");
+  CHECK((*f2)->type == MsgType::kStart);
   CHECK(d.buffered() == 0);
 }
 
@@ -91,6 +96,8 @@ TEST_CASE("bad frames fail the decoder for good") {
       {"deep nesting", framed(R"({"v":1,"type":"x","a":)" + std::string(100, '[') + "1" +
                               std::string(100, ']') + "}")},
       {"invalid utf-8 is fine but truncated json is not", framed(R"({"v":1,"type":"x)")},
+      {"unknown type", framed(R"({"v":1,"type":"hello"})")},
+      {"type in the wrong case", framed(R"({"v":1,"type":"Params"})")},
   };
   for (auto& r : rows) {
     CAPTURE(r.what);
@@ -115,8 +122,10 @@ TEST_CASE("a frame cut short is not a frame") {
 }
 
 TEST_CASE("strings with brackets do not count as nesting") {
-  std::string body = R"({"v":1,"type":"x","s":")" + std::string(100, '[') + R"("})";
-  CHECK(decode_body(body));
+  std::string body = R"({"v":1,"type":"stop","s":")" + std::string(100, '[') + R"("})";
+  auto f = decode_body(body);
+  REQUIRE(f);
+  CHECK(f->type == MsgType::kStop);
 }
 
 TEST_CASE("error frames carry a code and a message") {
@@ -124,4 +133,39 @@ TEST_CASE("error frames carry a code and a message") {
   CHECK(m["type"] == "error");
   CHECK(m["code"] == "refused");
   CHECK(m["message"] == "busy");
+}
+
+TEST_CASE("every message type round trips through its wire name") {
+  const MsgType all[] = {
+#define NICPERF_MSG_ALL(name, text) MsgType::name,
+      NICPERF_MSG_TYPES(NICPERF_MSG_ALL)
+#undef NICPERF_MSG_ALL
+  };
+  CHECK(std::size(all) == 8);
+  std::set<std::string> names;
+  for (MsgType t : all) {
+    std::string name = msg_type_name(t);
+    CAPTURE(name);
+    names.insert(name);
+    auto back = msg_type_from(name);
+    REQUIRE(back);
+    CHECK(*back == t);
+    CHECK(make_message(t)["type"] == name);
+  }
+  CHECK(names.size() == std::size(all));  // no two types share a wire name
+  CHECK(msg_type_from("params"));
+  CHECK(*msg_type_from("error") == MsgType::kError);
+}
+
+TEST_CASE("an unknown message type is a protocol error") {
+  for (const char* name : {"", "hello", "PARAMS", "param", "results ", "state"}) {
+    CAPTURE(name);
+    auto t = msg_type_from(name);
+    REQUIRE_FALSE(t);
+    CHECK(t.error().code == Errc::kProtocol);
+  }
+  auto f = decode_body(R"({"v":1,"type":"shutdown"})");
+  REQUIRE_FALSE(f);
+  CHECK(f.error().code == Errc::kProtocol);
+  CHECK(f.error().message.find("shutdown") != std::string::npos);
 }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "nicperf/tools/plot.hpp"
+#include "nicperf/tools/saved_result.hpp"
 
 using namespace nicperf;
 using namespace nicperf::plot;
@@ -455,7 +456,7 @@ TEST_CASE("plot: a --json-stream capture is read event by event") {
   for (const auto& iv : doc["intervals"])
     stream += Json{{"event", "interval"}, {"data", iv}}.dump() + "\n";
   stream += Json{{"event", "end"}, {"data", doc["end"]}}.dump() + "\n";
-  auto parsed = parse_input(stream, "capture");
+  auto parsed = parse_saved_result(stream, "capture");
   REQUIRE(parsed);
   CHECK((*parsed)["intervals"].size() == 3);
   auto f = build_figure(*parsed);
@@ -464,15 +465,10 @@ TEST_CASE("plot: a --json-stream capture is read event by event") {
 
   // A --compare capture is its one end event.
   Json cmp = compare_doc({compare_row("write", 5)});
-  auto end = parse_input(Json{{"event", "end"}, {"data", cmp}}.dump() + "\n", "c");
+  auto end = parse_saved_result(Json{{"event", "end"}, {"data", cmp}}.dump() + "\n", "c");
   REQUIRE(end);
   CHECK(*plot_kind(*end) == PlotKind::kCompare);
-
-  auto bad = parse_input("{\"event\": \"start\"}\nnot json\n", "junk.json");
-  REQUIRE_FALSE(bad);
-  CHECK(bad.error().code == Errc::kUsage);
-  CHECK(bad.error().message.find("junk.json") != std::string::npos);
-  CHECK(bad.error().message.find("line 2") != std::string::npos);
+  // Garbage: tests/unit/tools/test_saved_result.cpp.
 }
 
 TEST_CASE("plot: the subcommand writes the SVG or one error line with exit 2") {
