@@ -225,7 +225,7 @@ Status fill_rates(const CLI::App& app, const Raw& r, TestSpec& s) {
     if (*rate < 8) return usage("--fq-rate must be at least 8 bits/s");
     s.fq_rate = std::uint64_t(*rate);
   }
-  if (s.rr) {
+  if (r.rr) {
     auto req = parse_size(r.req), resp = parse_size(r.resp);
     if (!req) return req.error();
     if (!resp) return resp.error();
@@ -271,13 +271,12 @@ Status fill_sizes(const Raw& r, TestSpec& s) {
 
 Expected<TestSpec> build_spec(const CLI::App& app, const Raw& r) {
   TestSpec s;
+  s.mode = r.udp ? Mode::kDatagram : r.rr ? Mode::kRr : Mode::kBulk;
   if (r.udp) {
-    s.protocol = "udp";
     s.block_len = kDefaultUdpLen;
     s.rate = kDefaultUdpRate;
   }
   s.batch = r.batch;
-  s.rr = r.rr;
   s.streams = r.streams;
   s.duration = r.time;
   s.direction = r.bidir ? Direction::kBidir : r.reverse ? Direction::kReverse : Direction::kNormal;
@@ -288,7 +287,6 @@ Expected<TestSpec> build_spec(const CLI::App& app, const Raw& r) {
   s.send_mode = r.mode;
   s.recv_mode = r.recv_mode;
   s.uring_depth = r.uring_depth;
-  s.cost = r.cost;
   s.verify = r.verify;
   s.random_payload = r.random_payload;
   s.get_server_output = r.server_output;
@@ -296,6 +294,11 @@ Expected<TestSpec> build_spec(const CLI::App& app, const Raw& r) {
   if (auto st = fill_rates(app, r, s); !st) return st.error();
   if ((app.count("--req") || app.count("--resp")) && !r.rr)
     return usage("--req and --resp go with --rr");
+  auto mode = mode_from(r.udp ? "udp" : "tcp", r.rr);
+  if (!mode) return mode.error();
+  auto cost = cost_level_from(r.cost);
+  if (!cost) return cost.error();
+  s.cost = *cost;
   if (auto st = validate(s); !st) return st.error();
   return s;
 }

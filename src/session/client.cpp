@@ -33,7 +33,7 @@ class Client {
  private:
   Status run_test() {
     auto deadline = in(opt_.connect_timeout);
-    TestRun run(report_, loop_, reporter_);
+    SideRun run(report_, loop_, reporter_);
     run.set_limits(opt_.timeouts.rcv, 0);
     if (auto s = run.prepare(); !s) return s;  // local problems before bothering the server
     if (!opt_.nic_socket.empty()) {
@@ -106,7 +106,7 @@ class Client {
     return control.expect("accept", in(opt_.timeouts.rcv));
   }
 
-  Status run_and_exchange(TestRun& run, ControlChannel& control) {
+  Status run_and_exchange(SideRun& run, ControlChannel& control) {
     auto on_frame = [](const Json& f) -> Status {
       if (f["type"] == "error") return peer_error(f);
       return ok();  // nothing else is expected while running; ignore it
@@ -167,7 +167,7 @@ class Client {
 
 }  // namespace
 
-Status open_data_connections(EventLoop& loop, TestRun& run, const asio::ip::tcp::endpoint& peer,
+Status open_data_connections(EventLoop& loop, SideRun& run, const asio::ip::tcp::endpoint& peer,
                              Clock::time_point deadline, const TestSpec& spec,
                              const std::function<std::string(int id)>& hello,
                              const std::function<int(int connection)>& stream_of) {
