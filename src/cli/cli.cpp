@@ -287,6 +287,7 @@ Expected<TestSpec> build_spec(const CLI::App& app, const Raw& r) {
   s.send_mode = r.mode;
   s.recv_mode = r.recv_mode;
   s.uring_depth = r.uring_depth;
+  s.cost = parse_cost_level(r.cost).value_or(CostLevel::kFull);  // refused below when unknown
   s.verify = r.verify;
   s.random_payload = r.random_payload;
   s.get_server_output = r.server_output;
@@ -294,11 +295,8 @@ Expected<TestSpec> build_spec(const CLI::App& app, const Raw& r) {
   if (auto st = fill_rates(app, r, s); !st) return st.error();
   if ((app.count("--req") || app.count("--resp")) && !r.rr)
     return usage("--req and --resp go with --rr");
-  auto mode = mode_from(r.udp ? "udp" : "tcp", r.rr);
-  if (!mode) return mode.error();
-  auto cost = cost_level_from(r.cost);
-  if (!cost) return cost.error();
-  s.cost = *cost;
+  if (auto cost = cost_level_from(r.cost); !cost) return cost.error();
+  if (auto mode = mode_from(r.udp ? "udp" : "tcp", r.rr); !mode) return mode.error();
   if (auto st = validate(s); !st) return st.error();
   return s;
 }
