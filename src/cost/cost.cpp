@@ -292,8 +292,7 @@ SideCost CostCollector::counters_result(const CostInputs& in) const {
   c.hardware_reason = hw_reason_;
   c.wall_s = double(end_ns_ - std::min(begin_ns_, end_ns_)) / 1e9;
   c.irq_time_accounting = kernel_irq_time_accounting();
-  c.process_rusage_ns =
-      (utime_end_s_ - utime_begin_s_ + stime_end_s_ - stime_begin_s_) * 1e9;
+  c.process_rusage_ns = (utime_end_s_ - utime_begin_s_ + stime_end_s_ - stime_begin_s_) * 1e9;
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     const Attached& a = streams_[i];
     CounterValues end = a.end;

@@ -218,7 +218,15 @@ Clock::time_point SideRun::step(Clock::time_point now) {
   if (is_udp(spec) && stop_at_ != Clock::time_point::max() && now >= stop_at_ + kUdpDrain)
     for (auto& t : streams_)
       if (!t.stream->config().sender) t.stream->request_stop();
+  check_end(now);
+  auto wake = std::min({next_tick_, now + std::chrono::milliseconds(100),
+                        stopped_ ? Clock::time_point::max() : stop_at_});
+  if (!measuring_) wake = std::min(wake, t0_ + secs(spec.omit));
+  return wake;
+}
 
+// Aborts a test whose data stopped moving, whose peer did not finish, or that ran too long.
+void SideRun::check_end(Clock::time_point now) {
   std::uint64_t total = 0;
   for (const auto& t : streams_) total += t.stream->bytes();
   if (total != progress_bytes_) {
@@ -237,10 +245,6 @@ Clock::time_point SideRun::step(Clock::time_point now) {
                                   : "the peer did not finish within 10 s of the end"};
     abort_streams();
   }
-  auto wake = std::min({next_tick_, now + std::chrono::milliseconds(100),
-                        stopped_ ? Clock::time_point::max() : stop_at_});
-  if (!measuring_) wake = std::min(wake, t0_ + secs(spec.omit));
-  return wake;
 }
 
 bool SideRun::streams_done() const {

@@ -144,8 +144,7 @@ void DatagramWorker::send_loop(std::stop_token& stop) {
       seq += lost;
       drops += lost;
     } else if (r.err == ECONNREFUSED) {
-      fail(name() +
-           ": the receiver's port is closed (ICMP port unreachable)");
+      fail(name() + ": the receiver's port is closed (ICMP port unreachable)");
       break;
     } else if (r.err != 0 && r.err != EINTR && r.err != EAGAIN) {
       fail(errno_text(name() + " send", r.err));

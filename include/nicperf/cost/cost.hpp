@@ -101,8 +101,8 @@ CostFallback fall_back(CostFallback from, CostLevel failed, const std::string& w
 
 // What the side run knows of its streams when the window closes.
 struct CostInputs {
-  std::vector<std::uint64_t> stream_bytes;   // moved in the window, in attach order
-  std::vector<CounterValues> final_clocks;   // each stream thread's own last clocks
+  std::vector<std::uint64_t> stream_bytes;  // moved in the window, in attach order
+  std::vector<CounterValues> final_clocks;  // each stream thread's own last clocks
   HostIdentity peer;
   double data_seconds = 0;  // the window's start to the last byte: rusage's wall time
 };

@@ -36,7 +36,7 @@ struct TestSpec {
   std::string congestion;  // TCP_CONGESTION, empty = default
   std::string send_mode = "write";
   std::string recv_mode = "read";
-  int uring_depth = 8;        // io_uring sends per linked chain
+  int uring_depth = 8;                // io_uring sends per linked chain
   CostLevel cost = CostLevel::kFull;  // each side falls back from it
   bool verify = false;
   bool random_payload = false;
