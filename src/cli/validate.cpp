@@ -99,19 +99,23 @@ Status fill_sizes(const Raw& r, TestSpec& s) {
 
 // What kind of test and what to measure of it: the one place the spec's mode and cost level
 // are set from the options.
-void set_kind(const Raw& r, TestSpec& s) {
+Status set_kind(const Raw& r, TestSpec& s) {
+  auto mode = mode_from(r.udp ? "udp" : "tcp", r.rr);
+  if (!mode) return mode.error();
+  auto cost = cost_level_from(r.cost);
+  if (!cost) return cost.error();
+  s.mode = *mode;
+  s.cost = *cost;
   if (r.udp) {
-    s.protocol = "udp";
     s.block_len = kDefaultUdpLen;
     s.rate = kDefaultUdpRate;
   }
-  s.rr = r.rr;
-  s.cost = r.cost;
+  return ok();
 }
 
 Expected<TestSpec> build_spec(const CLI::App& app, const Raw& r) {
   TestSpec s;
-  set_kind(r, s);
+  if (auto st = set_kind(r, s); !st) return st.error();
   s.batch = r.batch;
   s.streams = r.streams;
   s.duration = r.time;

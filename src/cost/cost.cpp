@@ -12,17 +12,19 @@
 #include <mutex>
 #include <thread>
 
+#include "nicperf/util/clock.hpp"
+
 namespace nicperf {
 namespace {
 
-using Json = nlohmann::json;
-
-// The whole process's CPU time (getrusage): an independent total to check the per-thread sum by.
-double process_cpu_ns() {
+// The whole process's user and system time (getrusage), every thread: the rusage level's
+// figures, and at the higher levels an independent total to check the per-thread sum by.
+void process_times(double& utime_s, double& stime_s) {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  auto ns = [](const timeval& t) { return double(t.tv_sec) * 1e9 + double(t.tv_usec) * 1e3; };
-  return ns(u.ru_utime) + ns(u.ru_stime);
+  auto s = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  utime_s = s(u.ru_utime);
+  stime_s = s(u.ru_stime);
 }
 
 std::vector<pid_t> process_tids() {
@@ -47,88 +49,9 @@ bool kernel_irq_time_accounting() {
   return on;
 }
 
-Json charge_json(const IrqCharge& c) { return {{"ns", c.ns}, {"count", c.count}}; }
-
-Json share_json(const IrqShare& s) {
-  return {{"net_rx", charge_json(s.net_rx)},
-          {"net_tx", charge_json(s.net_tx)},
-          {"softirq_other", charge_json(s.softirq_other)},
-          {"hardirq", charge_json(s.hardirq)}};
-}
-
-Json counters_json(const CounterValues& v) {
-  Json j = {{"task_clock_ns", v.task_clock_ns},
-            {"context_switches", v.context_switches},
-            {"cpu_migrations", v.migrations},
-            {"page_faults", v.page_faults},
-            {"utime_s", v.utime_s},
-            {"stime_s", v.stime_s},
-            {"schedstat_ns", v.schedstat_ns}};
-  if (v.has_hardware) {
-    j["cycles"] = v.cycles;
-    j["instructions"] = v.instructions;
-    j["cycles_user"] = v.cycles_user;
-    j["cycles_kernel"] = v.cycles_kernel;
-    j["multiplexed_share"] = v.multiplexed_share();
-  }
-  return j;
-}
-
-IrqCharge charge_from(const Json& j) {
-  return {j.at("ns").get<std::uint64_t>(), j.at("count").get<std::uint64_t>()};
-}
-
-IrqShare share_from(const Json& j) {
-  IrqShare s;
-  s.net_rx = charge_from(j.at("net_rx"));
-  s.net_tx = charge_from(j.at("net_tx"));
-  s.softirq_other = charge_from(j.at("softirq_other"));
-  s.hardirq = charge_from(j.at("hardirq"));
-  return s;
-}
-
-CounterValues counters_from(const Json& j) {
-  CounterValues v;
-  v.task_clock_ns = j.at("task_clock_ns").get<double>();
-  v.context_switches = j.at("context_switches").get<std::uint64_t>();
-  v.migrations = j.at("cpu_migrations").get<std::uint64_t>();
-  v.page_faults = j.at("page_faults").get<std::uint64_t>();
-  v.utime_s = j.at("utime_s").get<double>();
-  v.stime_s = j.at("stime_s").get<double>();
-  v.schedstat_ns = j.at("schedstat_ns").get<double>();
-  if (j.contains("cycles")) {
-    v.has_hardware = true;
-    v.cycles = j.at("cycles").get<double>();
-    v.instructions = j.at("instructions").get<double>();
-    v.cycles_user = j.at("cycles_user").get<double>();
-    v.cycles_kernel = j.at("cycles_kernel").get<double>();
-  }
-  return v;
-}
-
 double per_gb(double count, std::uint64_t bytes) { return bytes ? count * 1e9 / double(bytes) : 0; }
 
 }  // namespace
-
-const char* cost_level_name(CostLevel level) {
-  switch (level) {
-    case CostLevel::kOff:
-      return "off";
-    case CostLevel::kRusage:
-      return "rusage";
-    case CostLevel::kCounters:
-      return "counters";
-    case CostLevel::kFull:
-      return "full";
-  }
-  return "off";
-}
-
-std::optional<CostLevel> parse_cost_level(const std::string& name) {
-  for (auto l : {CostLevel::kOff, CostLevel::kRusage, CostLevel::kCounters, CostLevel::kFull})
-    if (name == cost_level_name(l)) return l;
-  return std::nullopt;
-}
 
 IrqShare& IrqShare::operator+=(const IrqBucket& b) {
   net_rx += b.softirq[kNetRx];
@@ -196,123 +119,12 @@ DerivedCost derive(const SideCost& c) {
   return d;
 }
 
-Json to_json(const SideCost& c) {
-  DerivedCost d = derive(c);
-  Json per_stream = Json::array();
-  for (const auto& s : c.per_stream)
-    per_stream.push_back(
-        {{"id", s.id},
-         {"bytes", s.bytes},
-         {"counters", counters_json(s.counters)},
-         {"irq", share_json(s.irq)},
-         {"cpu_ns_per_byte", s.bytes ? s.counters.cpu_ns() / double(s.bytes) : 0}});
-  Json irqs = Json::array();
-  for (const auto& [name, ch] : c.irqs)
-    irqs.push_back({{"name", name}, {"ns", ch.ns}, {"count", ch.count}});
-  Json derived = {{"cpu_percent", d.cpu_percent},
-                  {"cpu_ns_per_byte", d.cpu_ns_per_byte},
-                  {"cpu_seconds_per_gb", d.cpu_ns_per_byte},  // ns/byte == s/GB
-                  {"cycles_per_byte", d.cycles_per_byte ? Json(*d.cycles_per_byte) : Json()},
-                  {"ipc", d.ipc ? Json(*d.ipc) : Json()},
-                  {"user_share", d.user_share},
-                  {"kernel_share", d.kernel_share},
-                  {"softirq_share", d.softirq_share},
-                  {"hardirq_share", d.hardirq_share},
-                  {"softirqs_per_gb", d.softirqs_per_gb},
-                  {"net_rx_softirqs_per_gb", d.net_rx_per_gb},
-                  {"interrupts_per_gb", d.interrupts_per_gb},
-                  {"context_switches_per_gb", d.context_switches_per_gb},
-                  {"collector_cpu_percent", d.collector_percent},
-                  {"task_clock_vs_scheduler", d.task_clock_vs_scheduler}};
-  Json j = {{"level", cost_level_name(c.level)},
-            {"requested", cost_level_name(c.requested)},
-            {"reason", c.reason},
-            {"hardware_reason", c.hardware_reason},
-            {"wall_seconds", c.wall_s},
-            {"process_rusage_ns", c.process_rusage_ns},
-            {"bytes", c.bytes},
-            {"streams", counters_json(c.streams)},
-            {"rest_of_process", counters_json(c.rest)},
-            {"collector", counters_json(c.collector)},
-            {"per_stream", per_stream},
-            {"derived", derived},
-            {"rule", attribution_rule(c)},
-            {"irq_time_accounting", c.irq_time_accounting}};
-  if (c.traced) {
-    Json traced = Json::array(), proc = Json::array();
-    for (int v = 0; v < kSoftirqVectors; ++v) {
-      traced.push_back(c.traced_softirqs[std::size_t(v)]);
-      proc.push_back(c.proc_softirqs[std::size_t(v)]);
-    }
-    j["attribution"] = {{"streams", share_json(c.streams_irq)},
-                        {"rest_of_process", share_json(c.process_irq)},
-                        {"peer_process", share_json(c.peer_irq)},
-                        {"other", share_json(c.other_irq)},
-                        {"peer_on_host", c.peer_on_host}};
-    j["softirq_entries_traced"] = traced;
-    j["softirq_entries_proc"] = proc;
-    j["lost_records"] = c.lost_records;
-    IrqShare total;
-    total += c.traced_total;
-    j["traced_total"] = share_json(total);
-    j["irqs"] = irqs;
-  }
-  return j;
-}
-
-Expected<SideCost> cost_from_json(const Json& j) {
-  try {
-    SideCost c;
-    auto level = parse_cost_level(j.at("level").get<std::string>());
-    auto requested = parse_cost_level(j.at("requested").get<std::string>());
-    if (!level || !requested) return Error{Errc::kProtocol, "peer cost has an unknown level"};
-    c.level = *level;
-    c.requested = *requested;
-    c.reason = j.at("reason").get<std::string>().substr(0, 512);
-    c.hardware_reason = j.at("hardware_reason").get<std::string>().substr(0, 512);
-    c.wall_s = j.at("wall_seconds").get<double>();
-    c.process_rusage_ns = j.at("process_rusage_ns").get<double>();
-    c.bytes = j.at("bytes").get<std::uint64_t>();
-    c.streams = counters_from(j.at("streams"));
-    c.rest = counters_from(j.at("rest_of_process"));
-    c.collector = counters_from(j.at("collector"));
-    c.irq_time_accounting = j.at("irq_time_accounting").get<bool>();
-    const auto& per_stream = j.at("per_stream");
-    if (per_stream.size() > 512) return Error{Errc::kProtocol, "peer cost lists too many streams"};
-    for (const auto& s : per_stream)
-      c.per_stream.push_back({s.at("id").get<int>(), counters_from(s.at("counters")),
-                              share_from(s.at("irq")), s.at("bytes").get<std::uint64_t>()});
-    if (j.contains("attribution")) {
-      const auto& a = j.at("attribution");
-      c.traced = true;
-      c.streams_irq = share_from(a.at("streams"));
-      c.process_irq = share_from(a.at("rest_of_process"));
-      c.peer_irq = share_from(a.at("peer_process"));
-      c.other_irq = share_from(a.at("other"));
-      c.peer_on_host = a.at("peer_on_host").get<bool>();
-      c.lost_records = j.at("lost_records").get<std::uint64_t>();
-      IrqShare total = share_from(j.at("traced_total"));
-      c.traced_total.softirq[kNetRx] = total.net_rx;
-      c.traced_total.softirq[kNetTx] = total.net_tx;
-      c.traced_total.softirq[0] = total.softirq_other;  // the other vectors, summed
-      c.traced_total.hardirq = total.hardirq;
-      const auto& traced = j.at("softirq_entries_traced");
-      const auto& proc = j.at("softirq_entries_proc");
-      for (std::size_t v = 0; v < kSoftirqVectors && v < traced.size() && v < proc.size(); ++v) {
-        c.traced_softirqs[v] = traced[v].get<std::uint64_t>();
-        c.proc_softirqs[v] = proc[v].get<std::uint64_t>();
-      }
-      for (const auto& irq : j.at("irqs")) {
-        if (c.irqs.size() >= 256) break;
-        c.irqs.emplace_back(
-            irq.at("name").get<std::string>().substr(0, 64),
-            IrqCharge{irq.at("ns").get<std::uint64_t>(), irq.at("count").get<std::uint64_t>()});
-      }
-    }
-    return c;
-  } catch (const nlohmann::json::exception& e) {
-    return Error{Errc::kProtocol, std::string("peer cost figures are malformed: ") + e.what()};
-  }
+CostFallback fall_back(CostFallback from, CostLevel failed, const std::string& why) {
+  // rusage and off always run; a level above the current one was not in use.
+  if (failed <= CostLevel::kRusage || from.level < failed) return from;
+  from.level = failed == CostLevel::kFull ? CostLevel::kCounters : CostLevel::kRusage;
+  from.reason = from.reason.empty() ? why : from.reason + "; " + why;
+  return from;
 }
 
 CostCollector::CostCollector(CostLevel requested) : requested_(requested), level_(requested) {
@@ -321,7 +133,7 @@ CostCollector::CostCollector(CostLevel requested) : requested_(requested), level
     if (t)
       tracer_ = std::move(*t);
     else
-      degrade(CostLevel::kCounters, "interrupt tracing unavailable: " + t.error().message);
+      degrade(CostLevel::kFull, "interrupt tracing unavailable: " + t.error().message);
   }
 }
 
@@ -351,13 +163,11 @@ std::vector<pid_t> threads_of_others(const void* owner) {
   return out;
 }
 
-void CostCollector::degrade(CostLevel to, const std::string& why) {
-  level_ = to;
-  if (reason_.empty())
-    reason_ = why;
-  else
-    reason_ += "; " + why;
-  if (to < CostLevel::kFull) tracer_.reset();
+void CostCollector::degrade(CostLevel failed, const std::string& why) {
+  CostFallback f = fall_back({level_, reason_}, failed, why);
+  level_ = f.level;
+  reason_ = std::move(f.reason);
+  if (level_ < CostLevel::kFull) tracer_.reset();
 }
 
 void CostCollector::attach(const std::vector<std::pair<int, pid_t>>& stream_tids) {
@@ -366,7 +176,7 @@ void CostCollector::attach(const std::vector<std::pair<int, pid_t>>& stream_tids
   auto open_one = [&](int id, pid_t tid) -> std::optional<Attached> {
     auto c = ThreadCounters::open(tid, hardware);
     if (!c) {
-      degrade(CostLevel::kRusage, c.error().message);
+      degrade(CostLevel::kCounters, c.error().message);
       return std::nullopt;
     }
     if (hw_reason_.empty() && !c->hardware_reason().empty()) hw_reason_ = c->hardware_reason();
@@ -409,12 +219,9 @@ std::uint64_t CostCollector::begin() {
   for (auto& a : streams_) snap(a);
   for (auto& a : rest_) snap(a);
   if (collector_) snap(*collector_);
-  proc_begin_ = read_proc_softirqs();
-  rusage_begin_ns_ = process_cpu_ns();
-  begin_ns_ = tracer_ ? tracer_->mark_start()
-                      : std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count());
+  if (level_ >= CostLevel::kCounters) proc_begin_ = read_proc_softirqs();
+  process_times(utime_begin_s_, stime_begin_s_);
+  begin_ns_ = tracer_ ? tracer_->mark_start() : monotonic_ns();
   return begin_ns_;
 }
 
@@ -425,14 +232,12 @@ std::vector<double> CostCollector::stream_task_clock() const {
 }
 
 void CostCollector::end() {
-  end_ns_ = tracer_ ? tracer_->mark_end()
-                    : std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
+  end_ns_ = tracer_ ? tracer_->mark_end() : monotonic_ns();
+  process_times(utime_end_s_, stime_end_s_);
+  if (level_ < CostLevel::kCounters) return;
   proc_end_ = read_proc_softirqs();
   for (pid_t tid : threads_of_others(this))
     if (std::find(foreign_.begin(), foreign_.end(), tid) == foreign_.end()) foreign_.push_back(tid);
-  rusage_end_ns_ = process_cpu_ns();
   auto snap = [](Attached& a) {
     a.end = a.counters->read();
     a.clocks_at_end = read_thread_clocks(a.tid, a.end);
@@ -450,9 +255,36 @@ std::optional<IrqBucket> CostCollector::traced_irq(pid_t tid) const {
   return it == by_tid.end() ? IrqBucket{} : it->second;
 }
 
-SideCost CostCollector::result(const std::vector<std::uint64_t>& stream_bytes,
-                               const std::vector<CounterValues>& final_clocks,
-                               const HostIdentity& peer) const {
+std::optional<SideCost> CostCollector::result(const CostInputs& in) const {
+  switch (level_) {
+    case CostLevel::kOff:
+      return std::nullopt;
+    case CostLevel::kRusage:
+      return rusage_result(in);
+    case CostLevel::kCounters:
+    case CostLevel::kFull:
+      break;
+  }
+  return counters_result(in);
+}
+
+// The whole process over the window, as iperf3 measures it: no per-thread or interrupt figures.
+SideCost CostCollector::rusage_result(const CostInputs& in) const {
+  SideCost c;
+  c.level = CostLevel::kRusage;
+  c.requested = requested_;
+  c.reason = reason_;
+  c.wall_s = in.data_seconds;
+  if (c.wall_s > 0) {
+    c.rest.utime_s = utime_end_s_ - utime_begin_s_;
+    c.rest.stime_s = stime_end_s_ - stime_begin_s_;
+    c.rest.task_clock_ns = (c.rest.utime_s + c.rest.stime_s) * 1e9;
+  }
+  for (std::uint64_t b : in.stream_bytes) c.bytes += b;
+  return c;
+}
+
+SideCost CostCollector::counters_result(const CostInputs& in) const {
   SideCost c;
   c.level = level_;
   c.requested = requested_;
@@ -460,29 +292,33 @@ SideCost CostCollector::result(const std::vector<std::uint64_t>& stream_bytes,
   c.hardware_reason = hw_reason_;
   c.wall_s = double(end_ns_ - std::min(begin_ns_, end_ns_)) / 1e9;
   c.irq_time_accounting = kernel_irq_time_accounting();
-  c.process_rusage_ns = rusage_end_ns_ - rusage_begin_ns_;
-  if (level_ < CostLevel::kCounters) return c;
+  c.process_rusage_ns = (utime_end_s_ - utime_begin_s_ + stime_end_s_ - stime_begin_s_) * 1e9;
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     const Attached& a = streams_[i];
     CounterValues end = a.end;
     // A stream thread that ended before end() left its own last clock readings.
-    if (!a.clocks_at_end && i < final_clocks.size()) {
-      end.utime_s = final_clocks[i].utime_s;
-      end.stime_s = final_clocks[i].stime_s;
-      end.schedstat_ns = final_clocks[i].schedstat_ns;
+    if (!a.clocks_at_end && i < in.final_clocks.size()) {
+      end.utime_s = in.final_clocks[i].utime_s;
+      end.stime_s = in.final_clocks[i].stime_s;
+      end.schedstat_ns = in.final_clocks[i].schedstat_ns;
     }
     CounterValues d = end - a.begin;
     StreamCost s;
     s.id = a.id;
     s.counters = d;
-    s.bytes = i < stream_bytes.size() ? stream_bytes[i] : 0;
+    s.bytes = i < in.stream_bytes.size() ? in.stream_bytes[i] : 0;
     c.bytes += s.bytes;
     c.streams += d;
     c.per_stream.push_back(s);
   }
   for (const auto& a : rest_) c.rest += a.end - a.begin;
   if (collector_) c.collector = collector_->end - collector_->begin;
-  if (!tracer_) return c;
+  if (tracer_) attribute_irq(in, c);
+  return c;
+}
+
+// Level full: each traced interrupt interval goes to the task it interrupted.
+void CostCollector::attribute_irq(const CostInputs& in, SideCost& c) const {
   c.traced = true;
   const IrqAccounting& acc = tracer_->accounting();
   c.lost_records = acc.lost_records();
@@ -491,6 +327,7 @@ SideCost CostCollector::result(const std::vector<std::uint64_t>& stream_bytes,
   for (int v = 0; v < kSoftirqVectors; ++v)
     c.proc_softirqs[std::size_t(v)] = proc_end_[std::size_t(v)] - proc_begin_[std::size_t(v)];
   HostIdentity me = this_host();
+  const HostIdentity& peer = in.peer;
   c.peer_on_host = !peer.boot_id.empty() && peer.boot_id == me.boot_id;
   for (const auto& [tid, bucket] : acc.by_tid()) {
     StreamCost* stream = nullptr;
@@ -515,7 +352,6 @@ SideCost CostCollector::result(const std::vector<std::uint64_t>& stream_bytes,
     auto n = names.find(irq);
     c.irqs.emplace_back(std::to_string(irq) + ":" + (n == names.end() ? "?" : n->second), charge);
   }
-  return c;
 }
 
 }  // namespace nicperf

@@ -223,7 +223,7 @@ Expected<nlohmann::json> read_json(ControlChannel& control, double timeout_s,
   return j;
 }
 
-TestRun::ControlRead state_reader(ControlChannel& control) {
+SideRun::ControlRead state_reader(ControlChannel& control) {
   return [&control](Clock::time_point deadline,
                     const std::function<bool()>& stop) -> Expected<std::optional<nlohmann::json>> {
     auto b = control.read_bytes(1, deadline, stop);

@@ -80,7 +80,7 @@ class TextReporter final : public Reporter {
   void on_interval(const Report& r, const IntervalRecord& iv) override {
     bool any_sender = false;
     for (const auto& s : iv.streams) any_sender = any_sender || s.sender;
-    bool rr = r.spec.rr && r.is_client;
+    bool rr = is_rr(r.spec) && r.is_client;
     if (!header_done_) {
       if (rr)
         out_ << rr_interval_header();
@@ -99,7 +99,7 @@ class TextReporter final : public Reporter {
       out_ << stream_tag(r, s.id, s.sender) << figures(sample_totals(s));
       if (s.udp)
         out_ << udp_interval_columns(s);
-      else if (s.sender && !r.spec.rr)
+      else if (s.sender && !is_rr(r.spec))
         out_ << pad(std::to_string(s.retransmits), 6) << "  "
              << pad(format_bytes(double(s.tcp.snd_cwnd)), 11);
       out_ << (s.omitted ? "  (omitted)" : "") << "\n";
@@ -111,7 +111,7 @@ class TextReporter final : public Reporter {
   void on_end(const Report& r) override {
     if (is_udp(r.spec))
       out_ << "- - - - - - - - - - - - - - - - - - - - - - - - -\n" << udp_end_lines(r);
-    else if (r.spec.rr && r.is_client)
+    else if (is_rr(r.spec) && r.is_client)
       out_ << rr_end_lines(r);
     else
       byte_lines(r);
@@ -167,7 +167,7 @@ class TextReporter final : public Reporter {
              (s.burst > 1 ? " in bursts of " + std::to_string(s.burst) : "") + ", " + what +
              ", send mode " + s.send_mode + ", receive mode " + s.recv_mode + ", batch " +
              std::to_string(s.batch) + ", direction " + direction_name(s.direction);
-    if (s.rr)
+    if (is_rr(s))
       return "request/response over TCP, " + streams + ", " + std::to_string(s.req_len) +
              "-byte requests, " + std::to_string(s.resp_len) + "-byte responses, " + what;
     return "protocol: TCP, " + streams + ", " + std::to_string(s.block_len) +

@@ -59,7 +59,7 @@ UdpTotals udp_sum(const Report& r, bool reverse_group) {
 }
 
 double bytes_per_unit(const TestSpec& spec) {
-  return is_udp(spec) ? double(spec.block_len) : spec.rr ? double(spec.req_len) : 0;
+  return is_udp(spec) ? double(spec.block_len) : is_rr(spec) ? double(spec.req_len) : 0;
 }
 
 std::optional<double> cpu_ns_per_unit(const TestSpec& spec, const SideCost* cost) {

@@ -31,7 +31,7 @@ class Client {
  private:
   Status run_test() {
     auto deadline = in_seconds(opt_.connect_timeout);
-    TestRun run(report_, loop_, reporter_);
+    SideRun run(report_, loop_, reporter_);
     run.set_limits(opt_.timeouts.rcv, 0);
     if (auto s = run.prepare(); !s) return s;  // local problems before bothering the server
     if (!opt_.nic_socket.empty()) {
@@ -110,7 +110,7 @@ class Client {
     return control.expect(MsgType::kAccept, in_seconds(opt_.timeouts.rcv));
   }
 
-  Status run_and_exchange(TestRun& run, ControlChannel& control) {
+  Status run_and_exchange(SideRun& run, ControlChannel& control) {
     auto on_frame = [](const Frame& f) -> Status {
       return unexpected_frame(f, std::string("unexpected '") + msg_type_name(f.type) +
                                      "' from the server during the test");
@@ -173,7 +173,7 @@ class Client {
 
 }  // namespace
 
-Status open_data_connections(EventLoop& loop, TestRun& run, const asio::ip::tcp::endpoint& peer,
+Status open_data_connections(EventLoop& loop, SideRun& run, const asio::ip::tcp::endpoint& peer,
                              Clock::time_point deadline, const TestSpec& spec,
                              const std::function<std::string(int id)>& hello,
                              const std::function<int(int connection)>& stream_of) {

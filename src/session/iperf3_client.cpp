@@ -30,7 +30,7 @@ class Iperf3Client {
   Status run_test() {
     if (auto why = unsupported(report_.spec); !why.empty())
       return Error{Errc::kUsage, "iperf3 mode cannot run " + why};
-    TestRun run(report_, loop_, reporter_);
+    SideRun run(report_, loop_, reporter_);
     run.set_limits(opt_.timeouts.rcv, 0);
     if (auto s = run.prepare(); !s) return s;
     auto deadline = in_seconds(opt_.connect_timeout);
@@ -93,7 +93,7 @@ class Iperf3Client {
     return ok();
   }
 
-  Status run_and_exchange(TestRun& run, ControlChannel& control) {
+  Status run_and_exchange(SideRun& run, ControlChannel& control) {
     bool reverse = report_.spec.direction == Direction::kReverse;
     auto read = state_reader(control);
     auto on_frame = [](const Json& f) -> Status {

@@ -31,7 +31,7 @@ class Session {
     std::ostringstream captured;
     if (spec->get_server_output)
       reporter.add(make_reporter(Format::kText, captured, captured, false));
-    TestRun run(report_, s_.loop, reporter);
+    SideRun run(report_, s_.loop, reporter);
     run.set_limits(s_.opt.timeouts.rcv, s_.opt.limits.max_duration + spec->omit);
     if (auto st = run.prepare(); !st) return refuse(st.error());
     s_.incoming.connections = connection_count(*spec);
@@ -60,7 +60,7 @@ class Session {
   }
 
   // Data connections arrive through the acceptor; a control byte meanwhile means trouble.
-  Status collect(TestRun& run) {
+  Status collect(SideRun& run) {
     auto deadline = in_seconds(s_.opt.timeouts.rcv);
     IncomingStreams& in_ = s_.incoming;
     while (int(run.stream_count()) < in_.connections) {
@@ -78,7 +78,7 @@ class Session {
     return ok();
   }
 
-  Status run_and_exchange(TestRun& run, Reporter& reporter, OverlapSpan& overlap,
+  Status run_and_exchange(SideRun& run, Reporter& reporter, OverlapSpan& overlap,
                           std::ostringstream& captured) {
     bool test_end = false;
     auto read = state_reader(control_);

@@ -16,7 +16,7 @@ namespace {
 
 using asio::ip::tcp;
 
-constexpr double kEndGraceSeconds = 10;  // as TestRun's: the client's streams may end later
+constexpr double kEndGraceSeconds = 10;  // as SideRun's: the client's streams may end later
 
 class TestSession {
  public:
@@ -64,7 +64,7 @@ class TestSession {
     if (spec->get_server_output && output == "text")
       reporter.add(make_reporter(Format::kText, captured, captured, false));
 
-    TestRun run(report, loop_, reporter);
+    SideRun run(report, loop_, reporter);
     run.set_limits(opt_.timeouts.rcv, opt_.limits.max_duration + spec->omit);
     if (auto s = run.prepare(); !s) return s;
     active_.connections = connection_count(*spec);
@@ -114,7 +114,7 @@ class TestSession {
 
   // Waits for the data connections, watching the control connection too: a client that gives
   // up while connecting must not leave the server busy.
-  Status collect_streams(TestRun& run, ControlChannel& control) {
+  Status collect_streams(SideRun& run, ControlChannel& control) {
     auto deadline = in_seconds(opt_.timeouts.rcv);
     while (int(run.stream_count()) < active_.connections) {
       auto frame = control.read(deadline, [&] { return !active_.arrived.empty(); });
@@ -138,7 +138,7 @@ class TestSession {
   }
 
   // The UDP streams' greetings, watching the control connection as collect_streams does.
-  Status collect_udp_streams(TestRun& run, ControlChannel& control, UdpRendezvous& udp) {
+  Status collect_udp_streams(SideRun& run, ControlChannel& control, UdpRendezvous& udp) {
     auto deadline = in_seconds(opt_.timeouts.rcv);
     while (int(run.stream_count()) < active_.connections) {
       auto frame = control.read(deadline, [&] { return !udp.arrived().empty(); });
@@ -158,7 +158,7 @@ class TestSession {
     return ok();
   }
 
-  Status run_and_exchange(TestRun& run, ControlChannel& control, Report& report, Reporter& reporter,
+  Status run_and_exchange(SideRun& run, ControlChannel& control, Report& report, Reporter& reporter,
                           OverlapSpan& overlap, std::ostringstream& captured,
                           const std::string& output) {
     std::optional<Json> client_results;

@@ -1,9 +1,7 @@
-// TestRun: one side's part of a running test, shared by client and server. It owns the streams,
-// keeps the clock (omit, duration, intervals), samples counters on the main thread and fills the
-// local half of the Report.
+// SideRun: one side's part of a running test, shared by client and server. It owns the streams
+// and the cost collector, keeps the clock (omit, duration, intervals, stop) and, on the main
+// thread, asks each stream's worker for its figures to fill the local half of the Report.
 #pragma once
-
-#include <sys/resource.h>
 
 #include <functional>
 #include <memory>
@@ -15,16 +13,14 @@
 #include "nicperf/stream/payload.hpp"
 #include "nicperf/report/reporter.hpp"
 #include "nicperf/stream/stream.hpp"
+#include "session/socket_facts.hpp"
 
 namespace nicperf {
 
-// Socket options a test asks for, applied to every data socket.
-Status apply_socket_options(int fd, const TestSpec& spec);
-
-class TestRun {
+class SideRun {
  public:
-  TestRun(Report& report, EventLoop& loop, Reporter& reporter);
-  ~TestRun();
+  SideRun(Report& report, EventLoop& loop, Reporter& reporter);
+  ~SideRun();
 
   // stall_s: abort when no byte moved for this long; max_s: abort a test running longer
   // (a server's --max-duration; 0 = no limit beyond the spec's own duration).
@@ -74,6 +70,7 @@ class TestRun {
   Status run_loop(const Reader<Msg>& read, const std::function<Status(const Msg&)>& on_frame,
                   const std::function<void()>& on_signal, const std::function<bool()>& done);
   Clock::time_point step(Clock::time_point now);
+  void check_end(Clock::time_point now);
   void sample(Clock::time_point now);
   void begin_measurement(Clock::time_point now);
   bool streams_done() const;
@@ -86,18 +83,8 @@ class TestRun {
   struct Track {
     std::unique_ptr<Stream> stream;
     std::uint64_t last_bytes = 0;
-    std::uint32_t last_retrans = 0;
     std::uint64_t omit_bytes = 0;
-    std::uint32_t omit_retrans = 0;
-    TcpSample tcp;  // latest
-    std::uint64_t max_cwnd = 0, max_wnd = 0;
-    std::uint32_t max_rtt = 0, min_rtt = 0;
-    std::uint64_t rtt_sum = 0, rtt_count = 0;
-    UdpProgress last_udp;
-    std::uint64_t last_socket_drops = 0, last_transactions = 0;
   };
-  UdpCounts udp_delta(Track& t);
-  UdpCounts udp_end(const Track& t) const;
 
   Report& report_;
   EventLoop& loop_;
@@ -114,7 +101,6 @@ class TestRun {
   std::optional<Error> run_error_;
   Clock::duration stall_timeout_ = std::chrono::seconds(10);
   double max_seconds_ = 0;
-  rusage rusage0_{};
   std::function<void()> on_begin_;
   std::optional<std::uint64_t> tx_drops0_;  // UDP: device_tx_drops() as the window opened
 };

@@ -122,7 +122,7 @@ Expected<std::shared_ptr<ClientSlot>> client_slot(EventLoop& loop, const udp::en
 
 }  // namespace
 
-Status open_udp_streams(EventLoop& loop, TestRun& run, const asio::ip::address& server,
+Status open_udp_streams(EventLoop& loop, SideRun& run, const asio::ip::address& server,
                         const std::vector<int>& ports, Clock::time_point deadline,
                         const TestSpec& spec, const std::string& cookie) {
   std::vector<std::shared_ptr<ClientSlot>> slots;

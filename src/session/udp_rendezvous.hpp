@@ -42,7 +42,7 @@ class UdpRendezvous {
 
 // The client's side: connects one UDP socket per stream to the server's ports and adds each
 // stream to `run` once the server echoed its greeting.
-Status open_udp_streams(EventLoop& loop, TestRun& run, const asio::ip::address& server,
+Status open_udp_streams(EventLoop& loop, SideRun& run, const asio::ip::address& server,
                         const std::vector<int>& ports, Clock::time_point deadline,
                         const TestSpec& spec, const std::string& cookie);
 

@@ -46,13 +46,10 @@ Status check_numbers(const TestSpec& s, const SpecLimits& lim) {
       s.resp_len > lim.max_block_len)
     return invalid("request and response sizes must be 1-" + std::to_string(lim.max_block_len) +
                    " bytes");
-  if (s.cost != "full" && s.cost != "counters" && s.cost != "rusage" && s.cost != "off")
-    return invalid("cost level must be full, counters, rusage or off, got '" + s.cost + "'");
   return ok();
 }
 
 Status validate_udp(const TestSpec& s) {
-  if (s.rr) return invalid("--rr runs over TCP; leave out -u");
   if (s.block_len < kDgramHeaderSize || s.block_len > kMaxDgramLen)
     return invalid("UDP datagram length (-l) must be " + std::to_string(kDgramHeaderSize) + "-" +
                    std::to_string(kMaxDgramLen) + " bytes, got " + std::to_string(s.block_len));
@@ -91,12 +88,65 @@ const char* direction_name(Direction d) {
   return "normal";
 }
 
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::kBulk:
+      return "bulk";
+    case Mode::kDatagram:
+      return "datagram";
+    case Mode::kRr:
+      return "rr";
+  }
+  return "bulk";
+}
+
+std::optional<Mode> parse_mode(const std::string& name) {
+  for (auto m : {Mode::kBulk, Mode::kDatagram, Mode::kRr})
+    if (name == mode_name(m)) return m;
+  return std::nullopt;
+}
+
+const char* protocol_name(Mode m) { return m == Mode::kDatagram ? "udp" : "tcp"; }
+
+Expected<Mode> mode_from(const std::string& protocol, bool rr) {
+  if (protocol != "tcp" && protocol != "udp")
+    return invalid("protocol '" + protocol + "' is not supported (tcp or udp)");
+  if (protocol == "udp") {
+    if (rr) return invalid("--rr runs over TCP; leave out -u");
+    return Mode::kDatagram;
+  }
+  return rr ? Mode::kRr : Mode::kBulk;
+}
+
+const char* cost_level_name(CostLevel level) {
+  switch (level) {
+    case CostLevel::kOff:
+      return "off";
+    case CostLevel::kRusage:
+      return "rusage";
+    case CostLevel::kCounters:
+      return "counters";
+    case CostLevel::kFull:
+      return "full";
+  }
+  return "off";
+}
+
+std::optional<CostLevel> parse_cost_level(const std::string& name) {
+  for (auto l : {CostLevel::kOff, CostLevel::kRusage, CostLevel::kCounters, CostLevel::kFull})
+    if (name == cost_level_name(l)) return l;
+  return std::nullopt;
+}
+
+Expected<CostLevel> cost_level_from(const std::string& name) {
+  if (auto level = parse_cost_level(name)) return *level;
+  return invalid("cost level must be full, counters, rusage or off, got '" + name + "'");
+}
+
 Status validate(const TestSpec& s, const SpecLimits& lim) {
-  if (s.protocol != "tcp" && s.protocol != "udp")
-    return invalid("protocol '" + s.protocol + "' is not supported (tcp or udp)");
   if (auto st = check_numbers(s, lim); !st) return st;
   if (is_udp(s)) return validate_udp(s);
-  if (s.rr) return validate_rr(s);
+  if (is_rr(s)) return validate_rr(s);
   if (auto st = check_cpus(s.client_cpus, "client"); !st) return st;
   if (auto st = check_cpus(s.server_cpus, "server"); !st) return st;
   if (s.congestion.size() > 15 || s.congestion.find_first_of(" \n\t/") != std::string::npos)
@@ -115,7 +165,7 @@ Status validate(const TestSpec& s, const SpecLimits& lim) {
 }
 
 nlohmann::json to_json(const TestSpec& s) {
-  return {{"protocol", s.protocol},
+  return {{"protocol", protocol_name(s.mode)},
           {"streams", s.streams},
           {"block_len", s.block_len},
           {"duration", s.duration},
@@ -131,7 +181,7 @@ nlohmann::json to_json(const TestSpec& s) {
           {"send_mode", s.send_mode},
           {"recv_mode", s.recv_mode},
           {"uring_depth", s.uring_depth},
-          {"cost", s.cost},
+          {"cost", cost_level_name(s.cost)},
           {"verify", s.verify},
           {"random_payload", s.random_payload},
           {"get_server_output", s.get_server_output},
@@ -139,7 +189,7 @@ nlohmann::json to_json(const TestSpec& s) {
           {"burst", s.burst},
           {"batch", s.batch},
           {"fq_rate", s.fq_rate},
-          {"rr", s.rr},
+          {"rr", s.mode == Mode::kRr},
           {"req_len", s.req_len},
           {"resp_len", s.resp_len}};
 }
@@ -222,8 +272,9 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
   }
   TestSpec s;
   Reader r{j, {}};
-  std::string direction;
-  r.string("protocol", s.protocol);
+  std::string direction, protocol, cost;
+  bool rr = false;
+  r.string("protocol", protocol);
   r.integer("streams", s.streams);
   r.integer("block_len", s.block_len);
   r.number("duration", s.duration);
@@ -239,7 +290,7 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
   r.string("send_mode", s.send_mode);
   r.string("recv_mode", s.recv_mode);
   r.integer("uring_depth", s.uring_depth);
-  r.string("cost", s.cost);
+  r.string("cost", cost);
   r.boolean("verify", s.verify);
   r.boolean("random_payload", s.random_payload);
   r.boolean("get_server_output", s.get_server_output);
@@ -247,7 +298,7 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
   r.integer("burst", s.burst);
   r.integer("batch", s.batch);
   r.integer("fq_rate", s.fq_rate);
-  r.boolean("rr", s.rr);
+  r.boolean("rr", rr);
   r.integer("req_len", s.req_len);
   r.integer("resp_len", s.resp_len);
   if (!r.error.empty()) return Error{Errc::kProtocol, r.error};
@@ -259,6 +310,16 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
     s.direction = Direction::kBidir;
   else
     return Error{Errc::kProtocol, "field 'direction' must be normal, reverse or bidir"};
+  auto mode = mode_from(protocol, rr);
+  auto level = cost_level_from(cost);
+  if (mode) s.mode = *mode;
+  if (level) s.cost = *level;
+  if (!mode && protocol != "udp") return mode.error();  // an unknown protocol is refused first
+  if (!level || !mode) {
+    // In the order validation checked them: the numbers, the cost level, then --rr over UDP.
+    if (auto st = check_numbers(s, limits); !st) return st.error();
+    return level ? mode.error() : level.error();
+  }
   if (auto st = validate(s, limits); !st) return st.error();
   return s;
 }

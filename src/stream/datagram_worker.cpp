@@ -1,22 +1,27 @@
 // A UDP stream's thread: paced datagrams with sequence numbers and send times out, and loss,
-// reordering, duplicates and jitter counted on the way in.
+// reordering, duplicates and jitter counted on the way in. The figures are published as atomics
+// for the main thread's samples.
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
-#include "stream/pacer.hpp"
-#include "nicperf/stream/payload.hpp"
 #include "nicperf/control/protocol.hpp"
-#include "nicperf/stream/stream.hpp"
+#include "nicperf/paths/dgram_path.hpp"
+#include "nicperf/stream/udp_stats.hpp"
+#include "stream/pacer.hpp"
+#include "stream/worker.hpp"
 
 namespace nicperf {
 namespace {
@@ -35,35 +40,66 @@ bool is_greeting(const Datagram& d) {
   return d.len >= 4 && std::memcmp(d.data, kGreetingMagic, 4) == 0;
 }
 
+// A UDP stream's running figures, as its thread published them.
+struct UdpProgress {
+  std::uint64_t packets = 0, lost = 0, out_of_order = 0, duplicates = 0, send_drops = 0;
+  std::uint64_t fin_packets = 0;
+  double jitter_ms = 0;
+};
+
+class DatagramWorker final : public StreamWorker {
+ public:
+  using StreamWorker::StreamWorker;
+
+  Status open(const Payload& payload) override;
+  void run(std::stop_token& stop) override { cfg_.sender ? send_loop(stop) : recv_loop(stop); }
+  std::optional<Clock::time_point> last_arrival() const override { return last_arrival_; }
+  PathStats path_stats() const override {
+    return send_ ? send_->stats() : recv_ ? recv_->stats() : PathStats{};
+  }
+  void sample(StreamSample& s) override;
+  void end(StreamEnd& e) override;
+
+ private:
+  UdpProgress progress() const;
+  void send_loop(std::stop_token& stop);
+  void send_fin(std::uint64_t total);
+  void recv_loop(std::stop_token& stop);
+  bool receive_batch(std::span<Datagram> got, UdpReceiveStats& stats);
+
+  std::unique_ptr<DgramSendPath> send_;
+  std::unique_ptr<DgramRecvPath> recv_;
+  const char* pattern_ = nullptr;
+  std::atomic<std::uint64_t> packets_{0}, lost_{0}, out_of_order_{0}, duplicates_{0};
+  std::atomic<std::uint64_t> send_drops_{0}, fin_packets_{0}, jitter_ns_{0};
+  std::optional<Clock::time_point> last_arrival_;  // receiver: when the last datagram came
+  // Main thread: the figures at the last sample.
+  UdpProgress last_;
+  std::uint64_t last_socket_drops_ = 0;
+};
+
 }  // namespace
 
-Status Stream::open_udp(const Payload& payload) {
+Status DatagramWorker::open(const Payload& payload) {
   pattern_ = payload.data();
+  if (auto st = check_path(Mode::kDatagram, cfg_.sender, cfg_.path, "here"); !st) return st;
   DgramContext ctx{cfg_.fd, cfg_.block_len, cfg_.batch, payload.data()};
   if (cfg_.sender) {
-    auto* info = find_dgram_send_path(cfg_.mode);
-    if (!info) return Error{Errc::kUsage, "unknown UDP send mode '" + cfg_.mode + "'"};
-    if (auto why = path_unavailable(*info); !why.empty())
-      return Error{Errc::kUsage, "UDP send mode '" + cfg_.mode + "' is unavailable here: " + why};
     // Without IP_RECVERR the kernel hides ENOBUFS (a full queue below the socket) from UDP
     // senders; with it, each such drop is seen and counted.
     int one = 1;
     setsockopt(cfg_.fd, SOL_IP, IP_RECVERR, &one, sizeof one);
     setsockopt(cfg_.fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof one);
-    dsend_ = info->make();
-    return dsend_->open(ctx);
+    send_ = find_dgram_send_path(cfg_.path)->make();
+    return send_->open(ctx);
   }
-  auto* info = find_dgram_recv_path(cfg_.mode);
-  if (!info) return Error{Errc::kUsage, "unknown UDP receive mode '" + cfg_.mode + "'"};
-  if (auto why = path_unavailable(*info); !why.empty())
-    return Error{Errc::kUsage, "UDP receive mode '" + cfg_.mode + "' is unavailable here: " + why};
   if (setsockopt(cfg_.fd, SOL_SOCKET, SO_RCVTIMEO, &kReceivePoll, sizeof kReceivePoll) != 0)
     return Error{Errc::kSystem, errno_text("SO_RCVTIMEO", errno)};
-  drecv_ = info->make();
-  return drecv_->open(ctx);
+  recv_ = find_dgram_recv_path(cfg_.path)->make();
+  return recv_->open(ctx);
 }
 
-UdpProgress Stream::udp_progress() const {
+UdpProgress DatagramWorker::progress() const {
   UdpProgress p;
   p.packets = packets_.load(std::memory_order_relaxed);
   p.lost = lost_.load(std::memory_order_relaxed);
@@ -75,7 +111,7 @@ UdpProgress Stream::udp_progress() const {
   return p;
 }
 
-void Stream::udp_send_loop(std::stop_token& stop) {
+void DatagramWorker::send_loop(std::stop_token& stop) {
   // Sleeps end within a microsecond or so instead of the default 50 us slack.
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   const std::size_t len = cfg_.block_len;
@@ -95,37 +131,36 @@ void Stream::udp_send_loop(std::stop_token& stop) {
         continue;
       }
     }
-    char* room = dsend_->room();
+    char* room = send_->room();
     std::int64_t now = realtime_ns();
     for (std::uint64_t i = 0; i < n; ++i) write_dgram_header(room + i * len, {seq + i, false, now});
-    DgramResult r = dsend_->send(std::size_t(n));
+    DgramResult r = send_->send(std::size_t(n));
     seq += r.count;
     taken += r.count;
     if (r.err == ENOBUFS) {
       // The queue below the socket dropped it: its sequence number is spent, and the receiver
       // will count it lost; we count where.
-      std::uint64_t lost = dsend_->drops_whole_batch() ? n - r.count : 1;
+      std::uint64_t lost = send_->drops_whole_batch() ? n - r.count : 1;
       seq += lost;
       drops += lost;
     } else if (r.err == ECONNREFUSED) {
-      fail("stream " + std::to_string(cfg_.index) +
-           ": the receiver's port is closed (ICMP port unreachable)");
+      fail(name() + ": the receiver's port is closed (ICMP port unreachable)");
       break;
     } else if (r.err != 0 && r.err != EINTR && r.err != EAGAIN) {
-      fail(errno_text("stream " + std::to_string(cfg_.index) + " send", r.err));
+      fail(errno_text(name() + " send", r.err));
       break;
     }
     packets_.store(taken, std::memory_order_relaxed);
     send_drops_.store(drops, std::memory_order_relaxed);
-    bytes_.store(taken * len, std::memory_order_relaxed);
+    publish_bytes(taken * len);
   }
-  DgramResult tail = dsend_->finish();
-  if (tail.err) fail(errno_text("stream " + std::to_string(cfg_.index) + " completion", tail.err));
+  DgramResult tail = send_->finish();
+  if (tail.err) fail(errno_text(name() + " completion", tail.err));
   send_fin(seq);
 }
 
 // The FIN carries how many sequence numbers were used, so the receiver knows the trailing loss.
-void Stream::send_fin(std::uint64_t total) {
+void DatagramWorker::send_fin(std::uint64_t total) {
   std::vector<char> datagram(cfg_.block_len, 0);
   write_dgram_header(datagram.data(), {total, true, realtime_ns()});
   for (int i = 0; i < kFinCopies; ++i) {
@@ -134,24 +169,24 @@ void Stream::send_fin(std::uint64_t total) {
   }
 }
 
-void Stream::udp_recv_loop(std::stop_token& stop) {
+void DatagramWorker::recv_loop(std::stop_token& stop) {
   std::array<Datagram, kMaxDgramBatch> got;
   UdpReceiveStats stats;
   std::span<Datagram> room(got.data(), std::size_t(cfg_.batch));
   while (!stop.stop_requested()) {
-    DgramResult r = drecv_->recv(room);
+    DgramResult r = recv_->recv(room);
     if (r.err == EAGAIN || r.err == EWOULDBLOCK || r.err == EINTR || r.err == ECONNREFUSED)
       continue;
     if (r.err != 0) {
-      fail(errno_text("stream " + std::to_string(cfg_.index) + " receive", r.err));
+      fail(errno_text(name() + " receive", r.err));
       break;
     }
-    if (!udp_receive_batch({got.data(), r.count}, stats)) break;
+    if (!receive_batch({got.data(), r.count}, stats)) break;
   }
 }
 
 // Counts one batch; false once the sender's FIN came (or the data was wrong).
-bool Stream::udp_receive_batch(std::span<Datagram> got, UdpReceiveStats& stats) {
+bool DatagramWorker::receive_batch(std::span<Datagram> got, UdpReceiveStats& stats) {
   std::int64_t now = realtime_ns();
   bool more = true;
   for (const Datagram& d : got) {
@@ -166,8 +201,7 @@ bool Stream::udp_receive_batch(std::span<Datagram> got, UdpReceiveStats& stats) 
     }
     if (cfg_.verify && std::memcmp(d.data + kDgramHeaderSize, pattern_ + kDgramHeaderSize,
                                    d.len - kDgramHeaderSize) != 0) {
-      fail("stream " + std::to_string(cfg_.index) + ": datagram " + std::to_string(h.seq) +
-           " differs from the pattern");
+      fail(name() + ": datagram " + std::to_string(h.seq) + " differs from the pattern");
       return false;
     }
     stats.on_datagram(h.seq, h.send_ns, now);
@@ -178,8 +212,45 @@ bool Stream::udp_receive_batch(std::span<Datagram> got, UdpReceiveStats& stats) 
   out_of_order_.store(stats.out_of_order(), std::memory_order_relaxed);
   duplicates_.store(stats.duplicates(), std::memory_order_relaxed);
   jitter_ns_.store(std::uint64_t(stats.jitter_ns()), std::memory_order_relaxed);
-  bytes_.store(stats.packets() * cfg_.block_len, std::memory_order_relaxed);
+  publish_bytes(stats.packets() * cfg_.block_len);
   return more;
+}
+
+// The change since the last sample; jitter is the current estimate.
+void DatagramWorker::sample(StreamSample& s) {
+  UdpProgress now = progress();
+  UdpCounts d;
+  d.packets = now.packets - last_.packets;
+  d.lost = now.lost - std::min(now.lost, last_.lost);  // late arrivals lower the count
+  d.out_of_order = now.out_of_order - last_.out_of_order;
+  d.duplicates = now.duplicates - last_.duplicates;
+  d.send_drops = now.send_drops - last_.send_drops;
+  d.jitter_ms = now.jitter_ms;
+  if (!cfg_.sender) {
+    std::uint64_t drops = socket_drops(cfg_.fd);
+    d.socket_drops = drops - std::min(drops, last_socket_drops_);
+    last_socket_drops_ = drops;
+  }
+  last_ = now;
+  s.udp = d;
+}
+
+void DatagramWorker::end(StreamEnd& e) {
+  UdpProgress p = progress();
+  UdpCounts u;
+  u.packets = p.packets;
+  u.lost = p.lost;
+  u.out_of_order = p.out_of_order;
+  u.duplicates = p.duplicates;
+  u.jitter_ms = p.jitter_ms;
+  u.send_drops = p.send_drops;
+  u.fin_packets = p.fin_packets;
+  if (!cfg_.sender) u.socket_drops = socket_drops(cfg_.fd);
+  e.udp = u;
+}
+
+std::unique_ptr<StreamWorker> make_datagram_worker(const StreamConfig& cfg) {
+  return std::make_unique<DatagramWorker>(cfg);
 }
 
 }  // namespace nicperf

@@ -4,11 +4,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <ctime>
+#include <mutex>
 #include <vector>
 
-#include "nicperf/stream/stream.hpp"
+#include "nicperf/stream/latency.hpp"
+#include "stream/worker.hpp"
 
 namespace nicperf {
 namespace {
@@ -45,27 +48,63 @@ int read_exact(int fd, char* p, std::size_t n) {
   return 0;
 }
 
-}  // namespace
+class RrWorker final : public StreamWorker {
+ public:
+  using StreamWorker::StreamWorker;
 
-void Stream::record_latency(std::uint64_t ns) {
+  Status open(const Payload&) override {
+    return check_path(Mode::kRr, cfg_.sender, cfg_.path, "here");
+  }
+  void run(std::stop_token& stop) override { cfg_.sender ? client_loop(stop) : server_loop(); }
+  PathStats path_stats() const override { return {}; }
+
+  // The client's transactions since the last sample; the server only echoes.
+  void sample(StreamSample& s) override {
+    if (!cfg_.sender) return;
+    std::uint64_t n = transactions_.load(std::memory_order_relaxed);
+    s.rr = RrCounts{n - last_transactions_, take_interval_latency()};
+    last_transactions_ = n;
+  }
+  void end(StreamEnd& e) override {
+    if (cfg_.sender) e.rr = RrCounts{transactions_.load(std::memory_order_relaxed), latency_};
+  }
+
+ private:
+  void client_loop(std::stop_token& stop);
+  void server_loop();
+  void record_latency(std::uint64_t ns);
+  LatencyHistogram take_interval_latency();
+  void count(std::uint64_t done) {
+    transactions_.store(done, std::memory_order_relaxed);
+    publish_bytes(done * cfg_.req_len);
+  }
+
+  std::atomic<std::uint64_t> transactions_{0};
+  LatencyHistogram latency_;  // the stream thread's own until it ended
+  std::mutex interval_mutex_;
+  LatencyHistogram interval_latency_;
+  std::uint64_t last_transactions_ = 0;  // main thread
+};
+
+void RrWorker::record_latency(std::uint64_t ns) {
   latency_.record(ns);
   std::lock_guard lock(interval_mutex_);
   interval_latency_.record(ns);
 }
 
-LatencyHistogram Stream::take_interval_latency() {
+LatencyHistogram RrWorker::take_interval_latency() {
   std::lock_guard lock(interval_mutex_);
   LatencyHistogram out = std::move(interval_latency_);
   interval_latency_ = LatencyHistogram();
   return out;
 }
 
-void Stream::rr_client_loop(std::stop_token& stop) {
+void RrWorker::client_loop(std::stop_token& stop) {
   std::vector<char> request(cfg_.req_len, 'q'), response(cfg_.resp_len);
   std::uint64_t limit =
       cfg_.byte_budget ? (cfg_.byte_budget + cfg_.req_len - 1) / cfg_.req_len : ~std::uint64_t(0);
   std::uint64_t done = 0;
-  const std::string name = "stream " + std::to_string(cfg_.index);
+  const std::string name = StreamWorker::name();
   while (done < limit && !stop.stop_requested()) {
     std::uint64_t t0 = mono_ns();
     if (int err = write_all(cfg_.fd, request.data(), request.size()); err) {
@@ -79,17 +118,16 @@ void Stream::rr_client_loop(std::stop_token& stop) {
     }
     record_latency(mono_ns() - t0);
     ++done;
-    transactions_.store(done, std::memory_order_relaxed);
-    bytes_.store(done * cfg_.req_len, std::memory_order_relaxed);
+    count(done);
   }
   // The server answers every request it read, then sees our EOF and closes.
   shutdown(cfg_.fd, SHUT_WR);
 }
 
-void Stream::rr_server_loop() {
+void RrWorker::server_loop() {
   std::vector<char> request(cfg_.req_len), response(cfg_.resp_len, 'r');
   std::uint64_t done = 0;
-  const std::string name = "stream " + std::to_string(cfg_.index);
+  const std::string name = StreamWorker::name();
   for (;;) {
     int err = read_exact(cfg_.fd, request.data(), request.size());
     if (err < 0) break;  // the client finished
@@ -102,10 +140,15 @@ void Stream::rr_server_loop() {
       break;
     }
     ++done;
-    transactions_.store(done, std::memory_order_relaxed);
-    bytes_.store(done * cfg_.req_len, std::memory_order_relaxed);
+    count(done);
   }
   shutdown(cfg_.fd, SHUT_WR);
+}
+
+}  // namespace
+
+std::unique_ptr<StreamWorker> make_rr_worker(const StreamConfig& cfg) {
+  return std::make_unique<RrWorker>(cfg);
 }
 
 }  // namespace nicperf

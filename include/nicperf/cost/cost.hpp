@@ -3,7 +3,9 @@
 //   full:     plus system-wide hardirq/softirq time, charged to the task each one interrupted
 //             (irq_trace.hpp)
 //   rusage:   getrusage for the process only, as iperf3 does
-// A level that cannot run here falls back one step and the report says why.
+//   off:      nothing
+// Every level, off included, runs through the same collector: a level that cannot run here falls
+// back down the ladder full -> counters -> rusage and the report says why; rusage always runs.
 #pragma once
 
 #include <sys/types.h>
@@ -17,12 +19,9 @@
 
 #include "nicperf/cost/irq_trace.hpp"
 #include "nicperf/cost/perf_counters.hpp"
+#include "nicperf/spec/spec.hpp"
 
 namespace nicperf {
-
-enum class CostLevel { kOff = 0, kRusage = 1, kCounters = 2, kFull = 3 };
-const char* cost_level_name(CostLevel level);
-std::optional<CostLevel> parse_cost_level(const std::string& name);
 
 // Interrupt time charged to one group of tasks.
 struct IrqShare {
@@ -91,6 +90,23 @@ void release_threads(const void* owner);
 // Threads claimed by owners other than `owner`, except the calling thread.
 std::vector<pid_t> threads_of_others(const void* owner);
 
+// Where a request stands on the fallback ladder, and why it is below what was asked.
+struct CostFallback {
+  CostLevel level = CostLevel::kFull;
+  std::string reason;  // each step's why, joined with "; "
+};
+// The step down after `failed` could not run here: full falls to counters, counters to rusage.
+// A failure of a level above the current one changes nothing.
+CostFallback fall_back(CostFallback from, CostLevel failed, const std::string& why);
+
+// What the side run knows of its streams when the window closes.
+struct CostInputs {
+  std::vector<std::uint64_t> stream_bytes;  // moved in the window, in attach order
+  std::vector<CounterValues> final_clocks;  // each stream thread's own last clocks
+  HostIdentity peer;
+  double data_seconds = 0;  // the window's start to the last byte: rusage's wall time
+};
+
 class CostCollector {
  public:
   explicit CostCollector(CostLevel requested);
@@ -103,10 +119,9 @@ class CostCollector {
   std::vector<double> stream_task_clock() const;
   // Closes the window.
   void end();
-  // `final_clocks`: each stream thread's own last utime/stime/schedstat, for threads gone by
-  // the time end() ran.
-  SideCost result(const std::vector<std::uint64_t>& stream_bytes,
-                  const std::vector<CounterValues>& final_clocks, const HostIdentity& peer) const;
+  // The figures of the level reached; nullopt only at level off, which measures nothing.
+  // `final_clocks` stand in for threads gone by the time end() ran.
+  std::optional<SideCost> result(const CostInputs& in) const;
   CostLevel level() const { return level_; }
   const std::string& reason() const { return reason_; }
   // After end(), at level full: the interrupt time traced on top of any task (the NIC's queue
@@ -121,7 +136,10 @@ class CostCollector {
     CounterValues begin, end;
     bool clocks_at_end = false;  // the thread still existed at end()
   };
-  void degrade(CostLevel to, const std::string& why);
+  void degrade(CostLevel failed, const std::string& why);
+  SideCost rusage_result(const CostInputs& in) const;
+  SideCost counters_result(const CostInputs& in) const;
+  void attribute_irq(const CostInputs& in, SideCost& c) const;
 
   CostLevel requested_, level_;
   std::string reason_, hw_reason_;
@@ -131,7 +149,7 @@ class CostCollector {
   std::uint64_t begin_ns_ = 0, end_ns_ = 0;
   std::vector<pid_t> foreign_;  // other tests' threads, seen at attach() and end()
   std::array<std::uint64_t, kSoftirqVectors> proc_begin_{}, proc_end_{};
-  double rusage_begin_ns_ = 0, rusage_end_ns_ = 0;
+  double utime_begin_s_ = 0, stime_begin_s_ = 0, utime_end_s_ = 0, stime_end_s_ = 0;
 };
 
 }  // namespace nicperf

@@ -61,8 +61,8 @@ Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec, b
 
 std::string length_prefixed(const nlohmann::json& j);
 // Reads the peer's state bytes during a test, as {"type": "state", "state": n} frames for
-// TestRun::run.
-TestRun::ControlRead state_reader(ControlChannel& control);
+// SideRun::run.
+SideRun::ControlRead state_reader(ControlChannel& control);
 // Reads one length-prefixed JSON object from an iperf3 peer (`who` names it in errors).
 Expected<nlohmann::json> read_json(ControlChannel& control, double timeout_s,
                                    const std::string& who);

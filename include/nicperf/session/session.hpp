@@ -23,7 +23,7 @@
 namespace nicperf {
 
 class EventLoop;
-class TestRun;
+class SideRun;
 
 inline constexpr int kDefaultPort = 5201;
 
@@ -53,7 +53,7 @@ struct ClientOptions {
 void init_client_report(Report& report, const ClientOptions& opt);
 
 // Connects every data connection of the test to `peer`, opening each with hello(id).
-Status open_data_connections(EventLoop& loop, TestRun& run, const asio::ip::tcp::endpoint& peer,
+Status open_data_connections(EventLoop& loop, SideRun& run, const asio::ip::tcp::endpoint& peer,
                              Clock::time_point deadline, const TestSpec& spec,
                              const std::function<std::string(int id)>& hello,
                              const std::function<int(int connection)>& stream_of = nullptr);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,14 @@ namespace nicperf {
 
 enum class Direction { kNormal, kReverse, kBidir };  // normal: the client sends
 
+// What a stream does: a TCP byte stream, paced UDP datagrams (-u), or TCP request/response (--rr).
+enum class Mode { kBulk, kDatagram, kRr };
+
+// What the cost collector measures; ordered, since each level falls back to the one below.
+enum class CostLevel { kOff = 0, kRusage = 1, kCounters = 2, kFull = 3 };
+
 struct TestSpec {
-  std::string protocol = "tcp";
+  Mode mode = Mode::kBulk;
   int streams = 1;
   std::uint64_t block_len = 128 * 1024;
   double duration = 10;     // seconds, used when bytes == 0
@@ -29,8 +36,8 @@ struct TestSpec {
   std::string congestion;  // TCP_CONGESTION, empty = default
   std::string send_mode = "write";
   std::string recv_mode = "read";
-  int uring_depth = 8;        // io_uring sends per linked chain
-  std::string cost = "full";  // full | counters | rusage | off, each side falls back from it
+  int uring_depth = 8;                // io_uring sends per linked chain
+  CostLevel cost = CostLevel::kFull;  // each side falls back from it
   bool verify = false;
   bool random_payload = false;
   bool get_server_output = false;
@@ -40,11 +47,11 @@ struct TestSpec {
   int batch = 16;             // datagrams per call for sendmmsg, gso, recvmmsg (--batch)
   std::uint64_t fq_rate = 0;  // SO_MAX_PACING_RATE in bits/s (--fq-rate), 0 = unset
   // Request/response (--rr): each transaction sends req_len bytes and waits for resp_len back.
-  bool rr = false;
   std::uint64_t req_len = 1, resp_len = 1;
 };
 
-inline bool is_udp(const TestSpec& s) { return s.protocol == "udp"; }
+inline bool is_udp(const TestSpec& s) { return s.mode == Mode::kDatagram; }
+inline bool is_rr(const TestSpec& s) { return s.mode == Mode::kRr; }
 inline constexpr std::uint64_t kDefaultUdpRate = 1'000'000;  // iperf3's -u default, bits/s
 inline constexpr std::uint64_t kDefaultUdpLen = 1460;        // iperf3's -u default datagram
 
@@ -62,6 +69,18 @@ nlohmann::json to_json(const TestSpec& spec);
 Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& limits = {});
 
 const char* direction_name(Direction d);
+
+// The edges' spellings. On the wire and the command line a mode is a protocol ("tcp", "udp")
+// plus the rr flag; mode_name is for messages and tests.
+const char* mode_name(Mode m);  // bulk | datagram | rr
+std::optional<Mode> parse_mode(const std::string& name);
+const char* protocol_name(Mode m);  // tcp | udp
+// Refuses an unknown protocol and --rr over UDP, with the usage errors validation gave.
+Expected<Mode> mode_from(const std::string& protocol, bool rr);
+const char* cost_level_name(CostLevel level);  // full | counters | rusage | off
+std::optional<CostLevel> parse_cost_level(const std::string& name);
+// parse_cost_level with the usage error for an unknown name.
+Expected<CostLevel> cost_level_from(const std::string& name);
 // Which side sends on stream `index` (bidir: even streams client->server, odd reversed).
 bool client_sends(const TestSpec& spec, int index);
 // Total number of data connections (bidir doubles them, as iperf3 does).

@@ -68,3 +68,60 @@ TEST_CASE("cost levels by name") {
   CHECK(parse_cost_level("off") == CostLevel::kOff);
   CHECK_FALSE(parse_cost_level("most"));
 }
+
+TEST_CASE("the fallback ladder: full to counters to rusage, each step with its reason") {
+  CostFallback full{CostLevel::kFull, ""};
+  CostFallback c = fall_back(full, CostLevel::kFull, "no tracefs");
+  CHECK(c.level == CostLevel::kCounters);
+  CHECK(c.reason == "no tracefs");
+  c = fall_back(c, CostLevel::kCounters, "perf_event_paranoid is 3");
+  CHECK(c.level == CostLevel::kRusage);
+  CHECK(c.reason == "no tracefs; perf_event_paranoid is 3");
+  // Counters failing under a full request skip straight to rusage.
+  CostFallback skip = fall_back(full, CostLevel::kCounters, "no perf");
+  CHECK(skip.level == CostLevel::kRusage);
+  CHECK(skip.reason == "no perf");
+  // A failure above the level in use, or of rusage and off, changes nothing.
+  CostFallback counters{CostLevel::kCounters, ""};
+  CostFallback same = fall_back(counters, CostLevel::kFull, "no tracefs");
+  CHECK(same.level == CostLevel::kCounters);
+  CHECK(same.reason.empty());
+  for (auto l : {CostLevel::kRusage, CostLevel::kOff}) {
+    CostFallback kept = fall_back({l, ""}, l, "never");
+    CHECK(kept.level == l);
+    CHECK(kept.reason.empty());
+  }
+}
+
+TEST_CASE("the collector hands back figures at rusage and nothing at off, through one path") {
+  CostInputs in;
+  in.stream_bytes = {1000, 2000};
+  in.data_seconds = 0.5;
+  CostCollector off(CostLevel::kOff);
+  off.attach({});
+  off.begin();
+  off.end();
+  CHECK(off.level() == CostLevel::kOff);
+  CHECK_FALSE(off.result(in));
+
+  CostCollector rusage(CostLevel::kRusage);
+  rusage.attach({});
+  rusage.begin();
+  volatile double x = 0;
+  for (int i = 0; i < 2'000'000; ++i) x = x + i;
+  rusage.end();
+  auto c = rusage.result(in);
+  REQUIRE(c);
+  CHECK(c->level == CostLevel::kRusage);
+  CHECK(c->requested == CostLevel::kRusage);
+  CHECK(c->reason.empty());
+  CHECK(c->bytes == 3000);
+  CHECK(c->wall_s == doctest::Approx(0.5));
+  CHECK(c->rest.utime_s >= 0);
+  CHECK(c->rest.task_clock_ns ==
+        doctest::Approx((c->rest.utime_s + c->rest.stime_s) * 1e9).epsilon(1e-9));
+  CHECK(c->per_stream.empty());
+  CHECK_FALSE(c->traced);
+  CHECK(rusage.stream_task_clock().empty());
+  CHECK_FALSE(rusage.traced_irq(1));
+}

@@ -38,7 +38,6 @@ TEST_CASE("validation refuses every out-of-range field") {
       {"tiny interval", [](TestSpec& s) { s.interval = 0.01; }},
       {"negative omit", [](TestSpec& s) { s.omit = -1; }},
       {"bad cpu", [](TestSpec& s) { s.client_cpus = {5000}; }},
-      {"bad protocol", [](TestSpec& s) { s.protocol = "sctp"; }},
       {"unknown send mode", [](TestSpec& s) { s.send_mode = "carrier-pigeon"; }},
       {"unknown recv mode", [](TestSpec& s) { s.recv_mode = "psychic"; }},
       {"verify random", [](TestSpec& s) { s.verify = s.random_payload = true; }},
@@ -108,4 +107,90 @@ TEST_CASE("byte budgets split exactly over the streams of one direction") {
   CHECK(connection_count(s) == 6);
   CHECK(forward == s.bytes);
   CHECK(reverse == s.bytes);
+}
+
+TEST_CASE("mode and cost level names round trip") {
+  for (auto m : {Mode::kBulk, Mode::kDatagram, Mode::kRr}) {
+    CAPTURE(mode_name(m));
+    CHECK(parse_mode(mode_name(m)) == m);
+  }
+  CHECK_FALSE(parse_mode("tcp"));
+  for (auto l : {CostLevel::kOff, CostLevel::kRusage, CostLevel::kCounters, CostLevel::kFull}) {
+    CAPTURE(cost_level_name(l));
+    CHECK(parse_cost_level(cost_level_name(l)) == l);
+    REQUIRE(cost_level_from(cost_level_name(l)));
+  }
+  CHECK_FALSE(parse_cost_level("most"));
+  auto bad = cost_level_from("most");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == Errc::kUsage);
+  CHECK(bad.error().message == "cost level must be full, counters, rusage or off, got 'most'");
+}
+
+TEST_CASE("a mode is the wire's protocol plus the rr flag") {
+  CHECK(*mode_from("tcp", false) == Mode::kBulk);
+  CHECK(*mode_from("tcp", true) == Mode::kRr);
+  CHECK(*mode_from("udp", false) == Mode::kDatagram);
+  auto rr_udp = mode_from("udp", true);
+  REQUIRE_FALSE(rr_udp);
+  CHECK(rr_udp.error().message == "--rr runs over TCP; leave out -u");
+  auto sctp = mode_from("sctp", false);
+  REQUIRE_FALSE(sctp);
+  CHECK(sctp.error().code == Errc::kUsage);
+  CHECK(sctp.error().message == "protocol 'sctp' is not supported (tcp or udp)");
+  for (auto m : {Mode::kBulk, Mode::kDatagram, Mode::kRr})
+    CHECK(*mode_from(protocol_name(m), m == Mode::kRr) == m);
+}
+
+TEST_CASE("the spec's wire form keeps protocol, rr and cost as strings and flags") {
+  TestSpec s;
+  json j = to_json(s);
+  CHECK(j["protocol"] == "tcp");
+  CHECK(j["rr"] == false);
+  CHECK(j["cost"] == "full");
+  s.mode = Mode::kRr;
+  s.cost = CostLevel::kRusage;
+  j = to_json(s);
+  CHECK(j["protocol"] == "tcp");
+  CHECK(j["rr"] == true);
+  CHECK(j["cost"] == "rusage");
+  auto back = spec_from_json(j);
+  REQUIRE(back);
+  CHECK(back->mode == Mode::kRr);
+  CHECK(back->cost == CostLevel::kRusage);
+  TestSpec u;
+  u.mode = Mode::kDatagram;
+  u.block_len = kDefaultUdpLen;
+  j = to_json(u);
+  CHECK(j["protocol"] == "udp");
+  CHECK(spec_from_json(j)->mode == Mode::kDatagram);
+}
+
+TEST_CASE("spec JSON with an unknown protocol or cost, or --rr over UDP, is a usage error") {
+  json base = to_json(TestSpec{});
+  struct Row {
+    const char* key;
+    json value;
+    const char* message;
+  };
+  Row rows[] = {{"protocol", "sctp", "protocol 'sctp' is not supported (tcp or udp)"},
+                {"cost", "most", "cost level must be full, counters, rusage or off, got 'most'"}};
+  for (auto& r : rows) {
+    CAPTURE(r.key);
+    json j = base;
+    j[r.key] = r.value;
+    auto s = spec_from_json(j);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().code == Errc::kUsage);
+    CHECK(s.error().message == r.message);
+  }
+  json j = base;
+  j["protocol"] = "udp";
+  j["block_len"] = kDefaultUdpLen;
+  j["rr"] = true;
+  auto s = spec_from_json(j);
+  REQUIRE_FALSE(s);
+  CHECK(s.error().message == "--rr runs over TCP; leave out -u");
+  j["streams"] = 0;  // the numbers are checked first, as before
+  CHECK(spec_from_json(j).error().message.find("streams must be") == 0);
 }
