@@ -169,7 +169,7 @@ Status TestRun::check_paths() const {
   const TestSpec& spec = report_.spec;
   bool sends = false, receives = false;
   for (int id = 0; id < connection_count(spec); ++id)
-    (client_sends(spec, id) == report_.is_client ? sends : receives) = true;
+    (local_sends(report_, id) ? sends : receives) = true;
   const char* side = report_.is_client ? "on the client" : "on the server";
   if (const auto* s = find_send_path(spec.send_mode); sends && s)
     if (auto why = path_unavailable(*s); !why.empty())
@@ -196,7 +196,7 @@ Status TestRun::add_stream(int id, int fd) {
   const TestSpec& spec = report_.spec;
   StreamConfig cfg;
   cfg.index = id;
-  cfg.sender = report_.is_client == client_sends(spec, id);
+  cfg.sender = local_sends(report_, id);
   cfg.fd = fd;
   cfg.cpu = cpu_for(id);
   cfg.byte_budget = cfg.sender ? stream_byte_budget(spec, id) : 0;
