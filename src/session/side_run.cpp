@@ -160,7 +160,7 @@ Status TestRun::prepare() {
   payload_.emplace(std::move(*payload));
   // Before the clock starts: opening the tracer's rings takes a while.
   auto level = parse_cost_level(spec.cost).value_or(CostLevel::kFull);
-  if (level >= CostLevel::kCounters) cost_ = std::make_unique<CostCollector>(level);
+  if (level >= CostLevel::kCounters) cost_ = std::make_unique<CostCollector>(level, claims_);
   return ok();
 }
 
