@@ -3,9 +3,13 @@
 
 namespace nicperf {
 
-Side data_sender(const TestSpec& spec) {
-  return spec.direction == Direction::kReverse ? Side::kServer : Side::kClient;
+const char* side_name(Side s) { return s == Side::kClient ? "client" : "server"; }
+
+Side data_sender(Direction direction) {
+  return direction == Direction::kReverse ? Side::kServer : Side::kClient;
 }
+
+Side data_sender(const TestSpec& spec) { return data_sender(spec.direction); }
 
 Side data_sender(const TestSpec& spec, int id) {
   return client_sends(spec, id) ? Side::kClient : Side::kServer;

@@ -170,7 +170,9 @@ struct Totals {
 // direction through the NIC) is told by its forward group, which the client sends unless -R.
 enum class Side { kClient, kServer };
 inline Side other(Side s) { return s == Side::kClient ? Side::kServer : Side::kClient; }
-Side data_sender(const TestSpec& spec);          // the test's forward data
+const char* side_name(Side s);                   // "client" or "server", as the JSON says
+Side data_sender(Direction direction);           // the test's forward data
+Side data_sender(const TestSpec& spec);          // the same
 Side data_sender(const TestSpec& spec, int id);  // stream `id`'s
 Side data_receiver(const TestSpec& spec);
 // The side that sends a group's data (reverse_group: a bidir test's server -> client streams).

@@ -60,6 +60,8 @@ TEST_CASE("sides: the client sends unless -R, --bidir streams alternate, the tes
   CHECK(group_sender(spec_of(Direction::kBidir), true) == Side::kServer);
   CHECK(group_sender(spec_of(Direction::kReverse), false) == Side::kServer);
   CHECK(other(Side::kClient) == Side::kServer);
+  CHECK(data_sender(Direction::kReverse) == Side::kServer);
+  CHECK(std::string(side_name(Side::kServer)) == "server");
 }
 
 TEST_CASE("sides: each report's own side sends or receives, from the client's or server's view") {
