@@ -53,7 +53,7 @@ Status fill_rates(const CLI::App& app, const Raw& r, TestSpec& s) {
     if (*rate < 8) return usage("--fq-rate must be at least 8 bits/s");
     s.fq_rate = std::uint64_t(*rate);
   }
-  if (s.rr) {
+  if (is_rr(s)) {
     auto req = parse_size(r.req), resp = parse_size(r.resp);
     if (!req) return req.error();
     if (!resp) return resp.error();

@@ -8,8 +8,6 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <thread>
 
 #include "nicperf/util/clock.hpp"
@@ -127,7 +125,8 @@ CostFallback fall_back(CostFallback from, CostLevel failed, const std::string& w
   return from;
 }
 
-CostCollector::CostCollector(CostLevel requested) : requested_(requested), level_(requested) {
+CostCollector::CostCollector(CostLevel requested, ThreadClaims* claims)
+    : requested_(requested), level_(requested), claims_(claims) {
   if (level_ == CostLevel::kFull) {
     auto t = IrqTracer::start();
     if (t)
@@ -137,30 +136,8 @@ CostCollector::CostCollector(CostLevel requested) : requested_(requested), level
   }
 }
 
-CostCollector::~CostCollector() { release_threads(this); }
-
-namespace {
-std::mutex g_claims_mutex;
-std::multimap<const void*, pid_t> g_claims;
-}  // namespace
-
-void claim_threads(const void* owner, const std::vector<pid_t>& tids) {
-  std::lock_guard lock(g_claims_mutex);
-  for (pid_t t : tids) g_claims.emplace(owner, t);
-}
-
-void release_threads(const void* owner) {
-  std::lock_guard lock(g_claims_mutex);
-  g_claims.erase(owner);
-}
-
-std::vector<pid_t> threads_of_others(const void* owner) {
-  pid_t self = gettid();
-  std::lock_guard lock(g_claims_mutex);
-  std::vector<pid_t> out;
-  for (const auto& [who, tid] : g_claims)
-    if (who != owner && tid != self) out.push_back(tid);
-  return out;
+CostCollector::~CostCollector() {
+  if (claims_) claims_->release(this);
 }
 
 void CostCollector::degrade(CostLevel failed, const std::string& why) {
@@ -195,8 +172,8 @@ void CostCollector::attach(const std::vector<std::pair<int, pid_t>>& stream_tids
   pid_t tracer_tid = tracer_ ? tracer_->thread_tid() : 0;
   std::vector<pid_t> mine{tracer_tid};
   for (const auto& a : streams_) mine.push_back(a.tid);
-  claim_threads(this, mine);
-  foreign_ = threads_of_others(this);
+  if (claims_) claims_->claim(this, mine);
+  foreign_ = claimed_by_others();
   for (pid_t tid : process_tids()) {
     bool is_stream = std::any_of(streams_.begin(), streams_.end(),
                                  [tid](const Attached& a) { return a.tid == tid; });
@@ -236,7 +213,7 @@ void CostCollector::end() {
   process_times(utime_end_s_, stime_end_s_);
   if (level_ < CostLevel::kCounters) return;
   proc_end_ = read_proc_softirqs();
-  for (pid_t tid : threads_of_others(this))
+  for (pid_t tid : claimed_by_others())
     if (std::find(foreign_.begin(), foreign_.end(), tid) == foreign_.end()) foreign_.push_back(tid);
   auto snap = [](Attached& a) {
     a.end = a.counters->read();

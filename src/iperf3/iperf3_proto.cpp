@@ -189,7 +189,7 @@ Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec,
       e.id = our_stream(connection, spec);
       if (e.id < 0 || e.id >= connection_count(spec))
         return Error{Errc::kProtocol, "iperf3 results name an unknown stream id"};
-      e.sender = peer_is_client == client_sends(spec, e.id);
+      e.sender = data_sender(spec, e.id) == (peer_is_client ? Side::kClient : Side::kServer);
       e.bytes_total = s.at("bytes").get<std::uint64_t>();
       e.net_of_omit = true;  // iperf3 sends its count after its own -O cut
       double start = s.value("start_time", 0.0), end = s.at("end_time").get<double>();

@@ -8,9 +8,9 @@
 namespace nicperf {
 namespace {
 
-Json totals_json(const Totals& t, int socket = -1) {
+Json totals_json(const Totals& t, std::optional<int> socket = std::nullopt) {
   Json j;
-  if (socket >= 0) j["socket"] = socket;
+  if (socket) j["socket"] = *socket;
   j["start"] = t.start;
   j["end"] = t.end;
   j["seconds"] = t.seconds;
@@ -62,9 +62,9 @@ Json sample_json(const StreamSample& s) {
   Json j = totals_json(sample_totals(s), s.id + 1);
   if (s.udp) add_udp_sample(j, *s.udp, s.sender);
   if (s.rr) j["rr"] = rr_view(*s.rr, s.end - s.start);
-  if (s.task_clock_ns >= 0 && s.end > s.start) {
-    j["cpu_task_clock_ns"] = s.task_clock_ns;
-    j["cpu_percent"] = 100.0 * s.task_clock_ns / ((s.end - s.start) * 1e9);
+  if (s.task_clock_ns && s.end > s.start) {
+    j["cpu_task_clock_ns"] = *s.task_clock_ns;
+    j["cpu_percent"] = 100.0 * *s.task_clock_ns / ((s.end - s.start) * 1e9);
   }
   if (s.sender && s.tcp.valid) {
     j["snd_cwnd"] = s.tcp.snd_cwnd;
@@ -109,13 +109,13 @@ Json paths_json(const Report& r) {
   if (t.send.zerocopy_completions) {
     send["zerocopy_completions"] = t.send.zerocopy_completions;
     send["zerocopy_copied"] = t.send.zerocopy_copied;
-    send["copied_share"] = t.copied_share();
+    send["copied_share"] = *t.copied_share();
   }
   Json recv = {{"mode", r.spec.recv_mode}};
   if (t.recv.mapped_bytes + t.recv.copied_bytes) {
     recv["mapped_bytes"] = t.recv.mapped_bytes;
     recv["copied_bytes"] = t.recv.copied_bytes;
-    recv["mapped_share"] = t.mapped_share();
+    recv["mapped_share"] = *t.mapped_share();
   }
   return {{"send", send}, {"recv", recv}};
 }
@@ -225,10 +225,10 @@ Json end_json(const Report& r) {
     j["overlapping_tests"] = o->tests;
     j["overlapping_peers"] = o->peers;
   }
-  bool local_sends = r.is_client == (r.spec.direction != Direction::kReverse);
+  bool sends = local_sends(r);
   std::string remote_cc = r.remote ? r.remote->congestion : "";
-  j["sender_tcp_congestion"] = local_sends ? r.local.congestion : remote_cc;
-  j["receiver_tcp_congestion"] = local_sends ? remote_cc : r.local.congestion;
+  j["sender_tcp_congestion"] = sends ? r.local.congestion : remote_cc;
+  j["receiver_tcp_congestion"] = sends ? remote_cc : r.local.congestion;
   return j;
 }
 

@@ -29,7 +29,7 @@ std::string stream_tag(const Report& r, int id, bool sender) {
 
 std::string sum_tag(const Report& r, bool reverse_group) {
   if (r.spec.direction != Direction::kBidir) return "[SUM]";
-  bool tx = r.is_client != reverse_group;
+  bool tx = group_sender(r.spec, reverse_group) == local_side(r);
   return std::string("[SUM][") + (tx ? "TX" : "RX") + (r.is_client ? "-C]" : "-S]");
 }
 
@@ -49,9 +49,6 @@ bool is_loopback(const Report& r) {
     if (e.remote_host.rfind("127.", 0) != 0 && e.remote_host != "::1") return false;
   return !r.start.connected.empty();
 }
-
-// Whether this side sends on stream `id`: the bidir tags say TX or RX from this side's view.
-bool local_sends(const Report& r, int id) { return client_sends(r.spec, id) == r.is_client; }
 
 class TextReporter final : public Reporter {
  public:
@@ -202,7 +199,8 @@ class TextReporter final : public Reporter {
   // Zero-copy paths say plainly whether the kernel copied after all.
   void path_lines(const Report& r) {
     PathTotals t = path_totals(r);
-    if (double share = t.copied_share(); share >= 0) {
+    if (auto copied = t.copied_share()) {
+      double share = *copied;
       out_ << "Zero-copy (" << r.spec.send_mode << "): the kernel copied " << t.send.zerocopy_copied
            << " of " << t.send.zerocopy_completions << " sends (" << fixed(100 * share, 1) << "%)";
       if (share > 0.5)
@@ -210,9 +208,9 @@ class TextReporter final : public Reporter {
              << (is_loopback(r) ? " (on loopback the kernel always copies)" : "");
       out_ << "\n";
     }
-    if (double share = t.mapped_share(); share >= 0)
+    if (auto mapped = t.mapped_share())
       out_ << "Zero-copy receive: " << format_bytes(double(t.recv.mapped_bytes)) << " mapped, "
-           << format_bytes(double(t.recv.copied_bytes)) << " copied (" << fixed(100 * share, 1)
+           << format_bytes(double(t.recv.copied_bytes)) << " copied (" << fixed(100 * *mapped, 1)
            << "% mapped)\n";
   }
 
@@ -221,7 +219,7 @@ class TextReporter final : public Reporter {
     const SideCost* c = client_cost(r);
     const SideCost* s = server_cost(r);
     if (!c && !s) return;
-    bool client_sends = r.spec.direction != Direction::kReverse;
+    bool client_sends = data_sender(r.spec) == Side::kClient;
     std::optional<DerivedCost> dc, ds;
     if (c) dc = derive(*c);
     if (s) ds = derive(*s);
@@ -311,11 +309,10 @@ class TextReporter final : public Reporter {
     auto one = [](const CpuUsage& c) {
       return fixed(c.total, 1) + "% (" + fixed(c.user, 1) + "%u/" + fixed(c.system, 1) + "%s)";
     };
-    bool local_sends = r.is_client == (r.spec.direction != Direction::kReverse);
-    out_ << "CPU Utilization: local/" << (local_sends ? "sender " : "receiver ")
-         << one(r.local.cpu);
+    bool sends = local_sends(r);
+    out_ << "CPU Utilization: local/" << (sends ? "sender " : "receiver ") << one(r.local.cpu);
     if (r.remote && r.remote->cpu.valid)
-      out_ << ", remote/" << (local_sends ? "receiver " : "sender ") << one(r.remote->cpu)
+      out_ << ", remote/" << (sends ? "receiver " : "sender ") << one(r.remote->cpu)
            << (peer_is_iperf3(r) ? " as iperf3 reports it" : "");
     out_ << "\n";
   }

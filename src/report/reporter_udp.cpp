@@ -76,7 +76,7 @@ std::string udp_end_lines(const Report& r) {
   std::vector<int> ids = stream_ids(r);
   for (int id : ids) {
     StreamPair p = stream_pair(r, id);
-    std::string tag = stream_tag(r, id, client_sends(r.spec, id) == r.is_client);
+    std::string tag = stream_tag(r, id, local_sends(r, id));
     line(tag, sender_totals(p), receiver_totals(p), udp_totals(p));
   }
   if (ids.size() > 1 || r.spec.direction == Direction::kBidir)

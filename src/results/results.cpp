@@ -99,11 +99,11 @@ std::vector<int> stream_ids(const Report& r) {
 
 StreamPair stream_pair(const Report& r, int id) {
   StreamPair p;
-  bool local_sends = r.is_client == client_sends(r.spec, id);
-  p.sender = local_sends ? find_end(r.local, id, true)
-                         : (r.remote ? find_end(*r.remote, id, true) : nullptr);
-  p.receiver = local_sends ? (r.remote ? find_end(*r.remote, id, false) : nullptr)
-                           : find_end(r.local, id, false);
+  Side sender = data_sender(r.spec, id);
+  const SideEnd* tx = side_end(r, sender);
+  const SideEnd* rx = side_end(r, other(sender));
+  p.sender = tx ? find_end(*tx, id, true) : nullptr;
+  p.receiver = rx ? find_end(*rx, id, false) : nullptr;
   return p;
 }
 
@@ -155,21 +155,6 @@ PathTotals path_totals(const Report& r) {
   return t;
 }
 
-const SideCost* client_cost(const Report& r) {
-  const SideEnd* s = r.is_client ? &r.local : (r.remote ? &*r.remote : nullptr);
-  return s && s->cost ? &*s->cost : nullptr;
-}
-
-const SideCost* server_cost(const Report& r) {
-  const SideEnd* s = r.is_client ? (r.remote ? &*r.remote : nullptr) : &r.local;
-  return s && s->cost ? &*s->cost : nullptr;
-}
-
-const Overlap* server_overlap(const Report& r) {
-  const SideEnd* s = r.is_client ? (r.remote ? &*r.remote : nullptr) : &r.local;
-  return s && s->overlap ? &*s->overlap : nullptr;
-}
-
 std::vector<Threshold> check_thresholds(const Report& r, const Expectations& e) {
   std::vector<Threshold> out;
   auto add = [&](const std::string& name, double limit, std::optional<double> value, bool at_least,
@@ -197,9 +182,7 @@ std::vector<Threshold> check_thresholds(const Report& r, const Expectations& e) 
           "no cost figures from this side");
   }
   if (e.max_copied_share) {
-    double share = path_totals(r).copied_share();
-    add("max_copied_share", *e.max_copied_share,
-        share >= 0 ? std::optional<double>(share) : std::nullopt, false,
+    add("max_copied_share", *e.max_copied_share, path_totals(r).copied_share(), false,
         "the send path reported no zero-copy completions");
   }
   return out;

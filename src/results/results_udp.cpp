@@ -50,10 +50,7 @@ UdpTotals udp_sum(const Report& r, bool reverse_group) {
     sum.seconds = std::max(sum.seconds, t.seconds);
   }
   // The devices belong to the side that sends this group's data.
-  bool client_sends_group = r.spec.direction == Direction::kReverse ? false : !reverse_group;
-  const SideEnd* sender = r.is_client == client_sends_group ? &r.local
-                          : r.remote                        ? &*r.remote
-                                                            : nullptr;
+  const SideEnd* sender = side_end(r, group_sender(r.spec, reverse_group));
   if (sum.valid && sender) sum.device_drops = sender->device_tx_drops;
   return sum;
 }

@@ -99,30 +99,26 @@ CompareRun run_figures(const Report& r, int exit_code, int round) {
   PathTotals paths = path_totals(r);
   run.copied_share = paths.copied_share();
   run.mapped_share = paths.mapped_share();
-  bool local_sends = r.is_client == (r.spec.direction != Direction::kReverse);
+  bool local_sends_data = local_sends(r);
   CpuUsage remote = r.remote ? r.remote->cpu : CpuUsage{};
-  run.sender_cpu = local_sends ? r.local.cpu : remote;
-  run.receiver_cpu = local_sends ? remote : r.local.cpu;
-  bool client_is_sender = r.spec.direction != Direction::kReverse;
-  const SideCost* sender = client_is_sender ? client_cost(r) : server_cost(r);
-  const SideCost* receiver = client_is_sender ? server_cost(r) : client_cost(r);
-  auto fill = [](const SideCost* c, double& s_per_gb, double& softirq, double& cycles) {
+  run.sender_cpu = local_sends_data ? r.local.cpu : remote;
+  run.receiver_cpu = local_sends_data ? remote : r.local.cpu;
+  auto fill = [](const SideCost* c, std::optional<double>& s_per_gb, std::optional<double>& softirq,
+                 std::optional<double>& cycles) {
     if (!c || c->bytes == 0) return;
     DerivedCost d = derive(*c);
     s_per_gb = d.cpu_ns_per_byte;  // ns per byte is s per GB
     if (c->traced) softirq = d.softirq_share;
-    if (d.cycles_per_byte) cycles = *d.cycles_per_byte;
+    cycles = d.cycles_per_byte;
   };
-  fill(sender, run.sender_s_per_gb, run.sender_softirq_share, run.sender_cycles_per_byte);
-  fill(receiver, run.receiver_s_per_gb, run.receiver_softirq_share, run.receiver_cycles_per_byte);
-  if (r.nic) {
-    std::string data_way = client_is_sender ? "cli_to_srv" : "srv_to_cli";
-    for (const auto& d : r.nic->directions) {
-      if (d.name != data_way) continue;
-      nic::NicQueueStats t = d.total();
-      if (t.bytes) run.nic_irqs_per_gb = double(t.interrupts) / (double(t.bytes) / 1e9);
-      run.nic_frames_per_irq = t.frames_per_irq();
-    }
+  fill(side_cost(r, data_sender(r.spec)), run.sender_s_per_gb, run.sender_softirq_share,
+       run.sender_cycles_per_byte);
+  fill(side_cost(r, data_receiver(r.spec)), run.receiver_s_per_gb, run.receiver_softirq_share,
+       run.receiver_cycles_per_byte);
+  if (const nic::NicDirection* d = data_direction(r)) {
+    nic::NicQueueStats t = d->total();
+    if (t.bytes) run.nic_irqs_per_gb = double(t.interrupts) / (double(t.bytes) / 1e9);
+    run.nic_frames_per_irq = t.frames_per_irq();
   }
   return run;
 }
@@ -146,17 +142,17 @@ void summarize(CompareResult& result, const std::vector<CompareCell>& cells,
         continue;
       }
       gbps.push_back(run.gbps);
-      if (run.copied_share >= 0) copied.push_back(run.copied_share);
+      if (run.copied_share) copied.push_back(*run.copied_share);
       if (run.sender_cpu.valid) scpu.push_back(run.sender_cpu.total);
       if (run.receiver_cpu.valid) rcpu.push_back(run.receiver_cpu.total);
-      if (run.sender_s_per_gb >= 0) sgb.push_back(run.sender_s_per_gb);
-      if (run.receiver_s_per_gb >= 0) rgb.push_back(run.receiver_s_per_gb);
-      if (run.sender_softirq_share >= 0) ssoft.push_back(run.sender_softirq_share);
-      if (run.receiver_softirq_share >= 0) rsoft.push_back(run.receiver_softirq_share);
-      if (run.nic_irqs_per_gb >= 0) irqs.push_back(run.nic_irqs_per_gb);
-      if (run.nic_frames_per_irq >= 0) fpi.push_back(run.nic_frames_per_irq);
-      if (run.sender_cycles_per_byte >= 0) scyc.push_back(run.sender_cycles_per_byte);
-      if (run.receiver_cycles_per_byte >= 0) rcyc.push_back(run.receiver_cycles_per_byte);
+      if (run.sender_s_per_gb) sgb.push_back(*run.sender_s_per_gb);
+      if (run.receiver_s_per_gb) rgb.push_back(*run.receiver_s_per_gb);
+      if (run.sender_softirq_share) ssoft.push_back(*run.sender_softirq_share);
+      if (run.receiver_softirq_share) rsoft.push_back(*run.receiver_softirq_share);
+      if (run.nic_irqs_per_gb) irqs.push_back(*run.nic_irqs_per_gb);
+      if (run.nic_frames_per_irq) fpi.push_back(*run.nic_frames_per_irq);
+      if (run.sender_cycles_per_byte) scyc.push_back(*run.sender_cycles_per_byte);
+      if (run.receiver_cycles_per_byte) rcyc.push_back(*run.receiver_cycles_per_byte);
     }
     row.gbps = spread(gbps);
     row.copied_share = spread(copied);
@@ -179,19 +175,19 @@ Json compare_json(const CompareResult& result) {
   for (const auto& r : result.runs) {
     Json j = {{"send_mode", r.send_mode}, {"recv_mode", r.recv_mode},        {"round", r.round},
               {"exit_code", r.exit_code}, {"bits_per_second", r.gbps * 1e9}, {"bytes", r.bytes}};
-    if (r.copied_share >= 0) j["copied_share"] = r.copied_share;
-    if (r.mapped_share >= 0) j["mapped_share"] = r.mapped_share;
+    if (r.copied_share) j["copied_share"] = *r.copied_share;
+    if (r.mapped_share) j["mapped_share"] = *r.mapped_share;
     if (r.sender_cpu.valid) j["sender_cpu_percent"] = r.sender_cpu.total;
     if (r.receiver_cpu.valid) j["receiver_cpu_percent"] = r.receiver_cpu.total;
-    if (r.sender_s_per_gb >= 0) j["sender_cpu_s_per_gb"] = r.sender_s_per_gb;
-    if (r.receiver_s_per_gb >= 0) j["receiver_cpu_s_per_gb"] = r.receiver_s_per_gb;
-    if (r.sender_softirq_share >= 0) j["sender_softirq_share"] = r.sender_softirq_share;
-    if (r.receiver_softirq_share >= 0) j["receiver_softirq_share"] = r.receiver_softirq_share;
+    if (r.sender_s_per_gb) j["sender_cpu_s_per_gb"] = *r.sender_s_per_gb;
+    if (r.receiver_s_per_gb) j["receiver_cpu_s_per_gb"] = *r.receiver_s_per_gb;
+    if (r.sender_softirq_share) j["sender_softirq_share"] = *r.sender_softirq_share;
+    if (r.receiver_softirq_share) j["receiver_softirq_share"] = *r.receiver_softirq_share;
     if (!r.nic_setting.empty()) j["nic_setting"] = r.nic_setting;
-    if (r.nic_irqs_per_gb >= 0) j["nic_interrupts_per_gb"] = r.nic_irqs_per_gb;
-    if (r.nic_frames_per_irq >= 0) j["nic_frames_per_interrupt"] = r.nic_frames_per_irq;
-    if (r.sender_cycles_per_byte >= 0) j["sender_cycles_per_byte"] = r.sender_cycles_per_byte;
-    if (r.receiver_cycles_per_byte >= 0) j["receiver_cycles_per_byte"] = r.receiver_cycles_per_byte;
+    if (r.nic_irqs_per_gb) j["nic_interrupts_per_gb"] = *r.nic_irqs_per_gb;
+    if (r.nic_frames_per_irq) j["nic_frames_per_interrupt"] = *r.nic_frames_per_irq;
+    if (r.sender_cycles_per_byte) j["sender_cycles_per_byte"] = *r.sender_cycles_per_byte;
+    if (r.receiver_cycles_per_byte) j["receiver_cycles_per_byte"] = *r.receiver_cycles_per_byte;
     if (!r.error.empty()) j["error"] = r.error;
     runs.push_back(j);
   }
@@ -312,7 +308,7 @@ Matrix build_matrix(const ClientOptions& base, const CompareOptions& opt) {
   for (const auto& v : opt.nic_values) nics.push_back(opt.nic_key + "=" + v);
   if (nics.empty()) nics.emplace_back();
   Matrix m;
-  bool client_sends_data = base.spec.direction != Direction::kReverse;
+  bool client_sends_data = data_sender(base.spec) == Side::kClient;
   for (const auto& n : nics)
     for (const auto& s : sends)
       for (const auto& r : recvs) {

@@ -1,26 +1,20 @@
 #include "series/series_runner.hpp"
 
-#include <csignal>
-
 namespace nicperf {
-namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
-
-}  // namespace
-
-SeriesRunner::SeriesRunner()
-    : old_int_(std::signal(SIGINT, on_signal)), old_term_(std::signal(SIGTERM, on_signal)) {
-  g_stop = 0;
+void SeriesStop::arm() {
+  signals_.async_wait([this](const asio::error_code& ec, int) {
+    if (ec) return;
+    requested_ = true;
+    arm();
+  });
 }
 
-SeriesRunner::~SeriesRunner() {
-  std::signal(SIGINT, old_int_);
-  std::signal(SIGTERM, old_term_);
+bool SeriesStop::requested() {
+  io_.poll();
+  io_.restart();
+  return requested_;
 }
-
-bool SeriesRunner::stopped() const { return g_stop != 0; }
 
 int SeriesRunner::run(const ClientOptions& opt, NicSweep& nic, const std::string& setting,
                       Report& report) {
@@ -28,10 +22,7 @@ int SeriesRunner::run(const ClientOptions& opt, NicSweep& nic, const std::string
   Status set = nic.apply(setting);
   int code = set ? run_client_test(opt, silent, report) : exit_code(set.error().code);
   if (!set) report.error = set.error();
-  // Each test's event loop hands SIGINT back to the default when it ends: take it again.
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  if (report.interrupted || code == exit_code(Errc::kInterrupted)) g_stop = 1;
+  if (report.interrupted || code == exit_code(Errc::kInterrupted)) stop_.request();
   return code;
 }
 

@@ -2,6 +2,9 @@
 // live progress line on a terminal, and a NIC setting changed between runs and restored after.
 #pragma once
 
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <csignal>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -24,22 +27,37 @@ class SilentReporter final : public Reporter {
 
 class NicSweep;
 
-// The series' own SIGINT/SIGTERM handling: a signal stops the series after the test it
-// interrupts. The handlers are the series' while it lives; the old ones come back after.
+// A series' stop: SIGINT or SIGTERM stops the series after the test it interrupts. During a
+// test, the test's EventLoop hears the signal and ends the test; Asio tells every signal_set of
+// a signal, so this one hears it too. Between tests this set alone holds the signals, so they
+// stop the series instead of the process. When it goes, the signals' default action returns.
+class SeriesStop {
+ public:
+  SeriesStop() : signals_(io_, SIGINT, SIGTERM) { arm(); }
+  // Whether a signal came (or request() was called); takes in any signal that came meanwhile.
+  bool requested();
+  void request() { requested_ = true; }
+
+ private:
+  void arm();
+  asio::io_context io_;
+  asio::signal_set signals_;
+  bool requested_ = false;
+};
+
+// Runs the tests of a series, and owns its stop.
 class SeriesRunner {
  public:
-  SeriesRunner();
-  ~SeriesRunner();
+  SeriesRunner() = default;
   SeriesRunner(const SeriesRunner&) = delete;
   SeriesRunner& operator=(const SeriesRunner&) = delete;
-  bool stopped() const;
+  bool stopped() { return stop_.requested(); }
   // One test of the series, silent, after setting the NIC (`setting` "" = leave it); returns
   // its exit code, and `report` holds what it measured (or why the NIC could not be set).
   int run(const ClientOptions& opt, NicSweep& nic, const std::string& setting, Report& report);
 
  private:
-  void (*old_int_)(int);
-  void (*old_term_)(int);
+  SeriesStop stop_;
 };
 
 // What runs, which round, and about how long is left; nothing unless enabled (a terminal).

@@ -14,27 +14,6 @@
 namespace nicperf {
 namespace {
 
-// The data's direction through the NIC.
-const nic::NicDirection* data_direction(const Report& r) {
-  if (!r.nic) return nullptr;
-  std::string way = r.spec.direction != Direction::kReverse ? "cli_to_srv" : "srv_to_cli";
-  for (const auto& d : r.nic->directions)
-    if (d.name == way) return &d;
-  return nullptr;
-}
-
-void fill_receiver_costs(const Report& r, SweepPoint& p) {
-  bool client_sends_data = r.spec.direction != Direction::kReverse;
-  const SideCost* rx = client_sends_data ? server_cost(r) : client_cost(r);
-  if (!rx || rx->wall_s <= 0) return;
-  p.receiver_cpu_percent = 100.0 * rx->streams.cpu_ns() / (rx->wall_s * 1e9);
-  if (!rx->traced) return;
-  // System-wide: the receiving host's NET_RX wherever it ran (on the NIC's queue threads with
-  // IFF_NAPI, or on whichever CPU took the interrupt).
-  auto net_rx = rx->traced_total.softirq[std::size_t(kNetRx)].ns;
-  p.net_rx_cpu_percent = 100.0 * double(net_rx) / (rx->wall_s * 1e9);
-  if (!r.nic) p.interrupts_per_s = double(rx->traced_total.hardirq.count) / rx->wall_s;
-}
 
 }  // namespace
 
@@ -88,15 +67,14 @@ SweepPoint sweep_point(const Report& r, int exit_code, double target_pps) {
   if (const auto* d = data_direction(r)) {
     nic::NicQueueStats t = d->total();
     p.nic_drops = t.drops + t.lost;
-    counted += p.nic_drops;
-    if (r.nic->interval_s > 0) p.interrupts_per_s = double(t.interrupts) / r.nic->interval_s;
+    counted += *p.nic_drops;
   }
   p.unattributed = std::int64_t(p.offered) - std::int64_t(p.delivered) - std::int64_t(counted);
   if (p.seconds > 0) {
     p.offered_pps = double(p.offered) / p.seconds;
     p.delivered_pps = double(p.delivered) / p.seconds;
   }
-  fill_receiver_costs(r, p);
+  p.receiver = receiver_load(r);
   return p;
 }
 
@@ -110,10 +88,11 @@ Json sweep_json(const std::vector<SweepPoint>& points) {
               {"device_drops", p.device_drops}, {"unattributed", p.unattributed},
               {"exit_code", p.exit_code}};
     if (!p.nic_setting.empty()) j["nic_setting"] = p.nic_setting;
-    if (p.has_nic()) j["nic_drops"] = p.nic_drops;
-    if (p.net_rx_cpu_percent >= 0) j["net_rx_cpu_percent"] = p.net_rx_cpu_percent;
-    if (p.interrupts_per_s >= 0) j["interrupts_per_second"] = p.interrupts_per_s;
-    if (p.receiver_cpu_percent >= 0) j["receiver_cpu_percent"] = p.receiver_cpu_percent;
+    if (p.nic_drops) j["nic_drops"] = *p.nic_drops;
+    const ReceiverLoad& rx = p.receiver;
+    if (rx.net_rx_cpu_percent) j["net_rx_cpu_percent"] = *rx.net_rx_cpu_percent;
+    if (rx.interrupts_per_s) j["interrupts_per_second"] = *rx.interrupts_per_s;
+    if (rx.cpu_percent) j["receiver_cpu_percent"] = *rx.cpu_percent;
     if (!p.error.empty()) j["error"] = p.error;
     out.push_back(j);
   }
@@ -124,7 +103,9 @@ void print_sweep(std::ostream& out, const TestSpec& spec, const std::vector<Swee
   auto col = [](const std::string& s, std::size_t w) {
     return s.size() >= w ? s + " " : std::string(w - s.size(), ' ') + s;
   };
-  auto opt_num = [](double v, int decimals) { return v >= 0 ? fixed(v, decimals) : "-"; };
+  auto opt_num = [](std::optional<double> v, int decimals) {
+    return v ? fixed(*v, decimals) : std::string("-");
+  };
   out << "Receive livelock sweep: UDP " << spec.block_len << "-byte datagrams, " << spec.streams
       << " stream" << (spec.streams > 1 ? "s" : "") << ", " << fixed(spec.duration, 1)
       << " s per step, send mode " << spec.send_mode << ", receive mode " << spec.recv_mode << "\n";
@@ -140,10 +121,11 @@ void print_sweep(std::ostream& out, const TestSpec& spec, const std::vector<Swee
     }
     out << col(fixed(p.offered_pps, 0), 13) << col(fixed(p.delivered_pps, 0), 15)
         << col(std::to_string(p.send_drops), 14) << col(std::to_string(p.device_drops), 12)
-        << col(p.has_nic() ? std::to_string(p.nic_drops) : "-", 11)
+        << col(p.nic_drops ? std::to_string(*p.nic_drops) : "-", 11)
         << col(std::to_string(p.socket_drops), 12) << col(std::to_string(p.unattributed), 14)
-        << col(opt_num(p.net_rx_cpu_percent, 1), 13) << col(opt_num(p.interrupts_per_s, 0), 10)
-        << col(opt_num(p.receiver_cpu_percent, 1), 10);
+        << col(opt_num(p.receiver.net_rx_cpu_percent, 1), 13)
+        << col(opt_num(p.receiver.interrupts_per_s, 0), 10)
+        << col(opt_num(p.receiver.cpu_percent, 1), 10);
     if (!p.error.empty()) out << "  error: " << p.error;
     out << "\n";
   }

@@ -94,7 +94,7 @@ class Iperf3Client {
   }
 
   Status run_and_exchange(SideRun& run, ControlChannel& control) {
-    bool reverse = report_.spec.direction == Direction::kReverse;
+    bool reverse = !local_sends(report_);
     auto read = state_reader(control);
     auto on_frame = [](const Json& f) -> Status {
       int state = f["state"];
@@ -108,7 +108,7 @@ class Iperf3Client {
     auto done = [&] {
       // Only a client that just sends can end on its own senders; with -R or --bidir the
       // iperf3 server sends until TEST_END, so the clock decides.
-      bool sends_only = report_.spec.direction == Direction::kNormal;
+      bool sends_only = !local_receives_any(report_);
       return report_.interrupted ||
              (sends_only ? run.senders_done() : run.time_up() && run.senders_done());
     };

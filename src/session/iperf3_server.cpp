@@ -32,6 +32,7 @@ class Session {
     if (spec->get_server_output)
       reporter.add(make_reporter(Format::kText, captured, captured, false));
     SideRun run(report_, s_.loop, reporter);
+    run.share_process(s_.incoming.claims);
     run.set_limits(s_.opt.timeouts.rcv, s_.opt.limits.max_duration + spec->omit);
     if (auto st = run.prepare(); !st) return refuse(st.error());
     s_.incoming.connections = connection_count(*spec);

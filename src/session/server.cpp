@@ -305,7 +305,7 @@ class Server {
     int id = started_ + 1;
     auto done = [this, id] { asio::post(loop_.io(), [this, id] { reap(id); }); };
     try {
-      slots_.emplace(id, std::make_unique<TestSlot>(opt_, shared_, overlaps_, fd, protocol,
+      slots_.emplace(id, std::make_unique<TestSlot>(opt_, shared_, overlaps_, claims_, fd, protocol,
                                                     w.cookie, w.iperf3, done));
     } catch (const std::system_error& e) {  // no thread to be had: this client goes unserved
       ::close(fd);
@@ -336,6 +336,7 @@ class Server {
     active.cookie = w.cookie;
     active.iperf3 = w.iperf3;
     active.overlaps = &overlaps_;
+    active.claims = &claims_;
     active_ = &active;
     iperf3::ServerSession env{loop_, opt_, out_, err_, active, stop_requested_};
     serve_test(env, std::move(w.socket));
@@ -347,6 +348,7 @@ class Server {
   std::ostream& err_;
   SharedOutput shared_;
   OverlapLog overlaps_;
+  ThreadClaims claims_;  // every test's threads, so each test's cost leaves the others' out
   EventLoop loop_;
   tcp::acceptor acceptor_;
   std::deque<Waiting> waiting_;  // --max-tests 1: control connections ready to be served

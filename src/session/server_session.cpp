@@ -65,6 +65,7 @@ class TestSession {
       reporter.add(make_reporter(Format::kText, captured, captured, false));
 
     SideRun run(report, loop_, reporter);
+    run.share_process(active_.claims);
     run.set_limits(opt_.timeouts.rcv, opt_.limits.max_duration + spec->omit);
     if (auto s = run.prepare(); !s) return s;
     active_.connections = connection_count(*spec);

@@ -73,12 +73,13 @@ int TestOutput::Buffer::sync() {
 }
 
 TestSlot::TestSlot(const ServerOptions& opt, SharedOutput& output, OverlapLog& overlaps,
-                   int control_fd, asio::ip::tcp protocol, std::string cookie, bool iperf3,
-                   std::function<void()> done)
+                   ThreadClaims& claims, int control_fd, asio::ip::tcp protocol, std::string cookie,
+                   bool iperf3, std::function<void()> done)
     : opt_(opt), cookie_(std::move(cookie)), output_(output), done_(std::move(done)) {
   incoming_.cookie = cookie_;
   incoming_.iperf3 = iperf3;
   incoming_.overlaps = &overlaps;
+  incoming_.claims = &claims;
   // The main thread takes every signal and the loops all hear of it (Asio tells every
   // signal_set): block them here, before the thread exists, so it inherits the mask.
   sigset_t all, old;
@@ -86,9 +87,9 @@ TestSlot::TestSlot(const ServerOptions& opt, SharedOutput& output, OverlapLog& o
   pthread_sigmask(SIG_BLOCK, &all, &old);
   thread_ = std::jthread([this, control_fd, protocol] {
     // Another test's collector must not count this thread as its own process's rest.
-    claim_threads(this, {gettid()});
+    incoming_.claims->claim(this, {gettid()});
     serve(control_fd, protocol);
-    release_threads(this);
+    incoming_.claims->release(this);
   });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }

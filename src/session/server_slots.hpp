@@ -112,8 +112,9 @@ class TestOutput {
 class TestSlot {
  public:
   // Takes the control connection's fd; done() runs on the slot's thread as it finishes.
-  TestSlot(const ServerOptions& opt, SharedOutput& output, OverlapLog& overlaps, int control_fd,
-           asio::ip::tcp protocol, std::string cookie, bool iperf3, std::function<void()> done);
+  TestSlot(const ServerOptions& opt, SharedOutput& output, OverlapLog& overlaps,
+           ThreadClaims& claims, int control_fd, asio::ip::tcp protocol, std::string cookie,
+           bool iperf3, std::function<void()> done);
   TestSlot(const TestSlot&) = delete;
   TestSlot& operator=(const TestSlot&) = delete;
 

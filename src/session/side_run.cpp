@@ -59,7 +59,7 @@ Status SideRun::prepare() {
   if (!payload) return payload.error();
   payload_.emplace(std::move(*payload));
   // Before the clock starts: opening the tracer's rings takes a while.
-  cost_ = std::make_unique<CostCollector>(spec.cost);
+  cost_ = std::make_unique<CostCollector>(spec.cost, claims_);
   return ok();
 }
 
@@ -68,7 +68,7 @@ Status SideRun::check_paths() const {
   const TestSpec& spec = report_.spec;
   bool sends = false, receives = false;
   for (int id = 0; id < connection_count(spec); ++id)
-    (client_sends(spec, id) == report_.is_client ? sends : receives) = true;
+    (local_sends(report_, id) ? sends : receives) = true;
   const char* side = report_.is_client ? "on the client" : "on the server";
   if (sends)
     if (auto st = check_path(spec.mode, true, spec.send_mode, side); !st) return st;
@@ -92,7 +92,7 @@ Status SideRun::add_stream(int id, int fd) {
   StreamConfig cfg;
   cfg.kind = spec.mode;
   cfg.index = id;
-  cfg.sender = report_.is_client == client_sends(spec, id);
+  cfg.sender = local_sends(report_, id);
   cfg.fd = fd;
   cfg.cpu = cpu_for(id);
   cfg.byte_budget = cfg.sender ? stream_byte_budget(spec, id) : 0;

@@ -25,6 +25,8 @@ class SideRun {
   // stall_s: abort when no byte moved for this long; max_s: abort a test running longer
   // (a server's --max-duration; 0 = no limit beyond the spec's own duration).
   void set_limits(double stall_s, double max_s);
+  // Before prepare(): the claims of the tests sharing this process (a server's), for the cost.
+  void share_process(ThreadClaims* claims) { claims_ = claims; }
   Status prepare();  // payload, CPU checks
   // Runs as the measured window opens (after -O): the NIC's counters start with the streams'.
   void set_window_hook(std::function<void()> begin) { on_begin_ = std::move(begin); }
@@ -91,6 +93,7 @@ class SideRun {
   Reporter& reporter_;
   std::optional<Payload> payload_;
   std::unique_ptr<CostCollector> cost_;
+  ThreadClaims* claims_ = nullptr;
   std::vector<double> last_task_clock_;
   std::vector<std::uint64_t> begin_bytes_;
   std::vector<Track> streams_;

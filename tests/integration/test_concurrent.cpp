@@ -181,3 +181,32 @@ TEST_CASE("concurrent: rounds of concurrent tests leave the server's fds and thr
   s.proc().signal(SIGTERM);
   CHECK(s.proc().wait(10) == 0);
 }
+
+TEST_CASE("concurrent: each test's cost leaves the other test's threads out of its own") {
+  Server s({"--max-tests", "2"});
+  auto a = start_client(s, {"-t", "5", "-P", "2", "-J"});
+  REQUIRE(wait_started(s.proc(), 1));
+  // B's collector opens its counters while A's stream threads run in the same process.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  auto b = start_client(s, {"-t", "2", "-P", "2", "-R", "-J"});
+  REQUIRE(a->wait(60) == 0);
+  REQUIRE(b->wait(60) == 0);
+  json ja = a->json(), jb = b->json();
+  CHECK(check_report(ja) >= 1);
+  CHECK(check_report(jb) >= 1);
+  for (const json* j : {&ja, &jb}) {
+    const json& cost = (*j)["end"]["cost"]["server"];
+    if (cost["level"] == "rusage" || cost["level"] == "off") {
+      MESSAGE("skipping: no per-thread counters here (" << cost["reason"] << ")");
+      return;
+    }
+    CHECK(cost["per_stream"].size() == 2);
+    // The rest of the process is the server's idle accept and control threads: the other
+    // test's busy stream threads, counted there, would make it as large as the streams.
+    double streams = cost["streams"]["task_clock_ns"].get<double>();
+    double rest = cost["rest_of_process"]["task_clock_ns"].get<double>();
+    CAPTURE(streams);
+    CAPTURE(rest);
+    CHECK(rest < streams / 4);
+  }
+}

@@ -22,6 +22,7 @@
 namespace nicperf {
 
 class OverlapLog;
+class ThreadClaims;
 
 class EventLoop {
  public:
@@ -88,6 +89,8 @@ struct IncomingStreams {
   // others' reports name it (null: no record kept).
   OverlapLog* overlaps = nullptr;
   std::string peer;
+  // The server's claims on its threads, shared by the tests it runs (null on a client).
+  ThreadClaims* claims = nullptr;
 };
 
 // Resolves and connects with a deadline; prepare(fd) runs between socket() and connect() so

@@ -19,6 +19,7 @@
 
 #include "nicperf/cost/irq_trace.hpp"
 #include "nicperf/cost/perf_counters.hpp"
+#include "nicperf/cost/thread_claims.hpp"
 #include "nicperf/spec/spec.hpp"
 
 namespace nicperf {
@@ -82,14 +83,6 @@ struct HostIdentity {
 };
 HostIdentity this_host();
 
-// Tests that run side by side in one process (a server's --max-tests) claim their threads, so
-// each test's collector leaves the others' threads out of its "rest of the process" and out of
-// its interrupt attribution. A claim lasts until released by the same owner.
-void claim_threads(const void* owner, const std::vector<pid_t>& tids);
-void release_threads(const void* owner);
-// Threads claimed by owners other than `owner`, except the calling thread.
-std::vector<pid_t> threads_of_others(const void* owner);
-
 // Where a request stands on the fallback ladder, and why it is below what was asked.
 struct CostFallback {
   CostLevel level = CostLevel::kFull;
@@ -109,7 +102,9 @@ struct CostInputs {
 
 class CostCollector {
  public:
-  explicit CostCollector(CostLevel requested);
+  // claims: the threads of the tests sharing this process (a server's), null for a test alone
+  // in its process (the client's).
+  explicit CostCollector(CostLevel requested, ThreadClaims* claims = nullptr);
   ~CostCollector();
   // After the stream threads exist: opens their counters and the rest of the process's.
   void attach(const std::vector<std::pair<int, pid_t>>& stream_tids);
@@ -147,6 +142,10 @@ class CostCollector {
   std::vector<Attached> streams_, rest_;
   std::optional<Attached> collector_;
   std::uint64_t begin_ns_ = 0, end_ns_ = 0;
+  std::vector<pid_t> claimed_by_others() const {
+    return claims_ ? claims_->others(this) : std::vector<pid_t>{};
+  }
+  ThreadClaims* claims_;
   std::vector<pid_t> foreign_;  // other tests' threads, seen at attach() and end()
   std::array<std::uint64_t, kSoftirqVectors> proc_begin_{}, proc_end_{};
   double utime_begin_s_ = 0, stime_begin_s_ = 0, utime_end_s_ = 0, stime_end_s_ = 0;

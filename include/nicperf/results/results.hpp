@@ -46,7 +46,7 @@ struct StreamSample {
   std::uint32_t retransmits = 0;
   TcpSample tcp;
   bool omitted = false;
-  double task_clock_ns = -1;  // the stream thread's CPU time in the interval, -1 if not counted
+  std::optional<double> task_clock_ns;  // the stream thread's CPU time in the interval, if counted
   std::optional<UdpCounts> udp;
   std::optional<RrCounts> rr;
 };
@@ -164,6 +164,29 @@ struct Totals {
   bool omitted = false;
 };
 
+// Which side sends the data: the one rule behind every "sender" and "receiver" in the figures.
+// Each stream has its own sender (the client's unless -R; a --bidir test's odd streams are the
+// server's). The test as a whole (the sender's and the receiver's CPU and cost, the data's
+// direction through the NIC) is told by its forward group, which the client sends unless -R.
+enum class Side { kClient, kServer };
+inline Side other(Side s) { return s == Side::kClient ? Side::kServer : Side::kClient; }
+const char* side_name(Side s);                   // "client" or "server", as the JSON says
+Side data_sender(Direction direction);           // the test's forward data
+Side data_sender(const TestSpec& spec);          // the same
+Side data_sender(const TestSpec& spec, int id);  // stream `id`'s
+Side data_receiver(const TestSpec& spec);
+// The side that sends a group's data (reverse_group: a bidir test's server -> client streams).
+Side group_sender(const TestSpec& spec, bool reverse_group);
+Side local_side(const Report& r);
+bool local_sends(const Report& r);          // this report's side sends the test's data
+bool local_sends(const Report& r, int id);  // this report's side sends on stream `id`
+bool local_receives_any(const Report& r);   // this report's side receives on some stream
+// One side's end figures and cost, whichever side this report was made on; null when absent.
+const SideEnd* side_end(const Report& r, Side s);
+const SideCost* side_cost(const Report& r, Side s);
+// The NIC's figures (--nic) for the direction the test's data took; null without them.
+const nic::NicDirection* data_direction(const Report& r);
+
 // Whether stream `id` belongs to the "bidir_reverse" group (server -> client in a bidir test).
 bool is_reverse_group(const TestSpec& spec, int id);
 
@@ -210,15 +233,16 @@ std::optional<RrCounts> rr_sum(const Report& r);
 // What the send and receive paths reported, summed over the streams' sending and receiving ends.
 struct PathTotals {
   PathStats send, recv;
-  // Share of zero-copy sends the kernel copied after all; negative when no send was zero-copy.
-  double copied_share() const {
-    return send.zerocopy_completions
-               ? double(send.zerocopy_copied) / double(send.zerocopy_completions)
-               : -1.0;
+  // Share of zero-copy sends the kernel copied after all; absent when no send was zero-copy.
+  std::optional<double> copied_share() const {
+    if (!send.zerocopy_completions) return std::nullopt;
+    return double(send.zerocopy_copied) / double(send.zerocopy_completions);
   }
-  double mapped_share() const {
+  // Share of received bytes mapped, not copied; absent when no receive reported either.
+  std::optional<double> mapped_share() const {
     auto all = recv.mapped_bytes + recv.copied_bytes;
-    return all ? double(recv.mapped_bytes) / double(all) : -1.0;
+    if (!all) return std::nullopt;
+    return double(recv.mapped_bytes) / double(all);
   }
 };
 PathTotals path_totals(const Report& r);
@@ -229,6 +253,15 @@ const SideCost* server_cost(const Report& r);
 // The server's overlap, whichever side this report was made on; null when the server kept none
 // (an older nicperf or a stock iperf3 server).
 const Overlap* server_overlap(const Report& r);
+
+// What the receiving host spent on one --sweep-rate step, per second of the receiver's window;
+// each figure absent when it was not measured.
+struct ReceiverLoad {
+  std::optional<double> cpu_percent;         // the receiving application's stream threads
+  std::optional<double> net_rx_cpu_percent;  // the host's traced NET_RX softirq time
+  std::optional<double> interrupts_per_s;    // the NIC's with --nic, else every traced hardirq
+};
+ReceiverLoad receiver_load(const Report& r);
 
 // Results exchange: a side's end figures travel to the peer as JSON.
 Json to_json(const SideEnd& side);

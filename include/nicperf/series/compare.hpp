@@ -5,6 +5,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,14 +30,14 @@ struct CompareRun {
   std::string error;
   double gbps = 0;
   std::uint64_t bytes = 0;
-  double copied_share = -1, mapped_share = -1;
+  std::optional<double> copied_share, mapped_share;
   CpuUsage sender_cpu, receiver_cpu;
-  // From each side's cost collector (negative when that side measured no cost).
-  double sender_s_per_gb = -1, receiver_s_per_gb = -1;
-  double sender_softirq_share = -1, receiver_softirq_share = -1;
-  double sender_cycles_per_byte = -1, receiver_cycles_per_byte = -1;  // with a PMU only
-  // With --nic, over the data's direction through the NIC (negative without).
-  double nic_irqs_per_gb = -1, nic_frames_per_irq = -1;
+  // From each side's cost collector (absent when that side measured no cost).
+  std::optional<double> sender_s_per_gb, receiver_s_per_gb;
+  std::optional<double> sender_softirq_share, receiver_softirq_share;
+  std::optional<double> sender_cycles_per_byte, receiver_cycles_per_byte;  // with a PMU only
+  // With --nic, over the data's direction through the NIC (absent without).
+  std::optional<double> nic_irqs_per_gb, nic_frames_per_irq;
 };
 
 struct Spread {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,14 +36,12 @@ struct SweepPoint {
   std::uint64_t offered = 0, delivered = 0;
   std::uint64_t send_drops = 0;    // the sender's own stack (ENOBUFS)
   std::uint64_t device_drops = 0;  // the sender's devices (a full tap queue)
-  std::uint64_t nic_drops = -1;    // nicperf-nicd: ring drops and link losses (with --nic)
   std::uint64_t socket_drops = 0;  // the receiving socket's buffer
+  // nicperf-nicd's ring drops and link losses (with --nic)
+  std::optional<std::uint64_t> nic_drops;
   std::int64_t unattributed = 0;
   double offered_pps = 0, delivered_pps = 0;
-  double net_rx_cpu_percent = -1;    // receiving host's NET_RX softirq time, % of one CPU
-  double interrupts_per_s = -1;      // the NIC's, else every traced hardirq
-  double receiver_cpu_percent = -1;  // the receiving application's stream threads
-  bool has_nic() const { return nic_drops != std::uint64_t(-1); }
+  ReceiverLoad receiver;  // from the results model; each figure absent when not measured
 };
 
 SweepPoint sweep_point(const Report& r, int exit_code, double target_pps);

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <map>
 
+#include "nicperf/results/results.hpp"
 #include "nicperf/tools/saved_result.hpp"
+#include "nicperf/util/units.hpp"
 #include "tools/diff/diff_figures.hpp"
 
 namespace nicperf {
@@ -47,8 +49,9 @@ SideRow single_row(const Json& doc) {
   row.values["gbps"] = one_run(*number(end, {"sum_received", "bits_per_second"}) / 1e9);
   bool reverse = text(doc, {"start", "test_spec", "direction"}) == "reverse" ||
                  number(doc, {"start", "test_start", "reverse"}).value_or(0) == 1;
-  cost_values(at(end, {"cost", reverse ? "server" : "client"}), "sender_", row);
-  cost_values(at(end, {"cost", reverse ? "client" : "server"}), "receiver_", row);
+  Side sender = data_sender(reverse ? Direction::kReverse : Direction::kNormal);
+  cost_values(at(end, {"cost", side_name(sender)}), "sender_", row);
+  cost_values(at(end, {"cost", side_name(other(sender))}), "receiver_", row);
   if (auto v = number(end, {"paths", "send", "copied_share"}))
     row.values["copied_share"] = one_run(*v);
   return row;

@@ -1,0 +1,65 @@
+// A series of tests (--repeat, --compare, --sweep-rate) stopped by a signal: the series ends
+// after the test the signal interrupts, prints what it measured and exits 130.
+#include <doctest/doctest.h>
+
+#include <csignal>
+
+#include "harness.hpp"
+
+using harness::Proc;
+using harness::Server;
+using nlohmann::json;
+
+namespace {
+
+std::unique_ptr<Proc> start_client(const Server& s, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"-c", "127.0.0.1", "-p", s.port_arg()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return std::make_unique<Proc>(args);
+}
+
+}  // namespace
+
+TEST_CASE("series: SIGINT during --repeat stops the series, prints its runs and exits 130") {
+  Server s;
+  // Three rounds of 2 s: the signal lands in the second.
+  auto c = start_client(s, {"-t", "2", "-i", "0", "--repeat", "3", "-J"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  c->signal(SIGINT);
+  CHECK(c->wait(30) == 130);
+  json j = c->json();
+  CHECK(j["interrupted"] == true);
+  const json& runs = j["compare"]["runs"];
+  REQUIRE(runs.size() >= 1);
+  CHECK(runs.size() < 3);  // no round starts after the signal
+  CHECK(runs[0]["bits_per_second"].get<double>() > 0);
+  // The server takes the next client as usual.
+  auto after = s.client({"-n", "1M"});
+  CHECK(after->wait(0) == 0);
+}
+
+TEST_CASE("series: SIGINT during --compare stops it and prints the table of finished runs") {
+  Server s;
+  auto c = start_client(s, {"-t", "2", "-i", "0", "--compare", "write,sendfile", "--repeat", "2"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  c->signal(SIGINT);
+  CHECK(c->wait(30) == 130);
+  std::string out = c->out();
+  CHECK(out.find("Comparison against 127.0.0.1") != std::string::npos);
+  CHECK(out.find("Comparison interrupted: the table covers the runs that finished.") !=
+        std::string::npos);
+}
+
+TEST_CASE("series: SIGTERM during a --sweep-rate step stops the sweep and exits 130") {
+  Server s;
+  auto c = start_client(s, {"-u", "-l", "1000", "-t", "2", "--sweep-rate", "1k:2k:4", "-J"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  c->signal(SIGTERM);
+  CHECK(c->wait(30) == 130);
+  json j = c->json();
+  CHECK(j["interrupted"] == true);
+  const json& points = j["sweep"]["points"];
+  REQUIRE(points.size() >= 1);
+  CHECK(points.size() < 4);
+  CHECK(points[0]["delivered"].get<std::uint64_t>() > 0);
+}
