@@ -5,7 +5,7 @@
 #include <span>
 #include <sstream>
 
-#include "nicperf/control/auth.hpp"
+#include "cli/auth_options.hpp"
 #include "nicperf/results/context.hpp"
 #include "nicperf/paths/dgram_path.hpp"
 #include "nicd/nicd.hpp"
@@ -30,7 +30,8 @@ struct Raw {
   double time = 10, interval = 1, omit = 0, idle_timeout = 0, connect_timeout = 10;
   double rcv_timeout = 10, snd_timeout = 10, max_duration = 86400;
   int max_streams = 128, max_tests = 1;
-  std::string max_bytes, auth_file;
+  std::string max_bytes;
+  AuthRaw auth;
   std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
 };
 
@@ -122,8 +123,7 @@ void define(CLI::App& app, Raw& r) {
       ->check(CLI::Range(1.0, 86400.0));
   app.add_option("--max-bytes", r.max_bytes,
                  "server: refuse tests moving more bytes (-n), e.g. 100G");
-  app.add_option("--auth-file", r.auth_file,
-                 "shared secret for HMAC-SHA256 challenge-response (the same file on both sides)");
+  define_auth_options(app, r.auth);
   app.add_option("--expect-gbps", r.expect_gbps, "fail (exit 9) below this many Gbit/s received");
   app.add_option("--expect-max-cycles-per-byte", r.expect_cycles,
                  "fail (exit 9) when either side spends more cycles per byte (needs a PMU)");
@@ -187,6 +187,11 @@ const char* const kServerOnly[] = {
     "--max-bytes", "-D"};
 
 Status check_roles(const CLI::App& app, const Raw& r) {
+  using Names = std::span<const char* const>;
+  for (auto* name : r.server ? Names(kAuthClientOnly) : Names(kAuthServerOnly))
+    if (app.count(name) > 0)
+      return usage(std::string("option ") + name + " is for the " +
+                   (r.server ? "client (-c)" : "server (-s)"));
   if (r.server == !r.client.empty())
     return usage(r.server ? "-s and -c exclude each other" : "say -s to serve or -c HOST to test");
   std::span<const char* const> other = r.server ? std::span<const char* const>(kClientOnly)
@@ -427,12 +432,6 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   }
   if (auto st = check_roles(app, r); !st) return st.error();
   int family = r.v4 ? 4 : r.v6 ? 6 : 0;
-  std::string secret;
-  if (!r.auth_file.empty()) {
-    auto s = read_secret(r.auth_file);
-    if (!s) return s.error();
-    secret = *s;
-  }
   if (!r.server && r.port == 0) return usage("-p 0 is for a server; give the server's port");
   if (r.server) {
     cmd.kind = Command::Kind::kServer;
@@ -447,11 +446,12 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
     cmd.server = {r.port,    r.bind,         family,
                   r.one_off, r.idle_timeout, format_of(r),
                   r.verbose, limits,         {r.rcv_timeout, r.snd_timeout},
-                  secret};
+                  {}};
     if (r.max_tests < 1 || r.max_tests > kMaxTests)
       return usage("--max-tests takes 1 to " + std::to_string(kMaxTests) +
                    " tests at a time, not " + std::to_string(r.max_tests));
     cmd.server.max_tests = r.max_tests;
+    if (auto st = fill_server_auth(app, r.auth, cmd.server); !st) return st.error();
     return cmd;
   }
   if (app.count("--compare")) {
@@ -476,7 +476,7 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
                 r.verbose,
                 r.connect_timeout,
                 {r.rcv_timeout, r.snd_timeout},
-                secret,
+                {},
                 r.iperf3,
                 {r.expect_gbps, r.expect_cycles, r.expect_cpu, r.expect_copied},
                 {}};
@@ -487,11 +487,11 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   if (auto st = fill_compare_nic(r, cmd); !st) return st.error();
   cmd.sweep_options.nic_key = cmd.compare_options.nic_key;
   cmd.sweep_options.nic_values = cmd.compare_options.nic_values;
-  if (r.iperf3 && !secret.empty())
-    return usage("--auth-file is nicperf's own; iperf3 servers use RSA tokens instead");
+  if (auto st = fill_client_auth(r.auth, r.iperf3, cmd.client); !st) return st.error();
   if (r.iperf3 && (r.udp || r.rr))
     return usage(std::string(r.udp ? "-u" : "--rr") + " is nicperf's own; --iperf3 tests TCP");
   if (r.iperf3 && cmd.compare) cmd.client.iperf3 = true;  // --compare works against iperf3 too
+  if (auto st = read_client_password(cmd.client); !st) return st.error();
   return cmd;
 }
 
