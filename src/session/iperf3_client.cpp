@@ -82,12 +82,14 @@ class Iperf3Client {
                    "the iperf3 server refused the test (ACCESS_DENIED: busy, or "
                    "it wants authentication)"};
     if (state == kServerError) {
-      auto codes = control.read_bytes(8, in(opt_.timeouts.rcv));
+      // i_errno, then errno; after a failed authentication iperf3 sends i_errno alone.
+      auto codes = control.read_bytes(4, in(opt_.timeouts.rcv));
       int i_errno = 0;
       if (codes && *codes) {
         const auto* p = reinterpret_cast<const unsigned char*>((*codes)->data());
         i_errno = int((std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
                       (std::uint32_t(p[2]) << 8) | p[3]);
+        (void)control.read_bytes(4, in(0.5));
       }
       if (i_errno == kIeAuthTest)
         return Error{Errc::kAccessDenied,

@@ -61,7 +61,7 @@ TEST_CASE("authtokens round-trip with OAEP and PKCS#1 v1.5, and not across paddi
   CHECK_FALSE(make_authtoken({"has space", "x", 1}, *pub, false));
 }
 
-TEST_CASE("credentials: right ones pass; wrong password, unknown user, stale clock refused") {
+TEST_CASE("credentials: right ones pass, a wrong password, unknown user or stale clock does not") {
   std::int64_t now = 1700000000;
   CHECK(check_credentials({"mario", "rossi", now}, mario(), now, 10));
   CHECK(check_credentials({"mario", "rossi", now - 10}, mario(), now, 10));
@@ -94,7 +94,7 @@ TEST_CASE("a server takes an authtoken once: a captured one cannot start another
   CHECK(authenticate_token(auth, *make_authtoken({"mario", "rossi", now}, *pub, false), now));
 }
 
-TEST_CASE("an RSA private key others can read is refused; a public key need not be private") {
+TEST_CASE("an RSA private key others can read is refused, a public key need not be private") {
   test_keys::KeyPair keys;
   chmod(keys.private_pem.c_str(), 0644);
   auto open = load_rsa_private_key(keys.private_pem);
