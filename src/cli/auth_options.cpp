@@ -57,14 +57,17 @@ Status fill_client_auth(const AuthRaw& r, bool iperf3, ClientOptions& opt) {
   if (r.username.empty() != r.public_key.empty())
     return usage("--username and --rsa-public-key-path go together");
   if (r.pkcs1 && r.username.empty())
-    return usage("--use-pkcs1-padding goes with --username (or, on a server, "
-                 "--rsa-private-key-path)");
+    return usage(
+        "--use-pkcs1-padding goes with --username (or, on a server, "
+        "--rsa-private-key-path)");
   if (!r.username.empty() && !iperf3)
-    return usage("--username authenticates to an iperf3 server: add --iperf3 (a nicperf "
-                 "server's own method is --auth-file)");
+    return usage(
+        "--username authenticates to an iperf3 server: add --iperf3 (a nicperf "
+        "server's own method is --auth-file)");
   if (iperf3 && !r.auth_file.empty())
-    return usage("--auth-file is nicperf's own; iperf3 servers take --username and "
-                 "--rsa-public-key-path");
+    return usage(
+        "--auth-file is nicperf's own; iperf3 servers take --username and "
+        "--rsa-public-key-path");
   if (!r.auth_file.empty()) {
     auto secret = read_secret(r.auth_file);
     if (!secret) return secret.error();
@@ -86,8 +89,7 @@ Status read_client_password(ClientOptions& opt) {
   opt.iperf3_auth.password = *password;
   // Checked now: a bad one would only show as the server's refusal.
   Credentials probe{opt.iperf3_auth.user, opt.iperf3_auth.password, 0};
-  if (auto token = make_authtoken(probe, opt.iperf3_auth.public_key, opt.iperf3_auth.pkcs1);
-      !token)
+  if (auto token = make_authtoken(probe, opt.iperf3_auth.public_key, opt.iperf3_auth.pkcs1); !token)
     return token.error();
   return ok();
 }

@@ -18,9 +18,8 @@ struct AuthRaw {
 
 void define_auth_options(CLI::App& app, AuthRaw& r);
 
-inline constexpr const char* kAuthServerOnly[] = {"--rsa-private-key-path",
-                                                  "--authorized-users-path",
-                                                  "--time-skew-threshold"};
+inline constexpr const char* kAuthServerOnly[] = {
+    "--rsa-private-key-path", "--authorized-users-path", "--time-skew-threshold"};
 inline constexpr const char* kAuthClientOnly[] = {"--username", "--rsa-public-key-path"};
 
 // Reads the secret and keys into the options; the client's password comes last, so nothing

@@ -15,7 +15,7 @@ namespace nicperf {
 // mode and the chmod that fixes it.
 inline Status check_file_mode(const std::string& path, const std::string& what,
                               unsigned forbidden) {
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) != 0)
     return Error{Errc::kUsage, errno_text("cannot read the " + what + " '" + path + "'", errno)};
   unsigned mode = st.st_mode & 07777;

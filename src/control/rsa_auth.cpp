@@ -32,7 +32,8 @@ Error usage(const std::string& what) { return {Errc::kUsage, what}; }
 Expected<RsaKey> load_key(const std::string& path, bool is_private) {
   const char* what = is_private ? "RSA private key" : "RSA public key";
   Bio bio(BIO_new_file(path.c_str(), "r"), &BIO_free);
-  if (!bio) return usage(errno_text(std::string("cannot read the ") + what + " '" + path + "'", errno));
+  if (!bio)
+    return usage(errno_text(std::string("cannot read the ") + what + " '" + path + "'", errno));
   EVP_PKEY* key = is_private ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
                              : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
   if (!key) return usage(std::string("'") + path + "' holds no PEM " + what);

@@ -64,8 +64,8 @@ class Iperf3Client {
   Status add_authtoken(nlohmann::json& params) {
     const auto& auth = opt_.iperf3_auth;
     if (auth.user.empty()) return ok();
-    auto token = make_authtoken({auth.user, auth.password, iperf3_now()}, auth.public_key,
-                                auth.pkcs1);
+    auto token =
+        make_authtoken({auth.user, auth.password, iperf3_now()}, auth.public_key, auth.pkcs1);
     if (!token) return token.error();
     params["authtoken"] = *token;
     return ok();

@@ -63,9 +63,9 @@ class Session {
     if (!auth.enabled()) return ok();
     auto token = params.find("authtoken");
     if (token == params.end() || !token->is_string())
-      return Error{Errc::kAccessDenied, "authentication failed: the iperf3 client sent no "
-                                        "authtoken (iperf3 -c needs --username and "
-                                        "--rsa-public-key-path)"};
+      return Error{Errc::kAccessDenied,
+                   "authentication failed: the iperf3 client sent no authtoken (iperf3 -c needs "
+                   "--username and --rsa-public-key-path)"};
     auto user = authenticate_token(auth, token->get<std::string>(), iperf3_now());
     if (!user) return Error{Errc::kAccessDenied, "authentication failed: " + user.error().message};
     if (s_.opt.verbose) log("iperf3 client authenticated as user '" + *user + "'");

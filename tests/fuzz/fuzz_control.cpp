@@ -3,12 +3,12 @@
 // so partial frames are exercised), the parameter validator, the results parser, and the
 // authentication messages: the HMAC challenge and answer, iperf3's RSA authtoken and the
 // authorized users file.
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-
-#include <openssl/evp.h>
-#include <openssl/rsa.h>
 
 #include "nicperf/control/auth.hpp"
 #include "nicperf/control/channel.hpp"

@@ -29,8 +29,8 @@ struct Fixture {
   test_keys::KeyPair keys, other;
   std::string users = keys.file("users.csv"), secret = keys.file("secret");
   Fixture() {
-    std::ofstream(users) << "# iperf3 users\nmario," << nicperf::iperf3_password_hash("mario", "rossi")
-                         << "\n";
+    std::ofstream(users) << "# iperf3 users\nmario,"
+                         << nicperf::iperf3_password_hash("mario", "rossi") << "\n";
     std::ofstream(secret) << "correct horse battery staple\n";
     chmod(secret.c_str(), 0600);
   }
@@ -65,7 +65,8 @@ std::pair<int, int> raw_param_exchange(int port, const nlohmann::json& params) {
   std::pair<int, int> got{0, 0};
   if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
     static int n = 0;
-    std::string cookie = "rawclientcookieabcdefghijklmnopqrs" + std::string(1, char('a' + n++ % 26));
+    std::string cookie =
+        "rawclientcookieabcdefghijklmnopqrs" + std::string(1, char('a' + n++ % 26));
     cookie += 'z';
     cookie += '\0';
     std::string body = params.dump();
@@ -133,7 +134,8 @@ TEST_CASE("RSA tokens: a stock iperf3 client with the right credentials is serve
              {"wrong key", "rossi", "mario", f.other.public_pem}};
   for (const auto& b : bad) {
     CAPTURE(b.what);
-    auto p = iperf3_client(s.port(), b.password, {"--username", b.user, "--rsa-public-key-path", b.key});
+    auto p =
+        iperf3_client(s.port(), b.password, {"--username", b.user, "--rsa-public-key-path", b.key});
     CHECK(p->wait(0) != 0);
     CHECK(p->err().find("test authorization failed") != std::string::npos);
   }
@@ -211,8 +213,8 @@ TEST_CASE("secret files: mode 0644 or 15 bytes are refused with one line each") 
   chmod(f.secret.c_str(), 0600);
   harness::check_usage_error({"-s", "--auth-file", f.secret});
   chmod(f.keys.private_pem.c_str(), 0644);
-  harness::check_usage_error({"-s", "--rsa-private-key-path", f.keys.private_pem,
-                              "--authorized-users-path", f.users});
+  harness::check_usage_error(
+      {"-s", "--rsa-private-key-path", f.keys.private_pem, "--authorized-users-path", f.users});
   harness::check_usage_error({"-s", "--rsa-private-key-path", f.keys.private_pem});
   harness::check_usage_error({"-s", "--time-skew-threshold", "5"});
   harness::check_usage_error({"-c", "127.0.0.1", "--username", "mario", "--rsa-public-key-path",

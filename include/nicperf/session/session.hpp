@@ -48,7 +48,8 @@ struct ClientOptions {
   bool iperf3 = false;     // speak iperf3's protocol to a stock iperf3 server
   Expectations expect;     // --expect-*: CI thresholds
   std::string nic_socket;  // --nic: nicperf-nicd's control socket; empty = no NIC counters
-  Iperf3AuthClient iperf3_auth{};  // --username: authenticate to an iperf3 server (--iperf3)
+  // --username: authenticate to an iperf3 server (--iperf3)
+  Iperf3AuthClient iperf3_auth{};
 };
 
 // The start of a client's report: who it tests against, with what, on what machine.

@@ -86,3 +86,26 @@ TEST_CASE("help, version and the mode list print and exit") {
   REQUIRE(c);
   CHECK(c->text.find("write") != std::string::npos);
 }
+
+TEST_CASE("authentication options are checked up front, each with its reason") {
+  auto refused = [](std::vector<std::string> args, const std::string& why) {
+    CAPTURE(why);
+    auto c = parse_command_line(args);
+    REQUIRE_FALSE(c);
+    CHECK(c.error().code == Errc::kUsage);
+    CHECK(c.error().message.find(why) != std::string::npos);
+  };
+  refused({"-s", "--rsa-private-key-path", "k.pem"}, "go together");
+  refused({"-s", "--authorized-users-path", "u.csv"}, "go together");
+  refused({"-s", "--time-skew-threshold", "5"}, "goes with --rsa-private-key-path");
+  refused({"-s", "--use-pkcs1-padding"}, "goes with --rsa-private-key-path");
+  refused({"-s", "--username", "mario"}, "is for the client");
+  refused({"-c", "h", "--rsa-private-key-path", "k.pem"}, "is for the server");
+  refused({"-c", "h", "--username", "mario"}, "go together");
+  refused({"-c", "h", "--username", "mario", "--rsa-public-key-path", "p.pem"}, "add --iperf3");
+  refused({"-c", "h", "--use-pkcs1-padding"}, "goes with --username");
+  refused({"-c", "h", "--iperf3", "--auth-file", "s"}, "nicperf's own");
+  refused({"-s", "--rsa-private-key-path", "/nonexistent/k.pem", "--authorized-users-path",
+           "/nonexistent/u.csv"},
+          "cannot read the RSA private key");
+}

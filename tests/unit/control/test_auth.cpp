@@ -1,10 +1,10 @@
-#include "nicperf/control/auth.hpp"
-
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
+
+#include "nicperf/control/auth.hpp"
 
 using namespace nicperf;
 
@@ -47,7 +47,8 @@ TEST_CASE("the answer binds nonce, cookie and parameters") {
 TEST_CASE("a recorded authentication answer replayed against a fresh nonce fails") {
   const std::string secret = "0123456789abcdef-shared", cookie = "c00kie", spec = R"({"bytes":1})";
   std::string recorded_nonce = make_nonce();
-  std::string recorded = auth_mac(secret, recorded_nonce, cookie, spec);  // what an eavesdropper saw
+  std::string recorded =
+      auth_mac(secret, recorded_nonce, cookie, spec);  // what an eavesdropper saw
   CHECK(macs_equal(recorded, auth_mac(secret, recorded_nonce, cookie, spec)));
   for (int i = 0; i < 8; ++i) {
     std::string fresh = make_nonce();  // the server's next challenge

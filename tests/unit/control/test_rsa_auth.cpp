@@ -1,13 +1,12 @@
 // iperf3's RSA token authentication over the pure functions: the wire format, both paddings,
 // the users file, the clock skew and the replay cache.
-#include "nicperf/control/rsa_auth.hpp"
-
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
 #include <fstream>
 
 #include "../../rsa_keys.hpp"
+#include "nicperf/control/rsa_auth.hpp"
 
 using namespace nicperf;
 
