@@ -9,7 +9,10 @@
 
 #include "../rsa_keys.hpp"
 #include "harness.hpp"
+#include "nicperf/control/auth.hpp"
+#include "nicperf/control/protocol.hpp"
 #include "nicperf/control/rsa_auth.hpp"
+#include "nicperf/spec/spec.hpp"
 
 using harness::Proc;
 using harness::Server;
@@ -52,9 +55,7 @@ std::unique_ptr<Proc> iperf3_client(int port, const std::string& password,
   return p;
 }
 
-// Speaks iperf3's client side up to the server's answer to PARAM_EXCHANGE: the state byte it
-// sends, and the i_errno after a SERVER_ERROR.
-std::pair<int, int> raw_param_exchange(int port, const nlohmann::json& params) {
+int connect_loopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -62,8 +63,19 @@ std::pair<int, int> raw_param_exchange(int port, const nlohmann::json& params) {
   a.sin_family = AF_INET;
   a.sin_port = htons(std::uint16_t(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Speaks iperf3's client side up to the server's answer to PARAM_EXCHANGE: the state byte it
+// sends, and the i_errno after a SERVER_ERROR.
+std::pair<int, int> raw_param_exchange(int port, const nlohmann::json& params) {
+  int fd = connect_loopback(port);
   std::pair<int, int> got{0, 0};
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+  if (fd >= 0) {
     static int n = 0;
     std::string cookie =
         "rawclientcookieabcdefghijklmnopqrs" + std::string(1, char('a' + n++ % 26));
@@ -99,6 +111,32 @@ bool failed_tests(Proc& server, int n) {
   }
   return false;
 }
+
+// A nicperf control connection spoken by hand, to record and replay an authentication.
+struct RawControl {
+  int fd;
+  nicperf::FrameDecoder frames;
+  RawControl(int port, const std::string& cookie) : fd(connect_loopback(port)) {
+    auto g = nicperf::encode_greeting({nicperf::ConnKind::kControl, 1, 0, cookie});
+    (void)!send(fd, g.data(), g.size(), 0);
+  }
+  ~RawControl() { close(fd); }
+  void write(const nicperf::Json& msg) {
+    std::string bytes = nicperf::encode_frame(msg);
+    (void)!send(fd, bytes.data(), bytes.size(), 0);
+  }
+  nicperf::Json read() {
+    for (;;) {
+      auto f = frames.next();
+      if (!f) return {};
+      if (*f) return **f;
+      char buf[4096];
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return {};
+      frames.feed(buf, std::size_t(n));
+    }
+  }
+};
 
 nlohmann::json params_with(const std::string& token) {
   return {{"tcp", true}, {"time", 1}, {"parallel", 1}, {"len", 131072}, {"authtoken", token}};
@@ -174,6 +212,39 @@ TEST_CASE("RSA tokens: a timestamp outside the skew and a replayed token are ref
   CHECK(raw_param_exchange(s.port(), params_with(*fresh)) == std::pair{-2, 142});
   REQUIRE(failed_tests(s.proc(), 3));
   CHECK(s.proc().out().find("used before") != std::string::npos);
+}
+
+TEST_CASE("--auth-file: a recorded authentication answer replayed against a fresh nonce fails") {
+  Fixture f;
+  Server s({"--auth-file", f.secret});
+  auto secret = nicperf::read_secret(f.secret);
+  REQUIRE(secret);
+  std::string cookie = nicperf::make_cookie();
+  nicperf::Json params = nicperf::make_message("params");
+  nicperf::TestSpec spec;
+  spec.bytes = 1 << 20;
+  params["spec"] = nicperf::to_json(spec);
+  nicperf::Json recorded = nicperf::make_message("auth");
+  {  // the honest exchange an eavesdropper records
+    RawControl honest(s.port(), cookie);
+    honest.write(params);
+    auto challenge = honest.read();
+    REQUIRE(challenge["type"] == "challenge");
+    recorded["mac"] = nicperf::auth_mac(*secret, challenge["nonce"], cookie, params["spec"].dump());
+    honest.write(recorded);
+    CHECK(honest.read()["type"] == "accept");
+  }  // it leaves before its streams: the server logs that test as failed
+  REQUIRE(failed_tests(s.proc(), 1));
+  RawControl replay(s.port(), cookie);
+  replay.write(params);
+  auto challenge = replay.read();
+  REQUIRE(challenge["type"] == "challenge");
+  replay.write(recorded);
+  auto answer = replay.read();
+  CHECK(answer["type"] == "error");
+  CHECK(answer["code"] == "access_denied");
+  REQUIRE(failed_tests(s.proc(), 2));
+  CHECK(s.proc().out().find("authentication failed") != std::string::npos);
 }
 
 TEST_CASE("nicperf --iperf3 --username against a stock authenticating iperf3 server") {
