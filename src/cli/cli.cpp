@@ -187,19 +187,17 @@ const char* const kServerOnly[] = {
     "--max-bytes", "-D"};
 
 Status check_roles(const CLI::App& app, const Raw& r) {
-  using Names = std::span<const char* const>;
-  for (auto* name : r.server ? Names(kAuthClientOnly) : Names(kAuthServerOnly))
-    if (app.count(name) > 0)
-      return usage(std::string("option ") + name + " is for the " +
-                   (r.server ? "client (-c)" : "server (-s)"));
   if (r.server == !r.client.empty())
     return usage(r.server ? "-s and -c exclude each other" : "say -s to serve or -c HOST to test");
   std::span<const char* const> other = r.server ? std::span<const char* const>(kClientOnly)
                                                 : std::span<const char* const>(kServerOnly);
-  for (auto* name : other)
-    if (app.count(name) > 0)
-      return usage(std::string("option ") + name + " is for the " +
-                   (r.server ? "client (-c)" : "server (-s)"));
+  using Names = std::span<const char* const>;
+  Names auth = r.server ? Names(kAuthClientOnly) : Names(kAuthServerOnly);
+  for (Names names : {other, auth})
+    for (auto* name : names)
+      if (app.count(name) > 0)
+        return usage(std::string("option ") + name + " is for the " +
+                     (r.server ? "client (-c)" : "server (-s)"));
   if (app.count("-t") && app.count("-n")) return usage("-t and -n exclude each other");
   if (r.reverse && r.bidir) return usage("-R and --bidir exclude each other");
   if (r.json && r.json_stream) return usage("-J and --json-stream exclude each other");
