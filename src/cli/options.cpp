@@ -139,19 +139,35 @@ void limits(CLI::App& g, Raw& r) {
   g.add_option("--max-bytes", r.max_bytes, "refuse tests moving more bytes (-n), e.g. 100G");
 }
 
-// nicperf's own authentication, on both sides. iperf3's RSA authentication goes beside it:
-// --use-pkcs1-padding here, the server's and the client's own options in the next two groups.
+// nicperf's own authentication on both sides, and the padding of iperf3's RSA tokens.
 void security(CLI::App& g, Raw& r) {
-  g.add_option("--auth-file", r.auth_file,
-               "shared secret for HMAC-SHA256 challenge-response (the same file on both sides)");
+  g.add_option("--auth-file", r.auth.auth_file,
+               "shared secret for HMAC-SHA256 challenge-response (the same file on both sides; "
+               "mode 0600, at least 16 bytes)");
+  g.add_flag("--use-pkcs1-padding", r.auth.pkcs1,
+             "iperf3 authentication with PKCS#1 v1.5 padding instead of OAEP (iperf3 before "
+             "3.17)");
 }
 
-// iperf3 authentication, server side: --rsa-private-key-path, --authorized-users-path,
-// --time-skew-threshold.
-void security_server(CLI::App&, Raw&) {}
+// iperf3 authentication, server side.
+void security_server(CLI::App& g, Raw& r) {
+  g.add_option("--rsa-private-key-path", r.auth.private_key,
+               "authenticate iperf3 clients with this RSA private key (PEM, mode 0600)");
+  g.add_option("--authorized-users-path", r.auth.users,
+               "iperf3 users, lines user,sha256(\"{user}password\")");
+  g.add_option("--time-skew-threshold", r.auth.skew,
+               "seconds an iperf3 client's clock may be off (default 10)")
+      ->check(CLI::Range(1, 86400));
+}
 
-// iperf3 authentication, client side (with --iperf3): --username, --rsa-public-key-path.
-void security_client(CLI::App&, Raw&) {}
+// iperf3 authentication, client side (with --iperf3).
+void security_client(CLI::App& g, Raw& r) {
+  g.add_option("--username", r.auth.username,
+               "with --iperf3: authenticate as USER (password from IPERF3_PASSWORD or the "
+               "terminal)");
+  g.add_option("--rsa-public-key-path", r.auth.public_key,
+               "with --iperf3: the iperf3 server's RSA public key (PEM)");
+}
 
 struct GroupSpec {
   const char* name;  // the --help heading

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/auth_options.hpp"
 #include "nicperf/session/session.hpp"
 
 namespace CLI {
@@ -32,7 +33,8 @@ struct Raw {
   double time = 10, interval = 1, omit = 0, idle_timeout = 0, connect_timeout = 10;
   double rcv_timeout = 10, snd_timeout = 10, max_duration = 86400;
   int max_streams = 128, max_tests = 1;
-  std::string max_bytes, auth_file;
+  std::string max_bytes;
+  AuthRaw auth;
   std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
 };
 

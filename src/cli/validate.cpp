@@ -2,7 +2,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "nicperf/control/auth.hpp"
 #include "nicperf/nic/nicd_client.hpp"
 #include "nicperf/paths/dgram_path.hpp"
 #include "nicperf/paths/registry.hpp"
@@ -211,7 +210,7 @@ Format format_of(const Raw& r) {
   return r.json ? Format::kJson : r.json_stream ? Format::kJsonStream : Format::kText;
 }
 
-Status server_command(const Raw& r, int family, const std::string& secret, Command& cmd) {
+Status server_command(const CLI::App& app, const Raw& r, int family, Command& cmd) {
   cmd.kind = Command::Kind::kServer;
   SpecLimits limits;
   limits.max_streams = r.max_streams;
@@ -224,16 +223,15 @@ Status server_command(const Raw& r, int family, const std::string& secret, Comma
   cmd.server = {r.port,    r.bind,         family,
                 r.one_off, r.idle_timeout, format_of(r),
                 r.verbose, limits,         {r.rcv_timeout, r.snd_timeout},
-                secret};
+                {}};
   if (r.max_tests < 1 || r.max_tests > kMaxTests)
     return usage("--max-tests takes 1 to " + std::to_string(kMaxTests) + " tests at a time, not " +
                  std::to_string(r.max_tests));
   cmd.server.max_tests = r.max_tests;
-  return ok();
+  return fill_server_auth(app, r.auth, cmd.server);
 }
 
-Status client_command(const CLI::App& app, Raw& r, int family, const std::string& secret,
-                      Command& cmd) {
+Status client_command(const CLI::App& app, Raw& r, int family, Command& cmd) {
   if (app.count("--compare")) {
     if (auto st = fill_compare(r, cmd.compare_options); !st) return st.error();
     cmd.compare = true;
@@ -256,7 +254,7 @@ Status client_command(const CLI::App& app, Raw& r, int family, const std::string
                 r.verbose,
                 r.connect_timeout,
                 {r.rcv_timeout, r.snd_timeout},
-                secret,
+                {},
                 r.iperf3,
                 {r.expect_gbps, r.expect_cycles, r.expect_cpu, r.expect_copied},
                 {}};
@@ -267,12 +265,12 @@ Status client_command(const CLI::App& app, Raw& r, int family, const std::string
   if (auto st = fill_compare_nic(r, cmd); !st) return st.error();
   cmd.sweep_options.nic_key = cmd.compare_options.nic_key;
   cmd.sweep_options.nic_values = cmd.compare_options.nic_values;
-  if (r.iperf3 && !secret.empty())
-    return usage("--auth-file is nicperf's own; iperf3 servers use RSA tokens instead");
+  if (auto st = fill_client_auth(r.auth, r.iperf3, cmd.client); !st) return st.error();
   if (r.iperf3 && (r.udp || r.rr))
     return usage(std::string(r.udp ? "-u" : "--rr") + " is nicperf's own; --iperf3 tests TCP");
   if (r.iperf3 && cmd.compare) cmd.client.iperf3 = true;  // --compare works against iperf3 too
-  return ok();
+  // Last: nothing prompts for a password before every other option has been checked.
+  return read_client_password(cmd.client);
 }
 
 }  // namespace
@@ -284,15 +282,8 @@ Expected<Command> to_command(const CLI::App& app, const std::vector<Group>& grou
   cmd.netns = r.netns;
   cmd.daemon = r.daemon;
   int family = r.v4 ? 4 : r.v6 ? 6 : 0;
-  std::string secret;
-  if (!r.auth_file.empty()) {
-    auto s = read_secret(r.auth_file);
-    if (!s) return s.error();
-    secret = *s;
-  }
   if (!r.server && r.port == 0) return usage("-p 0 is for a server; give the server's port");
-  auto st = r.server ? server_command(r, family, secret, cmd)
-                     : client_command(app, r, family, secret, cmd);
+  auto st = r.server ? server_command(app, r, family, cmd) : client_command(app, r, family, cmd);
   if (!st) return st.error();
   return cmd;
 }

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "control/file_mode.hpp"
+
 namespace nicperf {
 namespace {
 
@@ -25,13 +27,18 @@ std::string hex(const unsigned char* data, std::size_t n) {
 }  // namespace
 
 Expected<std::string> read_secret(const std::string& path) {
+  if (auto st = check_file_mode(path, "auth file", 077); !st) return st.error();
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return Error{Errc::kUsage, errno_text("cannot read the auth file '" + path + "'", errno)};
   std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty() || secret.size() > 4096)
-    return Error{Errc::kUsage, "the auth file '" + path + "' must hold a secret of 1-4096 bytes"};
+  // A short secret falls to a dictionary or brute force from one captured handshake.
+  if (secret.size() < kMinSecret || secret.size() > kMaxSecret)
+    return Error{Errc::kUsage, "the auth file '" + path + "' holds " +
+                                   std::to_string(secret.size()) + " bytes; a secret needs " +
+                                   std::to_string(kMinSecret) + "-" + std::to_string(kMaxSecret) +
+                                   " (e.g. head -c 32 /dev/urandom | base64 > " + path + ")"};
   return secret;
 }
 

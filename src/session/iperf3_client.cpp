@@ -40,11 +40,9 @@ class Iperf3Client {
     ControlChannel control(loop_, std::move(*sock));
     if (auto s = control.write_raw(cookie_, in_seconds(opt_.timeouts.snd)); !s) return s;
     if (auto s = expect_state(control, kParamExchange); !s) return s;
-    if (auto s = control.write_raw(
-            length_prefixed(params_json(report_.spec, "nicperf " + nicperf_version())),
-            in_seconds(opt_.timeouts.snd));
-        !s)
-      return s;
+    auto params = params_json(report_.spec, "nicperf " + nicperf_version());
+    if (auto s = add_authtoken(params); !s) return s;
+    if (auto s = control.write_raw(length_prefixed(params), in_seconds(opt_.timeouts.snd)); !s) return s;
     if (auto s = expect_state(control, kCreateStreams); !s) return s;
     auto open_deadline = std::max(deadline, in_seconds(opt_.timeouts.rcv));
     auto hello = [this](int) { return cookie_; };
@@ -60,6 +58,17 @@ class Iperf3Client {
     return run_and_exchange(run, control);
   }
 
+  // --username: the token is made now, so its timestamp is as fresh as iperf3's would be.
+  Status add_authtoken(nlohmann::json& params) {
+    const auto& auth = opt_.iperf3_auth;
+    if (auth.user.empty()) return ok();
+    auto token =
+        make_authtoken({auth.user, auth.password, iperf3_now()}, auth.public_key, auth.pkcs1);
+    if (!token) return token.error();
+    params["authtoken"] = *token;
+    return ok();
+  }
+
   // Reads one state byte; SERVER_ERROR and ACCESS_DENIED become errors.
   Expected<int> read_state(ControlChannel& control, Clock::time_point deadline) {
     auto b = control.read_bytes(1, deadline);
@@ -71,13 +80,22 @@ class Iperf3Client {
                    "the iperf3 server refused the test (ACCESS_DENIED: busy, or "
                    "it wants authentication)"};
     if (state == kServerError) {
-      auto codes = control.read_bytes(8, in_seconds(opt_.timeouts.rcv));
+      // i_errno, then errno; after a failed authentication iperf3 sends i_errno alone.
+      auto codes = control.read_bytes(4, in_seconds(opt_.timeouts.rcv));
       int i_errno = 0;
       if (codes && *codes) {
         const auto* p = reinterpret_cast<const unsigned char*>((*codes)->data());
         i_errno = int((std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
                       (std::uint32_t(p[2]) << 8) | p[3]);
+        (void)control.read_bytes(4, in_seconds(0.5));
       }
+      if (i_errno == kIeAuthTest)
+        return Error{Errc::kAccessDenied,
+                     opt_.iperf3_auth.user.empty()
+                         ? "the iperf3 server requires authentication: give --username and "
+                           "--rsa-public-key-path"
+                         : "the iperf3 server refused the authentication (test authorization "
+                           "failed: user, password, key, padding or clock skew)"};
       return Error{Errc::kTestFailed, "the iperf3 server reported an error (iperf3 i_errno " +
                                           std::to_string(i_errno) + "; see the server's log)"};
     }

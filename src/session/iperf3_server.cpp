@@ -7,6 +7,7 @@
 
 #include "nicperf/results/context.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
+#include "nicperf/control/rsa_auth.hpp"
 #include "session/server_slots.hpp"
 #include "session/side_run.hpp"
 
@@ -23,6 +24,7 @@ class Session {
     if (auto st = send_state(kParamExchange); !st) return st;
     auto params = read_json(control_, s_.opt.timeouts.rcv, "the iperf3 client");
     if (!params) return params.error();
+    if (auto st = authenticate(*params); !st) return refuse(st.error(), kIeAuthTest);
     auto spec = spec_from_params(*params, s_.opt.limits);
     if (!spec) return refuse(spec.error());
     report_.spec = *spec;
@@ -53,9 +55,28 @@ class Session {
     return control_.write_raw({&b, 1}, in_seconds(s_.opt.timeouts.snd));
   }
 
-  // SERVER_ERROR and iperf3's two error numbers: the client prints its own message for them.
-  Status refuse(const Error& e) {
-    char msg[9] = {char(kServerError), 0, 0, 0, 100, 0, 0, 0, 0};  // i_errno 100: IECTRLREAD-class
+  // With --rsa-private-key-path, the client's "authtoken" must decrypt to a users file entry
+  // with a fresh timestamp, as a stock iperf3 server checks it.
+  Status authenticate(const nlohmann::json& params) {
+    const auto& auth = s_.opt.iperf3_auth;
+    if (!auth.enabled()) return ok();
+    auto token = params.find("authtoken");
+    if (token == params.end() || !token->is_string())
+      return Error{Errc::kAccessDenied,
+                   "authentication failed: the iperf3 client sent no authtoken (iperf3 -c needs "
+                   "--username and --rsa-public-key-path)"};
+    auto user = authenticate_token(auth, token->get<std::string>(), iperf3_now());
+    if (!user) return Error{Errc::kAccessDenied, "authentication failed: " + user.error().message};
+    if (s_.opt.verbose) log("iperf3 client authenticated as user '" + *user + "'");
+    return ok();
+  }
+
+  void log(const std::string& line) { server_log(s_.opt, s_.out, s_.err, line); }
+
+  // SERVER_ERROR and iperf3's two error numbers: the client prints its own message for them
+  // (100 is of the IECTRLREAD class; 142, IEAUTHTEST, is "test authorization failed").
+  Status refuse(const Error& e, int i_errno = 100) {
+    char msg[9] = {char(kServerError), 0, 0, 0, char(i_errno), 0, 0, 0, 0};
     (void)control_.write_raw({msg, sizeof msg}, in_seconds(s_.opt.timeouts.snd));
     return e;
   }

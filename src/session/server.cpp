@@ -204,14 +204,24 @@ class Server {
     }
     std::string c(cookie);
     if (route_data(socket, c, -1, true)) return;
+    // --auth-file alone: iperf3 has no way to answer an HMAC challenge, so no iperf3 client
+    // can authenticate.
+    if (opt_.requires_auth() && !opt_.iperf3_auth.enabled()) {
+      log("refused iperf3 client " + who +
+          ": the server requires authentication (--auth-file), which iperf3 cannot give");
+      return deny_iperf3(std::move(socket));
+    }
     if (busy()) {
       log("refused iperf3 client " + who + ": " + busy_reason());
-      auto s = std::make_shared<tcp::socket>(std::move(socket));
-      static const char denied = char(iperf3::kAccessDenied);
-      asio::async_write(*s, asio::buffer(&denied, 1), [s](const asio::error_code&, std::size_t) {});
-      return;
+      return deny_iperf3(std::move(socket));
     }
     start_test({std::move(socket), c, true});
+  }
+
+  void deny_iperf3(tcp::socket socket) {
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    static const char denied = char(iperf3::kAccessDenied);
+    asio::async_write(*s, asio::buffer(&denied, 1), [s](const asio::error_code&, std::size_t) {});
   }
 
   void dispatch(tcp::socket socket, const Expected<Greeting>& g) {

@@ -98,7 +98,11 @@ class TestSession {
   // With --auth-file: a fresh nonce, and the client's HMAC over it, its cookie and the exact
   // parameters it sent, compared in constant time.
   Status check_auth(ControlChannel& control, const Json& spec) {
-    if (opt_.secret.empty()) return ok();
+    if (!opt_.requires_auth()) return ok();
+    if (opt_.secret.empty())  // only --rsa-private-key-path: nicperf's protocol has no RSA
+      return Error{Errc::kAccessDenied,
+                   "the server requires authentication the iperf3 way: run the client with "
+                   "--iperf3 --username USER --rsa-public-key-path FILE"};
     Json challenge = make_message(MsgType::kChallenge);
     std::string nonce = make_nonce();
     challenge["nonce"] = nonce;

@@ -357,7 +357,7 @@ TEST_CASE("--auth-file: the right secret passes, a wrong or missing one is denie
   close(mkstemp(good));
   close(mkstemp(bad));
   std::ofstream(good) << "correct horse battery staple\n";
-  std::ofstream(bad) << "incorrect\n";
+  std::ofstream(bad) << "incorrect horse battery staple\n";
   Server s({"--auth-file", good});
   auto ok = s.client({"-n", "1M", "--auth-file", good, "-J"});
   CHECK(ok->wait(0) == 0);

@@ -4,13 +4,16 @@
 // libcrypto computes the HMAC and compares in constant time.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "nicperf/util/error.hpp"
 
 namespace nicperf {
 
-// The secret: the file's bytes without a trailing newline; 1-4096 bytes.
+inline constexpr std::size_t kMinSecret = 16, kMaxSecret = 4096;
+// The secret: the file's bytes without a trailing newline, 16-4096 of them, from a file only
+// its owner may read (mode 0600 or 0400).
 Expected<std::string> read_secret(const std::string& path);
 std::string make_nonce();  // 32 random bytes, hex
 std::string hmac_sha256_hex(const std::string& key, const std::string& message);

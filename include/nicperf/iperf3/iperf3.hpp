@@ -35,6 +35,7 @@ enum State : std::int8_t {
 };
 
 inline constexpr std::size_t kCookieSize = 37;
+inline constexpr int kIeAuthTest = 142;  // i_errno after SERVER_ERROR: "test authorization failed"
 inline constexpr std::size_t kMaxJson = 1u << 20;
 
 std::string make_cookie();  // 36 characters and the NUL

@@ -16,6 +16,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "nicperf/control/rsa_auth.hpp"
 #include "nicperf/report/reporter.hpp"
 #include "nicperf/results/results.hpp"
 #include "nicperf/spec/spec.hpp"
@@ -47,6 +48,8 @@ struct ClientOptions {
   bool iperf3 = false;     // speak iperf3's protocol to a stock iperf3 server
   Expectations expect;     // --expect-*: CI thresholds
   std::string nic_socket;  // --nic: nicperf-nicd's control socket; empty = no NIC counters
+  // --username: authenticate to an iperf3 server (--iperf3)
+  Iperf3AuthClient iperf3_auth{};
 };
 
 // The start of a client's report: who it tests against, with what, on what machine.
@@ -79,6 +82,10 @@ struct ServerOptions {
   Timeouts timeouts;
   std::string secret;  // from --auth-file; empty = every client is served
   int max_tests = 1;   // tests at a time; 1 answers "busy" during a test, as iperf3 does
+  // --rsa-private-key-path: authenticate iperf3 clients the iperf3 way. Any authentication
+  // option means every client must authenticate by a method configured here.
+  Iperf3AuthServer iperf3_auth{};
+  bool requires_auth() const { return !secret.empty() || iperf3_auth.enabled(); }
 };
 inline constexpr int kMaxTests = 64;
 

@@ -190,10 +190,14 @@ TEST_CASE("options keep their roles") {
                     "--resp",
                     "--sweep-rate"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kClient, name);
+  for (auto name : {"--username", "--rsa-public-key-path"})
+    CHECK_MESSAGE(roles.at(name) == cli::Role::kClient, name);
+  for (auto name : {"--use-pkcs1-padding"}) CHECK_MESSAGE(roles.at(name) == cli::Role::kBoth, name);
   for (auto name : {"-B", "-1", "--idle-timeout", "--max-streams", "--max-tests", "--max-duration",
-                    "--max-bytes", "-D"})
+                    "--max-bytes", "-D", "--rsa-private-key-path", "--authorized-users-path",
+                    "--time-skew-threshold"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kServer, name);
-  CHECK(roles.size() == 59);  // and --help
+  CHECK(roles.size() == 65);  // and --help
 }
 
 TEST_CASE("--help shows the options by group") {
@@ -211,4 +215,27 @@ TEST_CASE("--help shows the options by group") {
   CHECK(at("\nServer (-s):\n") < at("-B,--bind"));
   CHECK(at("\nUDP (client):\n") < at("-u,--udp"));
   CHECK(at("-u,--udp") < at("\nLatency (client):\n"));
+}
+
+TEST_CASE("authentication options are checked up front, each with its reason") {
+  auto refused = [](std::vector<std::string> args, const std::string& why) {
+    CAPTURE(why);
+    auto c = parse_command_line(args);
+    REQUIRE_FALSE(c);
+    CHECK(c.error().code == Errc::kUsage);
+    CHECK(c.error().message.find(why) != std::string::npos);
+  };
+  refused({"-s", "--rsa-private-key-path", "k.pem"}, "go together");
+  refused({"-s", "--authorized-users-path", "u.csv"}, "go together");
+  refused({"-s", "--time-skew-threshold", "5"}, "goes with --rsa-private-key-path");
+  refused({"-s", "--use-pkcs1-padding"}, "goes with --rsa-private-key-path");
+  refused({"-s", "--username", "mario"}, "is for the client");
+  refused({"-c", "h", "--rsa-private-key-path", "k.pem"}, "is for the server");
+  refused({"-c", "h", "--username", "mario"}, "go together");
+  refused({"-c", "h", "--username", "mario", "--rsa-public-key-path", "p.pem"}, "add --iperf3");
+  refused({"-c", "h", "--use-pkcs1-padding"}, "goes with --username");
+  refused({"-c", "h", "--iperf3", "--auth-file", "s"}, "nicperf's own");
+  refused({"-s", "--rsa-private-key-path", "/nonexistent/k.pem", "--authorized-users-path",
+           "/nonexistent/u.csv"},
+          "cannot read the RSA private key");
 }

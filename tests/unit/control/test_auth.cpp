@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -6,6 +7,25 @@
 #include "nicperf/control/auth.hpp"
 
 using namespace nicperf;
+
+namespace {
+
+// A secret file with this content and mode, removed at the end of the test.
+struct SecretFile {
+  std::string path;
+  SecretFile(const std::string& text, mode_t mode) {
+    char tmpl[] = "/tmp/nicperf-secret.XXXXXX";
+    int fd = mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    close(fd);
+    path = tmpl;
+    std::ofstream(path) << text;
+    chmod(path.c_str(), mode);
+  }
+  ~SecretFile() { unlink(path.c_str()); }
+};
+
+}  // namespace
 
 TEST_CASE("HMAC-SHA256 matches RFC 4231 test case 2") {
   CHECK(hmac_sha256_hex("Jefe", "what do ya want for nothing?") ==
@@ -24,17 +44,54 @@ TEST_CASE("the answer binds nonce, cookie and parameters") {
   CHECK(make_nonce() != make_nonce());
 }
 
-TEST_CASE("secret files: trailing newline dropped, empty or missing refused") {
-  char path[] = "/tmp/nicperf-secret.XXXXXX";
-  int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
-  close(fd);
-  std::ofstream(path) << "hunter2\n";
-  auto s = read_secret(path);
-  REQUIRE(s);
-  CHECK(*s == "hunter2");
-  std::ofstream(path) << "\n";
-  CHECK_FALSE(read_secret(path));
-  unlink(path);
-  CHECK_FALSE(read_secret(path));
+TEST_CASE("a recorded authentication answer replayed against a fresh nonce fails") {
+  const std::string secret = "0123456789abcdef-shared", cookie = "c00kie", spec = R"({"bytes":1})";
+  std::string recorded_nonce = make_nonce();
+  std::string recorded =
+      auth_mac(secret, recorded_nonce, cookie, spec);  // what an eavesdropper saw
+  CHECK(macs_equal(recorded, auth_mac(secret, recorded_nonce, cookie, spec)));
+  for (int i = 0; i < 8; ++i) {
+    std::string fresh = make_nonce();  // the server's next challenge
+    REQUIRE(fresh != recorded_nonce);
+    CHECK_FALSE(macs_equal(recorded, auth_mac(secret, fresh, cookie, spec)));
+  }
+}
+
+TEST_CASE("secret files: trailing newline dropped, empty, missing or short refused") {
+  {
+    SecretFile f("correct horse battery staple\n", 0600);
+    auto s = read_secret(f.path);
+    REQUIRE(s);
+    CHECK(*s == "correct horse battery staple");
+  }
+  {
+    SecretFile f("\n", 0600);
+    CHECK_FALSE(read_secret(f.path));
+  }
+  {
+    SecretFile f("0123456789abcde", 0600);  // 15 bytes
+    auto s = read_secret(f.path);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().code == Errc::kUsage);
+    CHECK(s.error().message.find("holds 15 bytes") != std::string::npos);
+    CHECK(s.error().message.find('\n') == std::string::npos);
+  }
+  {
+    SecretFile f("0123456789abcdef\n", 0400);  // 16 bytes, read-only for its owner
+    CHECK(read_secret(f.path));
+  }
+  CHECK_FALSE(read_secret("/nonexistent/nicperf-secret"));
+}
+
+TEST_CASE("secret files others or the group can read are refused, naming the chmod") {
+  for (mode_t mode : {0644, 0640, 0604, 0660}) {
+    CAPTURE(mode);
+    SecretFile f("correct horse battery staple\n", mode);
+    auto s = read_secret(f.path);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().code == Errc::kUsage);
+    CHECK(s.error().message.find("chmod 600 " + f.path) != std::string::npos);
+  }
+  SecretFile f("correct horse battery staple\n", 0644);
+  CHECK(read_secret(f.path).error().message.find("permissions 0644") != std::string::npos);
 }
