@@ -1,5 +1,6 @@
-// The authentication options (defined in options.cpp's Security groups): --auth-file (nicperf's HMAC, both sides) and iperf3's RSA
-// tokens (--rsa-private-key-path and --authorized-users-path on a server, --username and
+// The authentication options (defined in options.cpp's Security groups): --auth-file (nicperf's
+// HMAC, both sides) and iperf3's RSA tokens (--rsa-private-key-path and --authorized-users-path on
+// a server, --username and
 // --rsa-public-key-path on an --iperf3 client). Each is checked up front with one line.
 #pragma once
 

@@ -7,8 +7,8 @@
 
 #include "nicperf/cli/cli.hpp"
 #include "nicperf/tools/diff.hpp"
-#include "nicperf/util/netns.hpp"
 #include "nicperf/tools/plot.hpp"
+#include "nicperf/util/netns.hpp"
 
 int main(int argc, char** argv) {
   using namespace nicperf;

@@ -27,8 +27,6 @@ namespace {
 using Ctx = std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)>;
 using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
 
-Error usage(const std::string& what) { return {Errc::kUsage, what}; }
-
 Expected<RsaKey> load_key(const std::string& path, bool is_private) {
   const char* what = is_private ? "RSA private key" : "RSA public key";
   Bio bio(BIO_new_file(path.c_str(), "r"), &BIO_free);

@@ -9,9 +9,9 @@
 #include <iostream>
 #include <thread>
 
-#include "nicperf/util/netns.hpp"
-#include "nicperf/nic/nic_report.hpp"
 #include "nicd/nicd.hpp"
+#include "nicperf/nic/nic_report.hpp"
+#include "nicperf/util/netns.hpp"
 #include "nicperf/util/units.hpp"
 
 using namespace nicperf;

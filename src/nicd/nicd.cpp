@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "nicd/queue.hpp"
-#include "nicperf/util/netns.hpp"
 #include "nicperf/util/clock.hpp"
+#include "nicperf/util/netns.hpp"
 #include "nicperf/util/units.hpp"
 
 namespace nicperf::nic {

@@ -15,12 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "nicperf/util/error.hpp"
 #include "nicd/nic_model.hpp"
 #include "nicperf/nic/nicd_client.hpp"
+#include "nicperf/util/error.hpp"
 
 namespace nicperf::nic {
-
 
 struct NicdConfig {
   unsigned queues = 1;
@@ -83,6 +82,5 @@ class Nicd {
   std::vector<std::uint64_t> busy_at_reset_;
   bool namespaces_made_ = false;
 };
-
 
 }  // namespace nicperf::nic

@@ -2,8 +2,8 @@
 // with streams[], sum_sent, sum_received) so iperf3 consumers read it; nicperf adds context.
 #include <ctime>
 
-#include "nicperf/results/context.hpp"
 #include "nicperf/report/reporter.hpp"
+#include "nicperf/results/context.hpp"
 
 namespace nicperf {
 namespace {

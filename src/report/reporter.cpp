@@ -6,8 +6,8 @@
 #include <ostream>
 
 #include "nicperf/results/context.hpp"
-#include "report/reporter_text.hpp"
 #include "nicperf/util/units.hpp"
+#include "report/reporter_text.hpp"
 
 namespace nicperf {
 

@@ -1,8 +1,8 @@
 // The text views of UDP and --rr results.
 #include <sstream>
 
-#include "report/reporter_text.hpp"
 #include "nicperf/util/units.hpp"
+#include "report/reporter_text.hpp"
 
 namespace nicperf {
 namespace {

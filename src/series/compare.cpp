@@ -7,13 +7,13 @@
 #include <cmath>
 #include <ostream>
 
-#include "series/series_runner.hpp"
-#include "nicperf/results/context.hpp"
-#include "nicperf/paths/dgram_path.hpp"
 #include "nicperf/nic/nicd_client.hpp"
+#include "nicperf/paths/dgram_path.hpp"
 #include "nicperf/paths/registry.hpp"
 #include "nicperf/report/reporter.hpp"
+#include "nicperf/results/context.hpp"
 #include "nicperf/util/units.hpp"
+#include "series/series_runner.hpp"
 
 namespace nicperf {
 namespace {

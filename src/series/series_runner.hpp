@@ -9,9 +9,9 @@
 #include <ostream>
 #include <string>
 
-#include "nicperf/series/compare.hpp"
 #include "nicperf/nic/nicd_client.hpp"
 #include "nicperf/report/reporter.hpp"
+#include "nicperf/series/compare.hpp"
 #include "nicperf/util/units.hpp"
 
 namespace nicperf {

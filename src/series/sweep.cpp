@@ -5,17 +5,14 @@
 #include <cmath>
 #include <ostream>
 
-#include "series/series_runner.hpp"
-#include "nicperf/results/context.hpp"
 #include "nicperf/cost/irq_trace.hpp"
 #include "nicperf/report/reporter.hpp"
+#include "nicperf/results/context.hpp"
 #include "nicperf/util/units.hpp"
+#include "series/series_runner.hpp"
 
 namespace nicperf {
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 Expected<SweepOptions> parse_sweep(const std::string& text) {
   auto c1 = text.find(':');

@@ -2,10 +2,10 @@
 #include <asio/write.hpp>
 
 #include "nicperf/control/auth.hpp"
-#include "nicperf/results/context.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
-#include "session/nic_watch.hpp"
+#include "nicperf/results/context.hpp"
 #include "nicperf/session/session.hpp"
+#include "session/nic_watch.hpp"
 #include "session/side_run.hpp"
 #include "session/udp_rendezvous.hpp"
 

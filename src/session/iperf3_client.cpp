@@ -4,8 +4,8 @@
 #include <asio/write.hpp>
 #include <thread>
 
-#include "nicperf/results/context.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
+#include "nicperf/results/context.hpp"
 #include "session/side_run.hpp"
 
 namespace nicperf::iperf3 {
@@ -42,7 +42,8 @@ class Iperf3Client {
     if (auto s = expect_state(control, kParamExchange); !s) return s;
     auto params = params_json(report_.spec, "nicperf " + nicperf_version());
     if (auto s = add_authtoken(params); !s) return s;
-    if (auto s = control.write_raw(length_prefixed(params), in_seconds(opt_.timeouts.snd)); !s) return s;
+    if (auto s = control.write_raw(length_prefixed(params), in_seconds(opt_.timeouts.snd)); !s)
+      return s;
     if (auto s = expect_state(control, kCreateStreams); !s) return s;
     auto open_deadline = std::max(deadline, in_seconds(opt_.timeouts.rcv));
     auto hello = [this](int) { return cookie_; };

@@ -5,9 +5,9 @@
 #include <sstream>
 #include <thread>
 
-#include "nicperf/results/context.hpp"
-#include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/control/rsa_auth.hpp"
+#include "nicperf/iperf3/iperf3.hpp"
+#include "nicperf/results/context.hpp"
 #include "session/server_slots.hpp"
 #include "session/side_run.hpp"
 

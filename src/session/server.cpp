@@ -15,8 +15,8 @@
 #include <system_error>
 
 #include "nicperf/iperf3/iperf3.hpp"
-#include "session/server_slots.hpp"
 #include "nicperf/util/units.hpp"
+#include "session/server_slots.hpp"
 
 namespace nicperf {
 namespace {

@@ -6,10 +6,10 @@
 
 #include "nicperf/control/auth.hpp"
 #include "nicperf/results/context.hpp"
+#include "nicperf/util/units.hpp"
 #include "session/server_slots.hpp"
 #include "session/side_run.hpp"
 #include "session/udp_rendezvous.hpp"
-#include "nicperf/util/units.hpp"
 
 namespace nicperf {
 namespace {

@@ -10,8 +10,8 @@
 
 #include "nicperf/control/channel.hpp"
 #include "nicperf/cost/cost.hpp"
-#include "nicperf/stream/payload.hpp"
 #include "nicperf/report/reporter.hpp"
+#include "nicperf/stream/payload.hpp"
 #include "nicperf/stream/stream.hpp"
 #include "session/socket_facts.hpp"
 

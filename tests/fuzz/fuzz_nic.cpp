@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "nicd/nic_packet.hpp"
-#include "nicperf/nic/nic_report.hpp"
 #include "nicd/nicd.hpp"
+#include "nicperf/nic/nic_report.hpp"
 
 using namespace nicperf::nic;
 

@@ -129,7 +129,7 @@ struct RawControl {
     for (;;) {
       auto f = frames.next();
       if (!f) return {};
-      if (*f) return **f;
+      if (*f) return (*f)->msg;
       char buf[4096];
       ssize_t n = recv(fd, buf, sizeof buf, 0);
       if (n <= 0) return {};
@@ -220,11 +220,11 @@ TEST_CASE("--auth-file: a recorded authentication answer replayed against a fres
   auto secret = nicperf::read_secret(f.secret);
   REQUIRE(secret);
   std::string cookie = nicperf::make_cookie();
-  nicperf::Json params = nicperf::make_message("params");
+  nicperf::Json params = nicperf::make_message(nicperf::MsgType::kParams);
   nicperf::TestSpec spec;
   spec.bytes = 1 << 20;
   params["spec"] = nicperf::to_json(spec);
-  nicperf::Json recorded = nicperf::make_message("auth");
+  nicperf::Json recorded = nicperf::make_message(nicperf::MsgType::kAuth);
   {  // the honest exchange an eavesdropper records
     RawControl honest(s.port(), cookie);
     honest.write(params);

@@ -26,7 +26,8 @@ std::uint64_t irq_sum(const json& share) {
 
 }  // namespace
 
-TEST_CASE("per-thread CPU time adds up to the process's getrusage over the same window" * doctest::test_suite("root")) {
+TEST_CASE("per-thread CPU time adds up to the process's getrusage over the same window" *
+          doctest::test_suite("root")) {
   if (!can_trace()) return;
   Server s;
   auto c = s.client({"-t", "2", "-P", "2", "-J"});
@@ -49,7 +50,8 @@ TEST_CASE("per-thread CPU time adds up to the process's getrusage over the same 
   }
 }
 
-TEST_CASE("traced softirq entries equal /proc/softirqs, and attribution adds up" * doctest::test_suite("root")) {
+TEST_CASE("traced softirq entries equal /proc/softirqs, and attribution adds up" *
+          doctest::test_suite("root")) {
   if (!can_trace()) return;
   Server s;
   auto c = s.client({"-t", "2", "-J"});
@@ -102,7 +104,8 @@ TEST_CASE("every cost level does what it says, and the text names the level") {
   }
 }
 
-TEST_CASE("without privileges the collector falls back and says why" * doctest::test_suite("root")) {
+TEST_CASE("without privileges the collector falls back and says why" *
+          doctest::test_suite("root")) {
   if (geteuid() != 0) {
     MESSAGE("skipping: needs root to drop to an unprivileged user");
     return;

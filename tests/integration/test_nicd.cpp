@@ -24,7 +24,8 @@ const nlohmann::json& forward_total(const nlohmann::json& report) {
 
 }  // namespace
 
-TEST_CASE("nicd: a verified test through the NIC, its counters, live coalescing, clean down" * doctest::test_suite("root")) {
+TEST_CASE("nicd: a verified test through the NIC, its counters, live coalescing, clean down" *
+          doctest::test_suite("root")) {
   if (!have_root()) return;
   Nic nic;
   REQUIRE(nic.up());
@@ -69,7 +70,8 @@ TEST_CASE("nicd: a verified test through the NIC, its counters, live coalescing,
   CHECK(access(nic.socket.c_str(), F_OK) != 0);
 }
 
-TEST_CASE("nicd: the control socket survives garbage and answers with one error line" * doctest::test_suite("root")) {
+TEST_CASE("nicd: the control socket survives garbage and answers with one error line" *
+          doctest::test_suite("root")) {
   if (!have_root()) return;
   Nic nic;
   REQUIRE(nic.up());

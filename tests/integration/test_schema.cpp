@@ -10,10 +10,10 @@
 #include <thread>
 
 #include "harness.hpp"
-#include "nicperf/results/context.hpp"
 #include "nicperf/cost/cost.hpp"
 #include "nicperf/paths/dgram_path.hpp"
 #include "nicperf/paths/registry.hpp"
+#include "nicperf/results/context.hpp"
 #include "nicperf/spec/spec.hpp"
 
 using harness::Proc;

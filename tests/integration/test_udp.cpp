@@ -144,7 +144,8 @@ TEST_CASE("rr: request/response on loopback reports transactions and ordered per
   CHECK(t->out().find("Trans/s") != std::string::npos);
 }
 
-TEST_CASE("udp: loss injected by nicd is counted, and matches the NIC's count" * doctest::test_suite("root")) {
+TEST_CASE("udp: loss injected by nicd is counted, and matches the NIC's count" *
+          doctest::test_suite("root")) {
   if (!nic_harness::have_root()) return;
   nic_harness::Nic nic;
   REQUIRE(nic.up({"--loss", "5"}));
@@ -162,7 +163,8 @@ TEST_CASE("udp: loss injected by nicd is counted, and matches the NIC's count" *
   nic_harness::check_schema(j);
 }
 
-TEST_CASE("udp: the livelock sweep accounts every datagram at every step" * doctest::test_suite("root")) {
+TEST_CASE("udp: the livelock sweep accounts every datagram at every step" *
+          doctest::test_suite("root")) {
   if (!nic_harness::have_root()) return;
   nic_harness::Nic nic;
   REQUIRE(nic.up({"--ring", "64"}));

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "nicperf/series/compare.hpp"
-#include "nicperf/session/session.hpp"
 #include "nicperf/series/sweep.hpp"
+#include "nicperf/session/session.hpp"
 
 namespace CLI {
 class App;

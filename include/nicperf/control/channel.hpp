@@ -16,8 +16,8 @@
 #include <string_view>
 
 #include "nicperf/control/protocol.hpp"
-#include "nicperf/util/clock.hpp"
 #include "nicperf/stream/stream.hpp"
+#include "nicperf/util/clock.hpp"
 
 namespace nicperf {
 

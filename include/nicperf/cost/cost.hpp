@@ -17,71 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "nicperf/cost/figures.hpp"
 #include "nicperf/cost/irq_trace.hpp"
 #include "nicperf/cost/perf_counters.hpp"
 #include "nicperf/cost/thread_claims.hpp"
 #include "nicperf/spec/spec.hpp"
 
 namespace nicperf {
-
-// Interrupt time charged to one group of tasks.
-struct IrqShare {
-  IrqCharge net_rx, net_tx, softirq_other, hardirq;
-  IrqShare& operator+=(const IrqBucket& b);
-  std::uint64_t softirq_ns() const { return net_rx.ns + net_tx.ns + softirq_other.ns; }
-};
-
-struct StreamCost {
-  int id = 0;
-  CounterValues counters;
-  IrqShare irq;
-  std::uint64_t bytes = 0;
-};
-
-struct SideCost {
-  CostLevel level = CostLevel::kOff;
-  CostLevel requested = CostLevel::kFull;
-  std::string reason;           // why the level is below the request, or what is missing
-  std::string hardware_reason;  // why cycles/instructions are absent
-  double wall_s = 0;
-  double process_rusage_ns = 0;  // getrusage(RUSAGE_SELF) over the window, every thread
-  std::uint64_t bytes = 0;       // bytes this side moved in the window
-  CounterValues streams, rest, collector;
-  std::vector<StreamCost> per_stream;
-  bool traced = false;
-  IrqShare streams_irq, process_irq, peer_irq, other_irq;
-  std::uint64_t lost_records = 0;
-  IrqBucket traced_total;  // every interval traced in the window, whoever was interrupted
-  std::array<std::uint64_t, kSoftirqVectors> traced_softirqs{}, proc_softirqs{};
-  std::vector<std::pair<std::string, IrqCharge>> irqs;  // by name, as /proc/interrupts
-  bool peer_on_host = false;
-  bool irq_time_accounting = false;  // kernel: softirq time kept out of task time
-};
-
-// Figures derived from a SideCost (never stored, always computed from it).
-struct DerivedCost {
-  double cpu_percent = 0;
-  double cpu_ns_per_byte = 0;
-  std::optional<double> cycles_per_byte, ipc;
-  double user_share = 0, kernel_share = 0;      // of the process's CPU time (tick-sampled)
-  double softirq_share = 0, hardirq_share = 0;  // of the process's CPU time (traced, exact)
-  double softirqs_per_gb = 0, net_rx_per_gb = 0, interrupts_per_gb = 0;
-  double context_switches_per_gb = 0;
-  double collector_percent = 0;        // the tracer thread's own CPU, kept out of the figures above
-  double task_clock_vs_scheduler = 0;  // perf task-clock / scheduler run time - 1
-};
-DerivedCost derive(const SideCost& c);
-std::string attribution_rule(const SideCost& c);
-
-nlohmann::json to_json(const SideCost& c);
-Expected<SideCost> cost_from_json(const nlohmann::json& j);
-
-// Who a peer is, to recognize its threads when both sides share one kernel (loopback).
-struct HostIdentity {
-  pid_t pid = 0;
-  std::string boot_id;
-};
-HostIdentity this_host();
 
 // Where a request stands on the fallback ladder, and why it is below what was asked.
 struct CostFallback {

@@ -18,13 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "nicperf/cost/figures.hpp"
 #include "nicperf/util/error.hpp"
 
 namespace nicperf {
-
-inline constexpr int kSoftirqVectors = 10;  // HI .. RCU
-inline constexpr std::uint32_t kNetTx = 2, kNetRx = 3;
-const char* softirq_name(std::uint32_t vec);
 
 enum class TraceKind : std::uint8_t { kSoftirqEntry, kSoftirqExit, kIrqEntry, kIrqExit };
 
@@ -34,24 +31,6 @@ struct TraceRecord {
   std::uint64_t time_ns = 0;  // CLOCK_MONOTONIC
   TraceKind kind = TraceKind::kSoftirqEntry;
   std::uint32_t number = 0;  // softirq vector or IRQ number
-};
-
-struct IrqCharge {
-  std::uint64_t ns = 0, count = 0;
-  IrqCharge& operator+=(const IrqCharge& o) {
-    ns += o.ns;
-    count += o.count;
-    return *this;
-  }
-};
-
-// What one task was charged: softirq time per vector (minus hardirqs nested in it) and hardirqs.
-struct IrqBucket {
-  std::array<IrqCharge, kSoftirqVectors> softirq{};
-  IrqCharge hardirq;
-  IrqBucket& operator+=(const IrqBucket& o);
-  IrqCharge softirq_total() const;
-  IrqCharge softirq_other() const;  // every vector but NET_RX and NET_TX
 };
 
 class IrqAccounting {

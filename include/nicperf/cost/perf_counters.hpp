@@ -11,30 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "nicperf/cost/figures.hpp"
 #include "nicperf/util/clock.hpp"
 #include "nicperf/util/error.hpp"
 
 namespace nicperf {
-
-struct CounterValues {
-  double task_clock_ns = 0;
-  std::uint64_t context_switches = 0, migrations = 0, page_faults = 0;
-  bool has_hardware = false;
-  double cycles = 0, instructions = 0, cycles_user = 0, cycles_kernel = 0;
-  double hw_enabled_ns = 0, hw_running_ns = 0;  // for the multiplexing share
-  // utime/stime from /proc (tick-sampled): the user/kernel split without a PMU.
-  double utime_s = 0, stime_s = 0;
-  // The scheduler's run time (schedstat / CLOCK_THREAD_CPUTIME_ID): what getrusage and top
-  // report. The cost figures use it; perf's task-clock is kept beside it as a cross-check.
-  double schedstat_ns = 0;
-  double cpu_ns() const { return schedstat_ns > 0 ? schedstat_ns : task_clock_ns; }
-
-  CounterValues& operator+=(const CounterValues& o);
-  CounterValues operator-(const CounterValues& o) const;
-  double multiplexed_share() const {  // how much of the time the HW group was not counting
-    return hw_enabled_ns > 0 ? 1.0 - hw_running_ns / hw_enabled_ns : 0.0;
-  }
-};
 
 // /proc/self/task/<tid>/stat utime and stime, in seconds.
 bool read_thread_times(pid_t tid, double& utime_s, double& stime_s);

@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "nicperf/util/error.hpp"
 #include "nicperf/paths/send_path.hpp"
+#include "nicperf/util/error.hpp"
 
 namespace nicperf {
 

@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "nicperf/cost/cost.hpp"
-#include "nicperf/util/error.hpp"
-#include "nicperf/stream/latency.hpp"
+#include "nicperf/cost/figures.hpp"
 #include "nicperf/nic/nic_report.hpp"
 #include "nicperf/paths/send_path.hpp"
-#include "nicperf/stream/stream.hpp"
 #include "nicperf/spec/spec.hpp"
+#include "nicperf/stream/latency.hpp"
+#include "nicperf/stream/stream.hpp"
+#include "nicperf/util/error.hpp"
 
 namespace nicperf {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "nicperf/util/error.hpp"
 #include "nicperf/results/results.hpp"
+#include "nicperf/util/error.hpp"
 
 namespace nicperf {
 

@@ -19,8 +19,8 @@
 #include <string_view>
 #include <vector>
 
-#include "nicperf/util/error.hpp"
 #include "nicperf/results/results.hpp"
+#include "nicperf/util/error.hpp"
 
 namespace nicperf {
 namespace plot {

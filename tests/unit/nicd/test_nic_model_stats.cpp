@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "nicd/nic_model.hpp"
-#include "nicperf/nic/nic_report.hpp"
 #include "nicd/nicd.hpp"
+#include "nicperf/nic/nic_report.hpp"
 
 using namespace nicperf;
 using namespace nicperf::nic;

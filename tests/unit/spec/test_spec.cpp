@@ -1,8 +1,8 @@
-#include "nicperf/spec/spec.hpp"
-
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+
+#include "nicperf/spec/spec.hpp"
 
 using namespace nicperf;
 using nlohmann::json;

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "nicperf/util/error.hpp"
 #include "nicperf/stream/latency.hpp"
+#include "nicperf/util/error.hpp"
 
 using namespace nicperf;
 using nlohmann::json;

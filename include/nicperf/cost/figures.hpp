@@ -1,0 +1,122 @@
+// The cost figures one side reports: plain values, what the results model and the reporters
+// see of the collector. The collector itself (cost.hpp), its perf counters and its tracer stay
+// behind this header.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nicperf/spec/spec.hpp"
+#include "nicperf/util/error.hpp"
+
+namespace nicperf {
+
+inline constexpr int kSoftirqVectors = 10;  // HI .. RCU
+inline constexpr std::uint32_t kNetTx = 2, kNetRx = 3;
+const char* softirq_name(std::uint32_t vec);
+
+struct CounterValues {
+  double task_clock_ns = 0;
+  std::uint64_t context_switches = 0, migrations = 0, page_faults = 0;
+  bool has_hardware = false;
+  double cycles = 0, instructions = 0, cycles_user = 0, cycles_kernel = 0;
+  double hw_enabled_ns = 0, hw_running_ns = 0;  // for the multiplexing share
+  // utime/stime from /proc (tick-sampled): the user/kernel split without a PMU.
+  double utime_s = 0, stime_s = 0;
+  // The scheduler's run time (schedstat / CLOCK_THREAD_CPUTIME_ID): what getrusage and top
+  // report. The cost figures use it; perf's task-clock is kept beside it as a cross-check.
+  double schedstat_ns = 0;
+  double cpu_ns() const { return schedstat_ns > 0 ? schedstat_ns : task_clock_ns; }
+
+  CounterValues& operator+=(const CounterValues& o);
+  CounterValues operator-(const CounterValues& o) const;
+  double multiplexed_share() const {  // how much of the time the HW group was not counting
+    return hw_enabled_ns > 0 ? 1.0 - hw_running_ns / hw_enabled_ns : 0.0;
+  }
+};
+
+struct IrqCharge {
+  std::uint64_t ns = 0, count = 0;
+  IrqCharge& operator+=(const IrqCharge& o) {
+    ns += o.ns;
+    count += o.count;
+    return *this;
+  }
+};
+
+// What one task was charged: softirq time per vector (minus hardirqs nested in it) and hardirqs.
+struct IrqBucket {
+  std::array<IrqCharge, kSoftirqVectors> softirq{};
+  IrqCharge hardirq;
+  IrqBucket& operator+=(const IrqBucket& o);
+  IrqCharge softirq_total() const;
+  IrqCharge softirq_other() const;  // every vector but NET_RX and NET_TX
+};
+
+// Interrupt time charged to one group of tasks.
+struct IrqShare {
+  IrqCharge net_rx, net_tx, softirq_other, hardirq;
+  IrqShare& operator+=(const IrqBucket& b);
+  std::uint64_t softirq_ns() const { return net_rx.ns + net_tx.ns + softirq_other.ns; }
+};
+
+struct StreamCost {
+  int id = 0;
+  CounterValues counters;
+  IrqShare irq;
+  std::uint64_t bytes = 0;
+};
+
+struct SideCost {
+  CostLevel level = CostLevel::kOff;
+  CostLevel requested = CostLevel::kFull;
+  std::string reason;           // why the level is below the request, or what is missing
+  std::string hardware_reason;  // why cycles/instructions are absent
+  double wall_s = 0;
+  double process_rusage_ns = 0;  // getrusage(RUSAGE_SELF) over the window, every thread
+  std::uint64_t bytes = 0;       // bytes this side moved in the window
+  CounterValues streams, rest, collector;
+  std::vector<StreamCost> per_stream;
+  bool traced = false;
+  IrqShare streams_irq, process_irq, peer_irq, other_irq;
+  std::uint64_t lost_records = 0;
+  IrqBucket traced_total;  // every interval traced in the window, whoever was interrupted
+  std::array<std::uint64_t, kSoftirqVectors> traced_softirqs{}, proc_softirqs{};
+  std::vector<std::pair<std::string, IrqCharge>> irqs;  // by name, as /proc/interrupts
+  bool peer_on_host = false;
+  bool irq_time_accounting = false;  // kernel: softirq time kept out of task time
+};
+
+// Figures derived from a SideCost (never stored, always computed from it).
+struct DerivedCost {
+  double cpu_percent = 0;
+  double cpu_ns_per_byte = 0;
+  std::optional<double> cycles_per_byte, ipc;
+  double user_share = 0, kernel_share = 0;      // of the process's CPU time (tick-sampled)
+  double softirq_share = 0, hardirq_share = 0;  // of the process's CPU time (traced, exact)
+  double softirqs_per_gb = 0, net_rx_per_gb = 0, interrupts_per_gb = 0;
+  double context_switches_per_gb = 0;
+  double collector_percent = 0;        // the tracer thread's own CPU, kept out of the figures above
+  double task_clock_vs_scheduler = 0;  // perf task-clock / scheduler run time - 1
+};
+DerivedCost derive(const SideCost& c);
+std::string attribution_rule(const SideCost& c);
+
+nlohmann::json to_json(const SideCost& c);
+Expected<SideCost> cost_from_json(const nlohmann::json& j);
+
+// Who a peer is, to recognize its threads when both sides share one kernel (loopback).
+struct HostIdentity {
+  pid_t pid = 0;
+  std::string boot_id;
+};
+HostIdentity this_host();
+
+}  // namespace nicperf
