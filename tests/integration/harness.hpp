@@ -26,6 +26,15 @@ extern char** environ;
 
 namespace harness {
 
+// Debian's stock iperf3, the peer of the interop and authentication tests (./run installs it).
+inline constexpr const char* kIperf3 = "/usr/bin/iperf3";
+
+inline bool have_iperf3() {
+  if (access(kIperf3, X_OK) == 0) return true;
+  MESSAGE("skipping: iperf3 is not installed (apt-get install -y iperf3)");
+  return false;
+}
+
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;

@@ -14,18 +14,12 @@
 #include "nicperf/control/rsa_auth.hpp"
 #include "nicperf/spec/spec.hpp"
 
+using harness::have_iperf3;
+using harness::kIperf3;
 using harness::Proc;
 using harness::Server;
 
 namespace {
-
-const char* kIperf3 = "/usr/bin/iperf3";
-
-bool have_iperf3() {
-  if (access(kIperf3, X_OK) == 0) return true;
-  MESSAGE("skipping: iperf3 is not installed (apt-get install -y iperf3)");
-  return false;
-}
 
 // Keys, a users file with mario/rossi, and a shared secret, all mode 0600.
 struct Fixture {

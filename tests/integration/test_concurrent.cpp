@@ -11,7 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-const char* kIperf3 = "/usr/bin/iperf3";
+using harness::kIperf3;
 
 std::unique_ptr<Proc> start_client(const Server& s, std::vector<std::string> extra) {
   std::vector<std::string> args = {"-c", "127.0.0.1", "-p", s.port_arg()};

@@ -5,18 +5,12 @@
 
 #include "harness.hpp"
 
+using harness::have_iperf3;
+using harness::kIperf3;
 using harness::Proc;
 using nlohmann::json;
 
 namespace {
-
-const char* kIperf3 = "/usr/bin/iperf3";
-
-bool have_iperf3() {
-  if (access(kIperf3, X_OK) == 0) return true;
-  MESSAGE("skipping: iperf3 is not installed (apt-get install -y iperf3)");
-  return false;
-}
 
 struct Iperf3Server {
   int port = harness::free_port();

@@ -24,7 +24,7 @@ namespace {
 
 // Debian's python, not whichever python3 is first on PATH: CI machines have only Debian's.
 const char* kPython = "/usr/bin/python3";
-const char* kIperf3 = "/usr/bin/iperf3";
+using harness::kIperf3;
 const std::string kSchema = std::string(NICPERF_SOURCE_DIR) + "/schema/nicperf.schema.json";
 const std::string kChecker = std::string(NICPERF_SOURCE_DIR) + "/tests/integration/schema_check.py";
 
