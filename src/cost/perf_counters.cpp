@@ -29,26 +29,13 @@ perf_event_attr attr_for(std::uint32_t type, std::uint64_t config) {
   return a;
 }
 
-// Reads a group: {nr, enabled, running, values[nr]}.
-bool read_group(int fd, std::size_t n, std::vector<std::uint64_t>& values, std::uint64_t& enabled,
-                std::uint64_t& running) {
+// Reads a group's record into `g` (see decode_group).
+bool read_group(int fd, std::size_t n, GroupRead& g) {
   std::vector<std::uint64_t> buf(3 + n);
   ssize_t got = ::read(fd, buf.data(), buf.size() * sizeof(std::uint64_t));
-  if (got < ssize_t((3 + n) * sizeof(std::uint64_t)) || buf[0] != n) return false;
-  enabled = buf[1];
-  running = buf[2];
-  values.assign(buf.begin() + 3, buf.end());
-  return true;
-}
-
-std::string hw_refusal(int err) {
-  if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
-    return "no hardware PMU on this machine (software events only): cycles and instructions "
-           "cannot be counted";
-  if (err == EACCES || err == EPERM)
-    return "hardware counters not permitted (perf_event_paranoid; run as root or with "
-           "CAP_PERFMON)";
-  return errno_text("hardware counters refused", err);
+  if (got < 0) return false;
+  buf.resize(std::size_t(got) / sizeof(std::uint64_t));
+  return decode_group(buf, n, g);
 }
 
 }  // namespace
@@ -195,26 +182,50 @@ void ThreadCounters::close_all() {
   hw_.clear();
 }
 
+bool decode_group(std::span<const std::uint64_t> buf, std::size_t n, GroupRead& g) {
+  if (buf.size() < 3 + n || buf[0] != n) return false;
+  g.enabled = buf[1];
+  g.running = buf[2];
+  g.values.assign(buf.begin() + 3, buf.begin() + 3 + std::ptrdiff_t(n));
+  return true;
+}
+
+void apply_software_group(const GroupRead& g, CounterValues& v) {
+  if (g.values.size() < kSoftwareEvents) return;
+  v.task_clock_ns = double(g.values[0]);
+  v.context_switches = g.values[1];
+  v.migrations = g.values[2];
+  v.page_faults = g.values[3];
+}
+
+void apply_hardware_group(const GroupRead& g, CounterValues& v) {
+  // A group that never ran has no estimate to scale: its figures stay absent, not zero.
+  if (g.values.size() < kHardwareEvents || g.running == 0) return;
+  double scale = double(g.enabled) / double(g.running);
+  v.has_hardware = true;
+  v.cycles = double(g.values[0]) * scale;
+  v.instructions = double(g.values[1]) * scale;
+  v.cycles_user = double(g.values[2]) * scale;
+  v.cycles_kernel = double(g.values[3]) * scale;
+  v.hw_enabled_ns = double(g.enabled);
+  v.hw_running_ns = double(g.running);
+}
+
+std::string hw_refusal(int err) {
+  if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
+    return "no hardware PMU on this machine (software events only): cycles and instructions "
+           "cannot be counted";
+  if (err == EACCES || err == EPERM)
+    return "hardware counters not permitted (perf_event_paranoid; run as root or with "
+           "CAP_PERFMON)";
+  return errno_text("hardware counters refused", err);
+}
+
 CounterValues ThreadCounters::read() const {
   CounterValues v;
-  std::vector<std::uint64_t> vals;
-  std::uint64_t enabled = 0, running = 0;
-  if (!sw_.empty() && read_group(sw_.front(), sw_.size(), vals, enabled, running)) {
-    v.task_clock_ns = double(vals[0]);
-    v.context_switches = vals[1];
-    v.migrations = vals[2];
-    v.page_faults = vals[3];
-  }
-  if (!hw_.empty() && read_group(hw_.front(), hw_.size(), vals, enabled, running) && running > 0) {
-    double scale = double(enabled) / double(running);
-    v.has_hardware = true;
-    v.cycles = double(vals[0]) * scale;
-    v.instructions = double(vals[1]) * scale;
-    v.cycles_user = double(vals[2]) * scale;
-    v.cycles_kernel = double(vals[3]) * scale;
-    v.hw_enabled_ns = double(enabled);
-    v.hw_running_ns = double(running);
-  }
+  GroupRead g;
+  if (!sw_.empty() && read_group(sw_.front(), sw_.size(), g)) apply_software_group(g, v);
+  if (!hw_.empty() && read_group(hw_.front(), hw_.size(), g)) apply_hardware_group(g, v);
   return v;
 }
 
