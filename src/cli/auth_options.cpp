@@ -3,17 +3,26 @@
 #include "nicperf/control/auth.hpp"
 
 namespace nicperf {
+namespace {
+
+// --auth-file, on either side: the secret, or why the file cannot be trusted.
+Status read_auth_file(const AuthRaw& r, std::string& secret) {
+  if (r.auth_file.empty()) return ok();
+  auto s = read_secret(r.auth_file);
+  if (!s) return s.error();
+  secret = *s;
+  return ok();
+}
+
+}  // namespace
+
 Status fill_server_auth(const CLI::App& app, const AuthRaw& r, ServerOptions& opt) {
   if (r.private_key.empty() != r.users.empty())
     return usage("--rsa-private-key-path and --authorized-users-path go together");
   if (r.private_key.empty() && (app.count("--time-skew-threshold") || r.pkcs1))
     return usage(std::string(r.pkcs1 ? "--use-pkcs1-padding" : "--time-skew-threshold") +
                  " goes with --rsa-private-key-path and --authorized-users-path");
-  if (!r.auth_file.empty()) {
-    auto secret = read_secret(r.auth_file);
-    if (!secret) return secret.error();
-    opt.secret = *secret;
-  }
+  if (auto st = read_auth_file(r, opt.secret); !st) return st;
   if (r.private_key.empty()) return ok();
   auto key = load_rsa_private_key(r.private_key);
   if (!key) return key.error();
@@ -41,11 +50,7 @@ Status fill_client_auth(const AuthRaw& r, bool iperf3, ClientOptions& opt) {
     return usage(
         "--auth-file is nicperf's own; iperf3 servers take --username and "
         "--rsa-public-key-path");
-  if (!r.auth_file.empty()) {
-    auto secret = read_secret(r.auth_file);
-    if (!secret) return secret.error();
-    opt.secret = *secret;
-  }
+  if (auto st = read_auth_file(r, opt.secret); !st) return st;
   if (r.username.empty()) return ok();
   auto key = load_rsa_public_key(r.public_key);
   if (!key) return key.error();

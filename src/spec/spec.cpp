@@ -10,67 +10,64 @@
 namespace nicperf {
 namespace {
 
-Error invalid(const std::string& what) { return {Errc::kUsage, what}; }
-
 Status check_cpus(const std::vector<int>& cpus, const char* side) {
-  if (cpus.size() > 1024) return invalid(std::string(side) + " CPU list is longer than 1024");
+  if (cpus.size() > 1024) return usage(std::string(side) + " CPU list is longer than 1024");
   for (int c : cpus)
     if (c < 0 || c > 4095)
-      return invalid(std::string(side) + " CPU " + std::to_string(c) + " is out of range 0-4095");
+      return usage(std::string(side) + " CPU " + std::to_string(c) + " is out of range 0-4095");
   return ok();
 }
 
 Status check_numbers(const TestSpec& s, const SpecLimits& lim) {
   if (s.streams < 1 || s.streams > lim.max_streams)
-    return invalid("streams must be 1-" + std::to_string(lim.max_streams) + ", got " +
-                   std::to_string(s.streams));
+    return usage("streams must be 1-" + std::to_string(lim.max_streams) + ", got " +
+                 std::to_string(s.streams));
   if (s.block_len < 1 || s.block_len > lim.max_block_len)
-    return invalid("block length must be 1-" + std::to_string(lim.max_block_len) + " bytes, got " +
-                   std::to_string(s.block_len));
+    return usage("block length must be 1-" + std::to_string(lim.max_block_len) + " bytes, got " +
+                 std::to_string(s.block_len));
   // With -n the duration is unused; the server's --max-duration then bounds the run time.
   double max_duration = s.bytes ? SpecLimits{}.max_duration : lim.max_duration;
   if (!std::isfinite(s.duration) || s.duration <= 0 || s.duration > max_duration)
-    return invalid("duration must be >0 and at most " + std::to_string(int(max_duration)) + " s");
-  if (s.bytes > lim.max_bytes)
-    return invalid("byte count exceeds " + std::to_string(lim.max_bytes));
+    return usage("duration must be >0 and at most " + std::to_string(int(max_duration)) + " s");
+  if (s.bytes > lim.max_bytes) return usage("byte count exceeds " + std::to_string(lim.max_bytes));
   if (!std::isfinite(s.interval) || (s.interval != 0 && (s.interval < 0.1 || s.interval > 60)))
-    return invalid("interval must be 0 (off) or 0.1-60 s");
-  if (!std::isfinite(s.omit) || s.omit < 0 || s.omit > 600) return invalid("omit must be 0-600 s");
-  if (s.window > (1ull << 31)) return invalid("window must be at most 2G");
-  if (s.uring_depth < 1 || s.uring_depth > 256) return invalid("uring depth must be 1-256");
+    return usage("interval must be 0 (off) or 0.1-60 s");
+  if (!std::isfinite(s.omit) || s.omit < 0 || s.omit > 600) return usage("omit must be 0-600 s");
+  if (s.window > (1ull << 31)) return usage("window must be at most 2G");
+  if (s.uring_depth < 1 || s.uring_depth > 256) return usage("uring depth must be 1-256");
   if (s.batch < 1 || s.batch > kMaxDgramBatch)
-    return invalid("batch must be 1-" + std::to_string(kMaxDgramBatch));
-  if (s.burst < 0 || s.burst > 1'000'000) return invalid("burst must be 0-1000000 datagrams");
-  if (s.rate > (1ull << 50) || s.fq_rate > (1ull << 50)) return invalid("rate exceeds 1 Pbit/s");
+    return usage("batch must be 1-" + std::to_string(kMaxDgramBatch));
+  if (s.burst < 0 || s.burst > 1'000'000) return usage("burst must be 0-1000000 datagrams");
+  if (s.rate > (1ull << 50) || s.fq_rate > (1ull << 50)) return usage("rate exceeds 1 Pbit/s");
   if (s.req_len < 1 || s.req_len > lim.max_block_len || s.resp_len < 1 ||
       s.resp_len > lim.max_block_len)
-    return invalid("request and response sizes must be 1-" + std::to_string(lim.max_block_len) +
-                   " bytes");
+    return usage("request and response sizes must be 1-" + std::to_string(lim.max_block_len) +
+                 " bytes");
   return ok();
 }
 
 Status validate_udp(const TestSpec& s) {
   if (s.block_len < kDgramHeaderSize || s.block_len > kMaxDgramLen)
-    return invalid("UDP datagram length (-l) must be " + std::to_string(kDgramHeaderSize) + "-" +
-                   std::to_string(kMaxDgramLen) + " bytes, got " + std::to_string(s.block_len));
+    return usage("UDP datagram length (-l) must be " + std::to_string(kDgramHeaderSize) + "-" +
+                 std::to_string(kMaxDgramLen) + " bytes, got " + std::to_string(s.block_len));
   if (!find_dgram_send_path(s.send_mode))
-    return invalid("unknown UDP send mode '" + s.send_mode + "' (see --mode list)");
+    return usage("unknown UDP send mode '" + s.send_mode + "' (see --mode list)");
   if (!find_dgram_recv_path(s.recv_mode))
-    return invalid("unknown UDP receive mode '" + s.recv_mode + "' (see --mode list)");
-  if (s.omit > 0) return invalid("-O is for TCP slow start; UDP has none: drop -O");
+    return usage("unknown UDP receive mode '" + s.recv_mode + "' (see --mode list)");
+  if (s.omit > 0) return usage("-O is for TCP slow start; UDP has none: drop -O");
   if (s.verify && s.random_payload)
-    return invalid("--verify checks the pattern and cannot be combined with --random-payload");
+    return usage("--verify checks the pattern and cannot be combined with --random-payload");
   if (s.bytes > 0 && s.bytes < s.block_len * std::uint64_t(s.streams))
-    return invalid("byte count must be at least one datagram per stream");
+    return usage("byte count must be at least one datagram per stream");
   return ok();
 }
 
 Status validate_rr(const TestSpec& s) {
   if (s.direction != Direction::kNormal)
-    return invalid("--rr cannot be combined with -R or --bidir (the client always asks)");
+    return usage("--rr cannot be combined with -R or --bidir (the client always asks)");
   if (s.send_mode != "write" || s.recv_mode != "read")
-    return invalid("--rr uses write and read; leave out --mode and --recv-mode");
-  if (s.verify) return invalid("--rr cannot be combined with --verify");
+    return usage("--rr uses write and read; leave out --mode and --recv-mode");
+  if (s.verify) return usage("--rr cannot be combined with --verify");
   return ok();
 }
 
@@ -110,9 +107,9 @@ const char* protocol_name(Mode m) { return m == Mode::kDatagram ? "udp" : "tcp";
 
 Expected<Mode> mode_from(const std::string& protocol, bool rr) {
   if (protocol != "tcp" && protocol != "udp")
-    return invalid("protocol '" + protocol + "' is not supported (tcp or udp)");
+    return usage("protocol '" + protocol + "' is not supported (tcp or udp)");
   if (protocol == "udp") {
-    if (rr) return invalid("--rr runs over TCP; leave out -u");
+    if (rr) return usage("--rr runs over TCP; leave out -u");
     return Mode::kDatagram;
   }
   return rr ? Mode::kRr : Mode::kBulk;
@@ -140,7 +137,7 @@ std::optional<CostLevel> parse_cost_level(const std::string& name) {
 
 Expected<CostLevel> cost_level_from(const std::string& name) {
   if (auto level = parse_cost_level(name)) return *level;
-  return invalid("cost level must be full, counters, rusage or off, got '" + name + "'");
+  return usage("cost level must be full, counters, rusage or off, got '" + name + "'");
 }
 
 Status validate(const TestSpec& s, const SpecLimits& lim) {
@@ -150,17 +147,17 @@ Status validate(const TestSpec& s, const SpecLimits& lim) {
   if (auto st = check_cpus(s.client_cpus, "client"); !st) return st;
   if (auto st = check_cpus(s.server_cpus, "server"); !st) return st;
   if (s.congestion.size() > 15 || s.congestion.find_first_of(" \n\t/") != std::string::npos)
-    return invalid("congestion algorithm '" + s.congestion + "' is not a valid name");
-  if (!find_send_path(s.send_mode)) return invalid("unknown send mode '" + s.send_mode + "'");
+    return usage("congestion algorithm '" + s.congestion + "' is not a valid name");
+  if (!find_send_path(s.send_mode)) return usage("unknown send mode '" + s.send_mode + "'");
   const auto* recv = find_recv_path(s.recv_mode);
-  if (!recv) return invalid("unknown receive mode '" + s.recv_mode + "'");
+  if (!recv) return usage("unknown receive mode '" + s.recv_mode + "'");
   if (s.verify && !(recv->caps & kCapDelivers))
-    return invalid("--verify needs a receive mode that delivers the data (receive mode '" +
-                   s.recv_mode + "' does not)");
+    return usage("--verify needs a receive mode that delivers the data (receive mode '" +
+                 s.recv_mode + "' does not)");
   if (s.verify && s.random_payload)
-    return invalid("--verify checks the pattern and cannot be combined with --random-payload");
+    return usage("--verify checks the pattern and cannot be combined with --random-payload");
   if (s.bytes > 0 && s.bytes < static_cast<std::uint64_t>(s.streams))
-    return invalid("byte count must be at least the number of streams");
+    return usage("byte count must be at least the number of streams");
   return ok();
 }
 
