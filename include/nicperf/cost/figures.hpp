@@ -74,6 +74,24 @@ struct StreamCost {
   std::uint64_t bytes = 0;
 };
 
+// NAPI polls of one device on one CPU over the window (napi:napi_poll). The per-CPU backlog
+// (loopback, RPS, veth with GSO packets) appears as device "(no_device)".
+inline constexpr int kNapiHistBuckets = 9;  // work per poll: 0, 1, 2-3, 4-7, ..., 64-127, 128+
+struct NapiCount {
+  std::string dev;
+  int cpu = 0;
+  std::uint64_t polls = 0, packets = 0;
+  std::uint64_t budget_exhausted = 0;  // polls whose work reached their budget
+  std::array<std::uint64_t, kNapiHistBuckets> per_poll{};
+};
+// One CPU's /proc/net/softnet_stat deltas over the window; a column the kernel does not print
+// (older kernels print fewer) is absent.
+struct SoftnetCount {
+  int cpu = 0;
+  std::uint64_t processed = 0, dropped = 0, time_squeeze = 0;
+  std::optional<std::uint64_t> received_rps, flow_limit;
+};
+
 struct SideCost {
   CostLevel level = CostLevel::kOff;
   CostLevel requested = CostLevel::kFull;
@@ -92,6 +110,8 @@ struct SideCost {
   std::vector<std::pair<std::string, IrqCharge>> irqs;  // by name, as /proc/interrupts
   bool peer_on_host = false;
   bool irq_time_accounting = false;  // kernel: softirq time kept out of task time
+  std::vector<NapiCount> napi;        // empty when napi_poll was not traced
+  std::vector<SoftnetCount> softnet;  // empty when /proc/net/softnet_stat was not read
 };
 
 // Figures derived from a SideCost (never stored, always computed from it).
