@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "cost/softnet.hpp"
 #include "nicperf/util/clock.hpp"
 
 namespace nicperf {
@@ -197,6 +198,7 @@ std::uint64_t CostCollector::begin() {
   for (auto& a : rest_) snap(a);
   if (collector_) snap(*collector_);
   if (level_ >= CostLevel::kCounters) proc_begin_ = read_proc_softirqs();
+  if (level_ != CostLevel::kOff) (softnet_ = std::make_unique<SoftnetWindow>())->begin();
   process_times(utime_begin_s_, stime_begin_s_);
   begin_ns_ = tracer_ ? tracer_->mark_start() : monotonic_ns();
   return begin_ns_;
@@ -211,6 +213,7 @@ std::vector<double> CostCollector::stream_task_clock() const {
 void CostCollector::end() {
   end_ns_ = tracer_ ? tracer_->mark_end() : monotonic_ns();
   process_times(utime_end_s_, stime_end_s_);
+  if (softnet_) softnet_->end();
   if (level_ < CostLevel::kCounters) return;
   proc_end_ = read_proc_softirqs();
   for (pid_t tid : claimed_by_others())
@@ -251,6 +254,7 @@ SideCost CostCollector::rusage_result(const CostInputs& in) const {
   c.level = CostLevel::kRusage;
   c.requested = requested_;
   c.reason = reason_;
+  if (softnet_) c.softnet = softnet_->deltas();
   c.wall_s = in.data_seconds;
   if (c.wall_s > 0) {
     c.rest.utime_s = utime_end_s_ - utime_begin_s_;
@@ -266,6 +270,7 @@ SideCost CostCollector::counters_result(const CostInputs& in) const {
   c.level = level_;
   c.requested = requested_;
   c.reason = reason_;
+  if (softnet_) c.softnet = softnet_->deltas();
   c.hardware_reason = hw_reason_;
   c.wall_s = double(end_ns_ - std::min(begin_ns_, end_ns_)) / 1e9;
   c.irq_time_accounting = kernel_irq_time_accounting();

@@ -25,6 +25,8 @@
 
 namespace nicperf {
 
+class SoftnetWindow;  // cost/softnet.hpp
+
 // Where a request stands on the fallback ladder, and why it is below what was asked.
 struct CostFallback {
   CostLevel level = CostLevel::kFull;
@@ -91,6 +93,7 @@ class CostCollector {
   std::vector<pid_t> foreign_;  // other tests' threads, seen at attach() and end()
   std::array<std::uint64_t, kSoftirqVectors> proc_begin_{}, proc_end_{};
   double utime_begin_s_ = 0, stime_begin_s_ = 0, utime_end_s_ = 0, stime_end_s_ = 0;
+  std::unique_ptr<SoftnetWindow> softnet_;  // at every level but off
 };
 
 }  // namespace nicperf
