@@ -67,6 +67,69 @@ CounterValues counters_from(const Json& j) {
   return v;
 }
 
+// NAPI polls and softnet deltas (#15): arrays, present only when the side measured them.
+constexpr std::size_t kMaxNapiRows = 4096, kMaxSoftnetRows = 4096;
+
+Json napi_json(const std::vector<NapiCount>& rows) {
+  Json out = Json::array();
+  for (const auto& n : rows)
+    out.push_back({{"dev", n.dev},
+                   {"cpu", n.cpu},
+                   {"polls", n.polls},
+                   {"packets", n.packets},
+                   {"budget_exhausted", n.budget_exhausted},
+                   {"per_poll", n.per_poll}});
+  return out;
+}
+
+Json softnet_json(const std::vector<SoftnetCount>& rows) {
+  Json out = Json::array();
+  for (const auto& s : rows) {
+    Json j = {{"cpu", s.cpu},
+              {"processed", s.processed},
+              {"dropped", s.dropped},
+              {"time_squeeze", s.time_squeeze}};
+    if (s.received_rps) j["received_rps"] = *s.received_rps;
+    if (s.flow_limit) j["flow_limit"] = *s.flow_limit;
+    out.push_back(j);
+  }
+  return out;
+}
+
+std::vector<NapiCount> napi_from(const Json& j) {
+  std::vector<NapiCount> rows;
+  for (const auto& x : j.get_ref<const Json::array_t&>()) {
+    if (rows.size() >= kMaxNapiRows) break;
+    NapiCount n;
+    n.dev = x.at("dev").get<std::string>().substr(0, 64);
+    n.cpu = x.at("cpu").get<int>();
+    n.polls = x.at("polls").get<std::uint64_t>();
+    n.packets = x.at("packets").get<std::uint64_t>();
+    n.budget_exhausted = x.at("budget_exhausted").get<std::uint64_t>();
+    const auto& hist = x.at("per_poll");
+    for (std::size_t i = 0; i < n.per_poll.size(); ++i)
+      n.per_poll[i] = hist.at(i).get<std::uint64_t>();
+    rows.push_back(n);
+  }
+  return rows;
+}
+
+std::vector<SoftnetCount> softnet_from(const Json& j) {
+  std::vector<SoftnetCount> rows;
+  for (const auto& x : j.get_ref<const Json::array_t&>()) {
+    if (rows.size() >= kMaxSoftnetRows) break;
+    SoftnetCount s;
+    s.cpu = x.at("cpu").get<int>();
+    s.processed = x.at("processed").get<std::uint64_t>();
+    s.dropped = x.at("dropped").get<std::uint64_t>();
+    s.time_squeeze = x.at("time_squeeze").get<std::uint64_t>();
+    if (x.contains("received_rps")) s.received_rps = x.at("received_rps").get<std::uint64_t>();
+    if (x.contains("flow_limit")) s.flow_limit = x.at("flow_limit").get<std::uint64_t>();
+    rows.push_back(s);
+  }
+  return rows;
+}
+
 }  // namespace
 
 Json to_json(const SideCost& c) {
@@ -111,6 +174,8 @@ Json to_json(const SideCost& c) {
             {"derived", derived},
             {"rule", attribution_rule(c)},
             {"irq_time_accounting", c.irq_time_accounting}};
+  if (!c.napi.empty()) j["napi"] = napi_json(c.napi);
+  if (!c.softnet.empty()) j["softnet"] = softnet_json(c.softnet);
   if (c.traced) {
     Json traced = Json::array(), proc = Json::array();
     for (int v = 0; v < kSoftirqVectors; ++v) {
@@ -155,6 +220,8 @@ Expected<SideCost> cost_from_json(const Json& j) {
     for (const auto& s : per_stream)
       c.per_stream.push_back({s.at("id").get<int>(), counters_from(s.at("counters")),
                               share_from(s.at("irq")), s.at("bytes").get<std::uint64_t>()});
+    if (j.contains("napi")) c.napi = napi_from(j.at("napi"));
+    if (j.contains("softnet")) c.softnet = softnet_from(j.at("softnet"));
     if (j.contains("attribution")) {
       const auto& a = j.at("attribution");
       c.traced = true;
