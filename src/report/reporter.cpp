@@ -132,6 +132,7 @@ class TextReporter final : public Reporter {
   void rest_of_end(const Report& r) {
     path_lines(r);
     cost_table(r);
+    out_ << napi_softnet_blocks(r);
     if (r.nic) out_ << nic::nic_table(*r.nic);
     if (!r.nic_error.empty()) out_ << "NIC counters missing: " << r.nic_error << "\n";
     for (const auto& t : r.thresholds)

@@ -25,5 +25,8 @@ std::string rr_interval_header();
 std::string rr_interval_line(const Report& r, const StreamSample& s);
 std::string rr_end_lines(const Report& r);
 std::string format_latency(std::uint64_t ns);  // "48.2 us", "1.30 ms"
+// NAPI polls and softnet deltas per side, below the cost table; "" for a side with neither.
+std::string napi_softnet_block(const std::string& who, const SideCost& c);
+std::string napi_softnet_blocks(const Report& r);
 
 }  // namespace nicperf

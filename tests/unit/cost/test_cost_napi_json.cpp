@@ -61,7 +61,7 @@ TEST_CASE("cost JSON: napi and softnet round trip, absent columns stay absent") 
   CHECK(*back->softnet[1].flow_limit == 2);
 }
 
-TEST_CASE("cost JSON: no napi or softnet keys without figures; malformed ones are refused") {
+TEST_CASE("cost JSON: no napi or softnet keys without figures, malformed ones are refused") {
   SideCost none;
   none.level = CostLevel::kRusage;
   nlohmann::json j = to_json(none);

@@ -125,7 +125,7 @@ TEST_CASE("softnet deltas: only CPUs that moved, modulo 2^32, absent columns sta
   CHECK_FALSE(od[0].received_rps);
 }
 
-TEST_CASE("softnet window: snapshots at both edges; an unreadable file gives no figures") {
+TEST_CASE("softnet window: snapshots at both edges, an unreadable file gives no figures") {
   char path[] = "/tmp/nicperf_softnet_XXXXXX";
   int fd = mkstemp(path);
   REQUIRE(fd >= 0);
