@@ -72,6 +72,18 @@ ReceiverLoad receiver_load(const Report& r) {
   if (!rx || rx->wall_s <= 0) return load;
   double window_ns = rx->wall_s * 1e9;
   load.cpu_percent = 100.0 * rx->streams.cpu_ns() / window_ns;
+  if (!rx->napi.empty()) {
+    std::uint64_t polls = 0, at_budget = 0;
+    for (const auto& n : rx->napi) {
+      polls += n.polls;
+      at_budget += n.budget_exhausted;
+    }
+    load.napi_budget_share = polls ? double(at_budget) / double(polls) : 0.0;
+  }
+  if (!rx->softnet.empty()) {
+    load.time_squeeze = 0;
+    for (const auto& s : rx->softnet) *load.time_squeeze += s.time_squeeze;
+  }
   if (!rx->traced) return load;
   // System-wide: the receiving host's NET_RX wherever it ran (on the NIC's queue threads with
   // IFF_NAPI, or on whichever CPU took the interrupt).

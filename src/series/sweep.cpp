@@ -90,6 +90,8 @@ Json sweep_json(const std::vector<SweepPoint>& points) {
     if (rx.net_rx_cpu_percent) j["net_rx_cpu_percent"] = *rx.net_rx_cpu_percent;
     if (rx.interrupts_per_s) j["interrupts_per_second"] = *rx.interrupts_per_s;
     if (rx.cpu_percent) j["receiver_cpu_percent"] = *rx.cpu_percent;
+    if (rx.napi_budget_share) j["napi_budget_exhausted_share"] = *rx.napi_budget_share;
+    if (rx.time_squeeze) j["time_squeeze"] = *rx.time_squeeze;
     if (!p.error.empty()) j["error"] = p.error;
     out.push_back(j);
   }
@@ -113,7 +115,7 @@ void print_sweep(std::ostream& out, const TestSpec& spec, const std::vector<Swee
       out << col("offered pps", 13) << col("delivered pps", 15) << col("sender stack", 14)
           << col("sender dev", 12) << col("NIC drops", 11) << col("socket buf", 12)
           << col("unattributed", 14) << col("NET_RX %CPU", 13) << col("irqs/s", 10)
-          << col("app %CPU", 10) << "\n";
+          << col("app %CPU", 10) << col("NAPI budget", 13) << col("squeezed", 10) << "\n";
       last_setting = p.nic_setting;
     }
     out << col(fixed(p.offered_pps, 0), 13) << col(fixed(p.delivered_pps, 0), 15)
@@ -122,14 +124,21 @@ void print_sweep(std::ostream& out, const TestSpec& spec, const std::vector<Swee
         << col(std::to_string(p.socket_drops), 12) << col(std::to_string(p.unattributed), 14)
         << col(opt_num(p.receiver.net_rx_cpu_percent, 1), 13)
         << col(opt_num(p.receiver.interrupts_per_s, 0), 10)
-        << col(opt_num(p.receiver.cpu_percent, 1), 10);
+        << col(opt_num(p.receiver.cpu_percent, 1), 10)
+        << col(p.receiver.napi_budget_share ? fixed(100 * *p.receiver.napi_budget_share, 1) + "%"
+                                            : std::string("-"),
+               13)
+        << col(p.receiver.time_squeeze ? std::to_string(*p.receiver.time_squeeze) : "-", 10);
     if (!p.error.empty()) out << "  error: " << p.error;
     out << "\n";
   }
   out << "Datagrams: offered = delivered + sender stack (ENOBUFS) + sender devices (transmit "
          "drops in its namespace, e.g. a full tap queue) + NIC drops + socket buffer + "
          "unattributed (dropped where nothing counts them). NET_RX %CPU "
-         "is the receiving host's traced NET_RX softirq time in percent of one CPU.\n";
+         "is the receiving host's traced NET_RX softirq time in percent of one CPU. NAPI budget is "
+         "the receiving host's NAPI polls that used their whole budget, of all its polls (- when "
+         "napi_poll was not traced); squeezed is its softnet time_squeeze, the NET_RX runs cut "
+         "short by netdev_budget or its time limit, over every CPU.\n";
 }
 
 int run_sweep(const ClientOptions& base, const SweepOptions& opt, std::ostream& out,

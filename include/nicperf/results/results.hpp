@@ -260,6 +260,10 @@ struct ReceiverLoad {
   std::optional<double> cpu_percent;         // the receiving application's stream threads
   std::optional<double> net_rx_cpu_percent;  // the host's traced NET_RX softirq time
   std::optional<double> interrupts_per_s;    // the NIC's with --nic, else every traced hardirq
+  // The host's receive path (#15): NAPI polls that used their whole budget, of all polls (with
+  // napi_poll traced), and the softnet time_squeeze delta over every CPU (softnet read).
+  std::optional<double> napi_budget_share;
+  std::optional<std::uint64_t> time_squeeze;
 };
 ReceiverLoad receiver_load(const Report& r);
 

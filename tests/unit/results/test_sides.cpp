@@ -1,6 +1,8 @@
 // Which side sends the data, and the --sweep-rate receiver figures that follow from it.
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 #include "nicperf/results/results.hpp"
 #include "nicperf/series/sweep.hpp"
 
@@ -146,4 +148,39 @@ TEST_CASE("sweep figures: with --nic the interrupts are the NIC's in the data's 
   CHECK(j[0]["nic_drops"] == 0);
   CHECK(j[0]["receiver_cpu_percent"].get<double>() == doctest::Approx(25));
   CHECK(j[0]["interrupts_per_second"].get<double>() == doctest::Approx(5));
+}
+
+TEST_CASE("sweep figures: NAPI budget exhaustion and time_squeeze from the receiving side") {
+  Report r = report_of(Direction::kNormal, true);  // the server receives
+  r.remote->cost = receiver_cost(false);
+  ReceiverLoad plain = receiver_load(r);
+  CHECK_FALSE(plain.napi_budget_share);  // napi_poll not traced, softnet not read
+  CHECK_FALSE(plain.time_squeeze);
+  NapiCount n;
+  n.polls = 300;
+  n.budget_exhausted = 30;
+  r.remote->cost->napi = {n, n};
+  n.polls = 400;
+  n.budget_exhausted = 0;
+  r.remote->cost->napi.push_back(n);
+  SoftnetCount s;
+  s.time_squeeze = 4;
+  r.remote->cost->softnet = {s, s};
+  r.local.cost = SideCost{};  // the sender's host figures never count
+  r.local.cost->wall_s = 2;
+  r.local.cost->softnet = {s};
+  ReceiverLoad load = receiver_load(r);
+  REQUIRE(load.napi_budget_share);
+  CHECK(*load.napi_budget_share == doctest::Approx(0.06));  // 60 of 1000 polls
+  CHECK(*load.time_squeeze == 8);
+  SweepPoint p = sweep_point(r, 0, 1000);
+  Json j = sweep_json({p});
+  CHECK(j[0]["napi_budget_exhausted_share"].get<double>() == doctest::Approx(0.06));
+  CHECK(j[0]["time_squeeze"] == 8);
+  std::ostringstream text;
+  print_sweep(text, r.spec, {p, sweep_point(report_of(Direction::kNormal, true), 0, 1000)});
+  std::string t = text.str();
+  CHECK(t.find("  NAPI budget  squeezed\n") != std::string::npos);
+  CHECK(t.find("         6.0%         8\n") != std::string::npos);
+  CHECK(t.find("            -         -\n") != std::string::npos);  // not measured: "-"
 }
