@@ -35,8 +35,8 @@ std::string napi_lines(const std::vector<NapiCount>& rows) {
     double per_poll = n.polls ? double(n.packets) / double(n.polls) : 0.0;
     out += "  " + pad(n.dev, 16, true) + pad(std::to_string(n.cpu), 5) +
            pad(std::to_string(n.polls), 12) + pad(std::to_string(n.packets), 13) +
-           pad(fixed(per_poll, 1), 11) + pad(share_text(n.budget_exhausted, n.polls), 11) +
-           "  " + histogram_text(n) + "\n";
+           pad(fixed(per_poll, 1), 11) + pad(share_text(n.budget_exhausted, n.polls), 11) + "  " +
+           histogram_text(n) + "\n";
   }
   return out;
 }
