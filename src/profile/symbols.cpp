@@ -197,6 +197,8 @@ std::vector<StackFrame> Symbolizer::frames(const std::vector<std::uint64_t>& cha
     } else {
       f.name = user_name(at);
     }
+    // A caller nothing names (no frame pointers there) adds nothing to the stack.
+    if (!out.empty() && !f.kernel && f.name == "[unknown]") continue;
     // A run of frames in one unnamed library says no more than its first.
     if (!out.empty() && !f.kernel && f.name == out.back().name && f.name[0] == '[') continue;
     out.push_back(std::move(f));

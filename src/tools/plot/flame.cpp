@@ -21,7 +21,10 @@ struct Node {
   std::map<std::string, Node> children;  // by name, as flame graphs order them
 };
 
-Expected<std::uint64_t> add_folded(const std::string& text, Node& root, bool base) {
+// skip_side: a differential compares the stacks below each file's side frame ("client",
+// "server"), so two sides' or two paths' profiles line up.
+Expected<std::uint64_t> add_folded(const std::string& text, Node& root, bool base,
+                                   bool skip_side) {
   std::istringstream in(text);
   std::string line;
   std::uint64_t total = 0;
@@ -41,6 +44,7 @@ Expected<std::uint64_t> add_folded(const std::string& text, Node& root, bool bas
     (base ? node->b : node->a) += n;
     std::istringstream frames(line.substr(0, space));
     std::string f;
+    if (skip_side) std::getline(frames, f, ';');
     for (std::size_t depth = 0; std::getline(frames, f, ';') && depth < kMaxDepth; ++depth) {
       node = &node->children[f];
       (base ? node->b : node->a) += n;
@@ -149,12 +153,12 @@ struct Drawer {
 Expected<std::string> flame_svg(const std::string& folded, const std::string* base,
                                 const std::string& title) {
   Node root;
-  auto total_a = add_folded(folded, root, false);
+  auto total_a = add_folded(folded, root, false, base != nullptr);
   if (!total_a) return total_a.error();
   Drawer d;
   d.total_a = *total_a;
   if (base) {
-    auto total_b = add_folded(*base, root, true);
+    auto total_b = add_folded(*base, root, true, true);
     if (!total_b) return Error{Errc::kUsage, "the base profile: " + total_b.error().message};
     d.total_b = *total_b;
     d.diff = true;
