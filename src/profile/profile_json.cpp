@@ -44,6 +44,28 @@ Expected<std::vector<ProfileRow>> rows_from(const Json& a) {
   return rows;
 }
 
+// The stacks that fit the results exchange (a control frame is at most 4 MiB): the most
+// sampled first, the rest summed into one "[other stacks]" so the totals still add up.
+Json folded_json(const Profile& p) {
+  constexpr std::size_t kBudget = 1u << 20;
+  std::vector<std::pair<std::string, std::uint64_t>> stacks(p.folded.begin(), p.folded.end());
+  std::stable_sort(stacks.begin(), stacks.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  Json f = Json::object();
+  std::size_t bytes = 0;
+  std::uint64_t rest = 0;
+  for (const auto& [stack, n] : stacks) {
+    if (f.size() + 1 < kMaxFoldedStacks && bytes + stack.size() < kBudget) {
+      f[stack] = n;
+      bytes += stack.size() + 16;
+    } else {
+      rest += n;
+    }
+  }
+  if (rest) f["[other stacks]"] = rest;
+  return f;
+}
+
 std::string pct(double share) { return fixed(100 * share, 1) + "%"; }
 
 std::string padded(std::string s, std::size_t width, bool left = false) {
@@ -67,11 +89,7 @@ Json to_json(const Profile& p, bool with_folded) {
             {"groups", groups},       {"top_self", rows_json(p.top_self)},
             {"top_inclusive", rows_json(p.top_inclusive)},
             {"note", p.note}};
-  if (with_folded) {
-    Json f = Json::object();
-    for (const auto& [stack, n] : p.folded) f[stack] = n;
-    j["folded"] = f;
-  }
+  if (with_folded) j["folded"] = folded_json(p);
   return j;
 }
 

@@ -110,3 +110,22 @@ TEST_CASE("a profile survives the results exchange, stacks included") {
   CHECK_FALSE(profile_from_json(bad));
   CHECK(profile_text(p, "client").find("rep_movs_alternative") != std::string::npos);
 }
+
+TEST_CASE("a profile with more stacks than the exchange carries keeps the most sampled") {
+  Profile p;
+  p.event = "cpu-clock";
+  p.rate_hz = kProfileRateHz;
+  std::uint64_t total = 0;
+  for (std::uint64_t i = 0; i < 5000; ++i) {
+    p.folded["frame;f" + std::to_string(i)] = i + 1;
+    total += i + 1;
+  }
+  auto back = profile_from_json(to_json(p, true));
+  REQUIRE(back);
+  CHECK(back->folded.size() == kMaxFoldedStacks);
+  CHECK(back->folded.at("frame;f4999") == 5000);
+  CHECK(back->folded.count("frame;f0") == 0);
+  std::uint64_t sum = 0;
+  for (const auto& [stack, n] : back->folded) sum += n;
+  CHECK(sum == total);
+}
