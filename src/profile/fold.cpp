@@ -103,8 +103,7 @@ Profile fold_samples(const std::vector<ProfileSample>& samples, const FoldWindow
     for (std::size_t i = 0; i < frames.size(); ++i)
       if (seen.insert({groups[i], frames[i].name}).second) ++inclusive[{groups[i], frames[i].name}];
     std::string stack;
-    for (std::size_t i = frames.size(); i-- > 0;)
-      stack += folded_name(frames[i]) + (i ? ";" : "");
+    for (std::size_t i = frames.size(); i-- > 0;) stack += folded_name(frames[i]) + (i ? ";" : "");
     ++p.folded[stack];
   }
   p.threads = int(tids.size());
@@ -115,7 +114,8 @@ Profile fold_samples(const std::vector<ProfileSample>& samples, const FoldWindow
 
 std::string folded_text(const Profile& p, const std::string& side) {
   std::string out;
-  for (const auto& [stack, n] : p.folded) out += side + ";" + stack + " " + std::to_string(n) + "\n";
+  for (const auto& [stack, n] : p.folded)
+    out += side + ";" + stack + " " + std::to_string(n) + "\n";
   return out;
 }
 

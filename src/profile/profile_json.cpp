@@ -81,12 +81,17 @@ Json to_json(const Profile& p, bool with_folded) {
   for (std::size_t g = 0; g < kFrameGroups; ++g)
     groups[frame_group_name(FrameGroup(g))] =
         p.samples ? double(p.by_group[g]) / double(p.samples) : 0.0;
-  Json j = {{"event", p.event},       {"rate_hz", p.rate_hz},
-            {"samples", p.samples},   {"outside_window", p.outside},
-            {"lost", p.lost},         {"threads", p.threads},
-            {"window_s", p.window_s}, {"bytes", p.bytes},
+  Json j = {{"event", p.event},
+            {"rate_hz", p.rate_hz},
+            {"samples", p.samples},
+            {"outside_window", p.outside},
+            {"lost", p.lost},
+            {"threads", p.threads},
+            {"window_s", p.window_s},
+            {"bytes", p.bytes},
             {"kernel_chains", p.kernel_chains},
-            {"groups", groups},       {"top_self", rows_json(p.top_self)},
+            {"groups", groups},
+            {"top_self", rows_json(p.top_self)},
             {"top_inclusive", rows_json(p.top_inclusive)},
             {"note", p.note}};
   if (with_folded) j["folded"] = folded_json(p);
@@ -108,9 +113,8 @@ Expected<Profile> profile_from_json(const Json& j) {
     p.note = j.at("note").get<std::string>().substr(0, 512);
     const Json& groups = j.at("groups");
     for (std::size_t g = 0; g < kFrameGroups; ++g)
-      p.by_group[g] = std::uint64_t(groups.at(frame_group_name(FrameGroup(g))).get<double>() *
-                                        double(p.samples) +
-                                    0.5);
+      p.by_group[g] = std::uint64_t(
+          groups.at(frame_group_name(FrameGroup(g))).get<double>() * double(p.samples) + 0.5);
     auto self = rows_from(j.at("top_self"));
     if (!self) return self.error();
     auto incl = rows_from(j.at("top_inclusive"));

@@ -1,11 +1,10 @@
 // The sampler: one perf_event per thread with its own mmap ring, read by the owner thread.
+#include <dirent.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <dirent.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -79,8 +78,9 @@ std::unique_ptr<ProfileSampler> ProfileSampler::open(const std::vector<pid_t>& t
         cycles = false;
       } else if (kernel && (err == EACCES || err == EPERM)) {
         kernel = false;
-        p->note_ = "no kernel frames: perf_event_paranoid forbids them without root or "
-                   "CAP_PERFMON (sysctl -w kernel.perf_event_paranoid=1)";
+        p->note_ =
+            "no kernel frames: perf_event_paranoid forbids them without root or "
+            "CAP_PERFMON (sysctl -w kernel.perf_event_paranoid=1)";
       } else {
         p->note_ = std::string("sampler refused: ") + std::strerror(err);
         break;

