@@ -99,6 +99,12 @@ void cost(CLI::App& g, Raw& r) {
   g.add_option("--cost", r.cost,
                "what to measure of the cost: full, counters, rusage or off (default full, "
                "falling back as far as this machine needs)");
+  g.add_flag("--profile", r.profile,
+             "sample where each side's CPU goes (kernel and user call chains, 499 Hz per thread) "
+             "and report the top functions");
+  g.add_option("--profile-out", r.profile_out,
+               "with --profile: write each side's folded stacks to DIR (implies --profile)")
+      ->option_text("DIR");
 }
 
 void nic(CLI::App& g, Raw& r) {

@@ -36,6 +36,8 @@ struct Raw {
   std::string max_bytes;
   AuthRaw auth;
   std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
+  bool profile = false;     // --profile
+  std::string profile_out;  // --profile-out DIR
 };
 
 // Who may give an option: both sides, only a client (-c) or only a server (-s).

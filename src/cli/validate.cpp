@@ -129,6 +129,7 @@ Expected<TestSpec> build_spec(const CLI::App& app, const Raw& r) {
   s.verify = r.verify;
   s.random_payload = r.random_payload;
   s.get_server_output = r.server_output;
+  s.profile = r.profile || !r.profile_out.empty();
   if (auto st = fill_sizes(r, s); !st) return st.error();
   if (auto st = fill_rates(app, r, s); !st) return st.error();
   if ((app.count("--req") || app.count("--resp")) && !r.rr)
@@ -257,6 +258,8 @@ Status client_command(const CLI::App& app, Raw& r, int family, Command& cmd) {
                 {},
                 r.iperf3,
                 {r.expect_gbps, r.expect_cycles, r.expect_cpu, r.expect_copied},
+                {},
+                r.profile_out,
                 {}};
   if (cmd.client.expect.any() && cmd.compare)
     return usage("--expect-* checks one test; run it without --compare");

@@ -120,6 +120,15 @@ Json paths_json(const Report& r) {
   return {{"send", send}, {"recv", recv}};
 }
 
+// --profile: each side's summary (its folded stacks go to --profile-out files only).
+Json profile_json(const Report& r) {
+  Json j = Json::object();
+  for (Side s : {Side::kClient, Side::kServer})
+    if (const SideEnd* e = side_end(r, s); e && e->profile)
+      j[side_name(s)] = to_json(*e->profile, false);
+  return j;
+}
+
 }  // namespace
 
 Json thresholds_json(const Report& r) {
@@ -220,6 +229,7 @@ Json end_json(const Report& r) {
     j[is_udp(r.spec) ? "cpu_ns_per_datagram" : "cpu_ns_per_transaction"] = per;
   }
   if (r.nic) j["nic"] = nic::to_json(*r.nic);
+  if (Json p = profile_json(r); !p.empty()) j["profile"] = p;
   if (!r.nic_error.empty()) j["nic"] = {{"error", r.nic_error}};
   if (const Overlap* o = server_overlap(r)) {
     j["overlapping_tests"] = o->tests;

@@ -133,6 +133,9 @@ class TextReporter final : public Reporter {
     path_lines(r);
     cost_table(r);
     out_ << napi_softnet_blocks(r);
+    for (Side side : {Side::kClient, Side::kServer})  // --profile
+      if (const SideEnd* e = side_end(r, side); e && e->profile)
+        out_ << profile_text(*e->profile, side_name(side));
     if (r.nic) out_ << nic::nic_table(*r.nic);
     if (!r.nic_error.empty()) out_ << "NIC counters missing: " << r.nic_error << "\n";
     for (const auto& t : r.thresholds)

@@ -220,6 +220,7 @@ Json to_json(const SideEnd& side) {
   if (side.cost) j["cost"] = to_json(*side.cost);
   if (side.device_tx_drops) j["device_tx_drops"] = *side.device_tx_drops;
   if (side.overlap) j["overlap"] = {{"tests", side.overlap->tests}, {"peers", side.overlap->peers}};
+  if (side.profile) j["profile"] = to_json(*side.profile, true);
   return j;
 }
 
@@ -273,6 +274,11 @@ Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
       auto overlap = overlap_from_json(j.at("overlap"));
       if (!overlap) return overlap.error();
       side.overlap = std::move(*overlap);
+    }
+    if (j.contains("profile")) {
+      auto profile = profile_from_json(j.at("profile"));
+      if (!profile) return profile.error();
+      side.profile = std::move(*profile);
     }
     return side;
   } catch (const std::exception& e) {

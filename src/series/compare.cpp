@@ -115,6 +115,10 @@ CompareRun run_figures(const Report& r, int exit_code, int round) {
        run.sender_cycles_per_byte);
   fill(side_cost(r, data_receiver(r.spec)), run.receiver_s_per_gb, run.receiver_softirq_share,
        run.receiver_cycles_per_byte);
+  if (const SideEnd* e = side_end(r, data_sender(r.spec)); e && e->profile)
+    run.sender_profile = e->profile;
+  if (const SideEnd* e = side_end(r, data_receiver(r.spec)); e && e->profile)
+    run.receiver_profile = e->profile;
   if (const nic::NicDirection* d = data_direction(r)) {
     nic::NicQueueStats t = d->total();
     if (t.bytes) run.nic_irqs_per_gb = double(t.interrupts) / (double(t.bytes) / 1e9);
@@ -217,8 +221,10 @@ Json compare_json(const CompareResult& result) {
     }
     rows.push_back(j);
   }
-  return {
+  Json out = {
       {"repeat", result.repeat}, {"order", "rotated each round"}, {"runs", runs}, {"rows", rows}};
+  if (Json p = compare_profile_json(result); !p.is_null()) out["profile"] = p;
+  return out;
 }
 
 // Cycles per byte need a PMU; the table lists them only when some row has them.
@@ -288,6 +294,7 @@ void print_compare(std::ostream& out, const CompareResult& result) {
       out << "note: " << row.send_mode
           << " was copied by the kernel for most sends; its figures are not zero-copy figures\n";
   print_cycles(out, result);
+  print_compare_profile(out, result);
   if (result.interrupted)
     out << "Comparison interrupted: the table covers the runs that finished.\n";
   if (auto w = build_warning(); !w.empty()) out << "warning: " << w << "\n";
@@ -351,6 +358,8 @@ int run_compare(const ClientOptions& base, const CompareOptions& opt, std::ostre
       ClientOptions one = base;
       one.spec.send_mode = cells[i].send;
       one.spec.recv_mode = cells[i].recv;
+      one.profile_prefix = (cells[i].nic.empty() ? "" : cells[i].nic + "-") + cells[i].send + "-" +
+                           cells[i].recv + "-r" + std::to_string(round + 1) + ".";
       progress.show(
           cells[i].nic + (cells[i].nic.empty() ? "" : " ") + cells[i].send + "/" + cells[i].recv,
           round + 1, opt.repeat, per_run * double(total - done + 1));

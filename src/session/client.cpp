@@ -224,8 +224,16 @@ int apply_expectations(Report& report, const Expectations& expect, int code) {
 }
 
 int run_client_test(const ClientOptions& opt, Reporter& reporter, Report& report) {
-  if (opt.iperf3) return iperf3::run_client(opt, reporter, report);
-  return Client(opt, reporter, report).run();
+  int code =
+      opt.iperf3 ? iperf3::run_client(opt, reporter, report) : Client(opt, reporter, report).run();
+  if (!opt.profile_out.empty())  // --profile-out: each side's folded stacks
+    for (Side side : {Side::kClient, Side::kServer})
+      if (const SideEnd* e = side_end(report, side); e && e->profile)
+        if (auto st = write_folded(opt.profile_out, opt.profile_prefix + side_name(side),
+                                   *e->profile, side_name(side));
+            !st)
+          reporter.on_error(report, st.error());
+  return code;
 }
 
 int run_client(const ClientOptions& opt, std::ostream& out, std::ostream& err) {

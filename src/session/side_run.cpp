@@ -6,6 +6,7 @@
 #include <ctime>
 #include <thread>
 
+#include "nicperf/util/clock.hpp"
 #include "nicperf/util/units.hpp"
 
 namespace nicperf {
@@ -154,6 +155,11 @@ void SideRun::attach_cost() {
     tids.emplace_back(t.stream->config().index, t.stream->tid());
   }
   cost_->attach(tids);
+  if (report_.spec.profile) {
+    profile_ =
+        ProfileSampler::open_process(claims_ ? claims_->others(cost_.get()) : std::vector<pid_t>{});
+    if (!profile_) profile_note_ = "perf_event sampling refused on this side";
+  }
 }
 
 void SideRun::begin_measurement(Clock::time_point now) {
@@ -166,6 +172,9 @@ void SideRun::begin_measurement(Clock::time_point now) {
   // The collector's window start is the measured origin, to the nanosecond.
   now = Clock::time_point(std::chrono::nanoseconds(cost_->begin()));
   last_task_clock_ = cost_->stream_task_clock();
+  if (profile_)
+    profile_->begin(std::uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()));
   begin_bytes_.clear();
   for (auto& t : streams_) begin_bytes_.push_back(t.stream->bytes());
   origin_ = last_tick_ = now;
@@ -213,6 +222,7 @@ Clock::time_point SideRun::step(Clock::time_point now) {
     sample(now);
     while (next_tick_ <= now) next_tick_ += secs(spec.interval);
   }
+  if (profile_) profile_->drain();  // every step is at most 100 ms apart: no ring fills
   if (!stopped_ && now >= stop_at_) stop_senders();
   // UDP has no end of stream: a receiver whose sender's FIN was lost stops after a drain time.
   if (is_udp(spec) && stop_at_ != Clock::time_point::max() && now >= stop_at_ + kUdpDrain)
@@ -385,6 +395,17 @@ void SideRun::finish_cost(Clock::time_point end) {
   in.peer = report_.peer;
   in.data_seconds = Seconds(end - origin_).count();
   SideEnd& side = report_.local;
+  if (profile_) {
+    std::uint64_t bytes = 0;
+    for (std::uint64_t b : in.stream_bytes) bytes += b;
+    side.profile = profile_->finish(monotonic_ns(), bytes);
+    profile_.reset();
+  } else if (report_.spec.profile) {
+    side.profile.emplace();
+    side.profile->event = "cpu-clock";
+    side.profile->rate_hz = kProfileRateHz;
+    side.profile->note = profile_note_;
+  }
   side.cost = cost_->result(in);
   side.cpu = side.cost ? cpu_usage(*side.cost) : CpuUsage{};
 }

@@ -10,6 +10,7 @@
 
 #include "nicperf/control/channel.hpp"
 #include "nicperf/cost/cost.hpp"
+#include "nicperf/profile/profile.hpp"
 #include "nicperf/report/reporter.hpp"
 #include "nicperf/stream/payload.hpp"
 #include "nicperf/stream/stream.hpp"
@@ -93,6 +94,8 @@ class SideRun {
   Reporter& reporter_;
   std::optional<Payload> payload_;
   std::unique_ptr<CostCollector> cost_;
+  std::unique_ptr<ProfileSampler> profile_;  // --profile
+  std::string profile_note_;                 // why there is no sampler
   ThreadClaims* claims_ = nullptr;
   std::vector<double> last_task_clock_;
   std::vector<std::uint64_t> begin_bytes_;

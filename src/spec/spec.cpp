@@ -162,7 +162,7 @@ Status validate(const TestSpec& s, const SpecLimits& lim) {
 }
 
 nlohmann::json to_json(const TestSpec& s) {
-  return {{"protocol", protocol_name(s.mode)},
+  nlohmann::json j = {{"protocol", protocol_name(s.mode)},
           {"streams", s.streams},
           {"block_len", s.block_len},
           {"duration", s.duration},
@@ -189,6 +189,8 @@ nlohmann::json to_json(const TestSpec& s) {
           {"rr", s.mode == Mode::kRr},
           {"req_len", s.req_len},
           {"resp_len", s.resp_len}};
+  if (s.profile) j["profile"] = true;
+  return j;
 }
 
 namespace {
@@ -261,7 +263,7 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
       "window",      "no_delay", "congestion", "send_mode",      "recv_mode",
       "uring_depth", "cost",     "verify",     "random_payload", "get_server_output",
       "rate",        "burst",    "batch",      "fq_rate",        "rr",
-      "req_len",     "resp_len"};
+      "req_len",     "resp_len", "profile"};
   for (auto& [key, value] : j.items()) {
     bool known = false;
     for (auto* k : kKnown) known = known || key == k;
@@ -298,6 +300,7 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
   r.boolean("rr", rr);
   r.integer("req_len", s.req_len);
   r.integer("resp_len", s.resp_len);
+  if (j.contains("profile")) r.boolean("profile", s.profile);
   if (!r.error.empty()) return Error{Errc::kProtocol, r.error};
   if (direction == "normal")
     s.direction = Direction::kNormal;

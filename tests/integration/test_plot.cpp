@@ -121,7 +121,8 @@ Image decode_png(const std::string& png) {
 
 // Renders the SVG headless and checks the screenshot shows a chart: mostly white, some ink, some
 // colour.
-void check_screenshot(const std::string& svg, const std::string& png) {
+void check_screenshot(const std::string& svg, const std::string& png,
+                      std::size_t max_ink_tenths = 6) {
   std::string profile = harness::temp_path();
   unlink(profile.c_str());
   Proc chromium("/usr/bin/timeout",
@@ -142,6 +143,7 @@ void check_screenshot(const std::string& svg, const std::string& png) {
     return;
   }
   std::size_t pixels = img.rgb.size() / 3, ink = 0, colour = 0;
+  std::size_t most_ink = pixels * max_ink_tenths / 10;  // a flame graph's frames fill most
   for (std::size_t i = 0; i < img.rgb.size(); i += 3) {
     auto [lo, hi] = std::minmax({img.rgb[i], img.rgb[i + 1], img.rgb[i + 2]});
     ink += lo < 200;
@@ -150,7 +152,7 @@ void check_screenshot(const std::string& svg, const std::string& png) {
   CAPTURE(ink);
   CAPTURE(colour);
   CHECK(ink > pixels / 200);      // axes, text and data were drawn
-  CHECK(ink < pixels * 6 / 10);   // on a white background
+  CHECK(ink < most_ink);          // on a white background
   CHECK(colour > pixels / 1000);  // the series' colours, not only black text
 }
 
@@ -221,4 +223,57 @@ TEST_CASE("nicperf plot: bad input is a usage error on one line") {
                            std::vector<std::string>{"plot", bad.path}}) {
     harness::check_usage_error(args);
   }
+}
+
+// --profile-out's folded stacks as a flame graph, and two of them (write's and sendfile's
+// senders) as a differential one; each rendered headless and checked for its frames.
+TEST_CASE("nicperf plot draws flame graphs from --profile-out folded stacks" *
+          doctest::test_suite("root")) {
+  if (geteuid() != 0) {
+    MESSAGE("skipping: kernel call chains need root (perf_event_paranoid 2)");
+    return;
+  }
+  Server s;
+  std::string dir = harness::temp_path();
+  unlink(dir.c_str());
+  auto c = s.client(
+      {"--compare", "write,sendfile", "--repeat", "1", "-t", "1", "--profile-out", dir, "-J"}, 60);
+  REQUIRE(c->wait(0) == 0);
+  std::string write = dir + "/write-read-r1.client.folded";
+  std::string sendfile = dir + "/sendfile-read-r1.client.folded";
+  REQUIRE(std::filesystem::exists(write));
+  REQUIRE(std::filesystem::exists(sendfile));
+  for (bool diff : {false, true}) {
+    TempFile svg;
+    std::vector<std::string> args = {"plot", write, "-o", svg.path};
+    if (diff) args.insert(args.end(), {"--base", sendfile});
+    Proc plot(args);
+    REQUIRE(plot.wait(20) == 0);
+    CHECK(plot.err().empty());
+    std::string text = harness::slurp(svg.path);
+    CHECK(xml_problem(text) == "");
+    CHECK(coordinates_finite(text));
+    CHECK(text.find("<script") == std::string::npos);
+    // The frames: the side at the root (a differential drops it), TCP's send below.
+    CHECK(text.find("<title>all (") != std::string::npos);
+    if (!diff) CHECK(text.find("<title>client (") != std::string::npos);
+    CHECK(text.find("<title>tcp_sendmsg (") != std::string::npos);
+    CHECK(text.find(diff ? "Differential flame graph" : "Flame graph") != std::string::npos);
+    if (diff) CHECK(text.find("difference +") != std::string::npos);
+    std::string name = diff ? "flame_diff" : "flame";
+    keep(svg.path, name + ".svg");
+    Removed named{svg.path + ".svg"}, png{svg.path + ".png"};
+    std::filesystem::copy_file(svg.path, named.path);
+    if (access(kChromium, X_OK) == 0) {
+      check_screenshot(named.path, png.path, 10);  // frames fill most of a flame graph
+      keep(png.path, name + ".png");
+    } else {
+      MESSAGE("chromium is not installed: SVG rendering not checked");
+    }
+  }
+  // Text that is not folded stacks is a usage error.
+  TempFile bad;
+  std::ofstream(bad.path) << "frame;frame many\n";
+  harness::check_usage_error({"plot", bad.path, "-o", "-"});
+  std::filesystem::remove_all(dir);
 }

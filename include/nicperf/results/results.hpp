@@ -11,6 +11,7 @@
 #include "nicperf/cost/figures.hpp"
 #include "nicperf/nic/nic_report.hpp"
 #include "nicperf/paths/send_path.hpp"
+#include "nicperf/profile/profile.hpp"
 #include "nicperf/spec/spec.hpp"
 #include "nicperf/stream/latency.hpp"
 #include "nicperf/stream/stream.hpp"
@@ -96,6 +97,7 @@ struct SideEnd {
   // UDP senders: packets every device of this side's network namespace dropped on transmit
   // over the test (a full tap queue drops below the stack, where no socket hears of it).
   std::optional<std::uint64_t> device_tx_drops;
+  std::optional<Profile> profile;  // --profile: where this side's CPU went
 };
 
 struct Endpoint {

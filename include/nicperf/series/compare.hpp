@@ -38,6 +38,7 @@ struct CompareRun {
   std::optional<double> sender_cycles_per_byte, receiver_cycles_per_byte;  // with a PMU only
   // With --nic, over the data's direction through the NIC (absent without).
   std::optional<double> nic_irqs_per_gb, nic_frames_per_irq;
+  std::optional<Profile> sender_profile, receiver_profile;  // --profile
 };
 
 struct Spread {
@@ -79,6 +80,24 @@ void summarize(CompareResult& result, const std::vector<CompareCell>& cells,
                const std::vector<std::string>& unavailable);
 Json compare_json(const CompareResult& result);
 void print_compare(std::ostream& out, const CompareResult& result);
+
+// --compare --profile: the top kernel functions (kernel, softirq and hardirq frames, by self
+// time) of one side, a column per path (rounds pooled); share absent for a path with no profile.
+struct CompareProfile {
+  std::vector<std::string> columns;  // "send/recv" (with the NIC setting, if swept)
+  struct Row {
+    std::string function;
+    FrameGroup group = FrameGroup::kKernel;
+    std::vector<std::optional<double>> share;  // one per column
+  };
+  std::vector<Row> rows;
+};
+inline constexpr std::size_t kCompareProfileRows = 12;
+CompareProfile compare_profile(const CompareResult& result, bool sender,
+                               std::size_t top = kCompareProfileRows);
+// Both sides' tables (nothing when no run was profiled).
+void print_compare_profile(std::ostream& out, const CompareResult& result);
+Json compare_profile_json(const CompareResult& result);  // null when no run was profiled
 
 // The rounds' order: pairs rotated by `round`, so drift hits every path alike.
 std::vector<std::size_t> round_order(std::size_t count, int round);

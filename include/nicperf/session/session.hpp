@@ -48,6 +48,8 @@ struct ClientOptions {
   bool iperf3 = false;     // speak iperf3's protocol to a stock iperf3 server
   Expectations expect;     // --expect-*: CI thresholds
   std::string nic_socket;  // --nic: nicperf-nicd's control socket; empty = no NIC counters
+  std::string profile_out;     // --profile-out: folded stacks go to this folder
+  std::string profile_prefix;  // their file names' start (--compare: the run's paths)
   // --username: authenticate to an iperf3 server (--iperf3)
   Iperf3AuthClient iperf3_auth{};
 };

@@ -48,6 +48,9 @@ struct TestSpec {
   std::uint64_t fq_rate = 0;  // SO_MAX_PACING_RATE in bits/s (--fq-rate), 0 = unset
   // Request/response (--rr): each transaction sends req_len bytes and waits for resp_len back.
   std::uint64_t req_len = 1, resp_len = 1;
+  // --profile: each side samples where its CPU went (sent only when set, so older peers that
+  // refuse unknown fields still take every other test).
+  bool profile = false;
 };
 
 inline bool is_udp(const TestSpec& s) { return s.mode == Mode::kDatagram; }

@@ -88,6 +88,12 @@ Expected<Figure> build_figure(const Json& doc);
 
 std::string render_svg(const Figure& figure);
 
+// A flame graph of folded stacks (--profile-out's "side;frame;... count" lines); with `base`,
+// the differential view: frames as wide as in `folded`, red where `folded` spends the larger
+// share, blue where `base` does. Usage errors for text that is not folded stacks.
+Expected<std::string> flame_svg(const std::string& folded, const std::string* base,
+                                const std::string& title);
+
 }  // namespace plot
 
 // The `nicperf plot` subcommand; args exclude "plot" itself. Returns the exit code.

@@ -123,9 +123,29 @@ Expected<std::string> read_input(const std::string& path) {
   return ss.str();
 }
 
-Expected<std::string> plot_file(const std::string& path) {
+// --profile-out's folded stacks, not a JSON result: the first character says which.
+bool is_folded(const std::string& content) {
+  auto first = content.find_first_not_of(" \t\r\n");
+  return first != std::string::npos && content[first] != '{' && content[first] != '[';
+}
+
+Expected<std::string> flame_file(const std::string& path, const std::string& content,
+                                 const std::string& base_path) {
+  std::string title = "Flame graph: " + path;
+  if (base_path.empty()) return plot::flame_svg(content, nullptr, title);
+  auto base = read_saved_text(base_path);
+  if (!base) return base.error();
+  return plot::flame_svg(content, &*base, "Differential flame graph: " + path + " vs " + base_path);
+}
+
+Expected<std::string> plot_file(const std::string& path, const std::string& base_path) {
   auto content = read_input(path);
   if (!content) return content.error();
+  if (is_folded(*content) || !base_path.empty()) {
+    auto svg = flame_file(path, *content, base_path);
+    if (!svg) return Error{Errc::kUsage, path + ": " + svg.error().message};
+    return svg;
+  }
   auto doc = parse_saved_result(*content, path);
   if (!doc) return doc.error();
   // The builders check every field they read; this is the net under a shape nobody foresaw.
@@ -143,17 +163,22 @@ Expected<std::string> plot_file(const std::string& path) {
 
 int run_plot_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CLI::App app("nicperf plot: a saved -J result drawn as a self-contained SVG", "nicperf plot");
-  std::string input, output;
-  app.add_option("result", input, "RESULT.json: a -J or --json-stream output (- for stdin)")
+  std::string input, output, base;
+  app.add_option("result", input,
+                 "RESULT.json: a -J or --json-stream output, or a folded profile (- for stdin)")
       ->required();
   app.add_option("-o,--output", output, "FILE.svg to write (- for standard output)")->required();
+  app.add_option(
+      "--base", base,
+      "with a folded profile: a second one (BASE.folded) for a differential flame graph");
   app.footer(
       "A single test: throughput per stream over time. --compare/--repeat: Gbit/s and each\n"
       "side's CPU s/GB (and cycles per byte when measured) per path, median with min-max\n"
       "whiskers. --compare-nic: NIC interrupts per GB and frames per interrupt against the\n"
-      "swept setting, one line per path.");
+      "swept setting, one line per path. A folded profile (--profile-out): a flame graph;\n"
+      "with --base, a differential one.");
   if (auto done = parse_subcommand(app, "plot", args, out, err)) return *done;
-  auto svg = plot_file(input);
+  auto svg = plot_file(input, base);
   if (!svg) {
     err << "nicperf: error: " << svg.error().message << "\n";
     return exit_code(svg.error().code);

@@ -173,6 +173,8 @@ TEST_CASE("options keep their roles") {
                     "--expect-max-cpu-per-gb",
                     "--expect-max-copied-share",
                     "--cost",
+                    "--profile",
+                    "--profile-out",
                     "--compare",
                     "--repeat",
                     "--verify",
@@ -197,7 +199,7 @@ TEST_CASE("options keep their roles") {
                     "--max-bytes", "-D", "--rsa-private-key-path", "--authorized-users-path",
                     "--time-skew-threshold"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kServer, name);
-  CHECK(roles.size() == 65);  // and --help
+  CHECK(roles.size() == 67);  // and --help
 }
 
 TEST_CASE("--help shows the options by group") {
