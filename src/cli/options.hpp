@@ -36,6 +36,7 @@ struct Raw {
   std::string max_bytes;
   AuthRaw auth;
   std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
+  bool udp_counters_64bit = false;
 };
 
 // Who may give an option: both sides, only a client (-c) or only a server (-s).

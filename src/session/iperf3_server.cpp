@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "nicperf/control/rsa_auth.hpp"
+#include "iperf3/iperf3_udp.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/results/context.hpp"
 #include "session/server_slots.hpp"
@@ -37,9 +38,13 @@ class Session {
     run.share_process(s_.incoming.claims);
     run.set_limits(s_.opt.timeouts.rcv, s_.opt.limits.max_duration + spec->omit);
     if (auto st = run.prepare(); !st) return refuse(st.error());
-    s_.incoming.connections = connection_count(*spec);
-    if (auto st = send_state(kCreateStreams); !st) return st;
-    if (auto st = collect(run); !st) return st;
+    if (is_udp(*spec)) {
+      if (auto st = collect_udp(run, udp_seq_bits(*params)); !st) return st;
+    } else {
+      s_.incoming.connections = connection_count(*spec);
+      if (auto st = send_state(kCreateStreams); !st) return st;
+      if (auto st = collect(run); !st) return st;
+    }
     if (auto st = send_state(kTestStart); !st) return st;
     if (auto st = send_state(kTestRunning); !st) return st;
     run.describe_connections();
@@ -96,6 +101,25 @@ class Session {
       in_.arrived.pop_front();
       ++in_.accepted;
       if (auto st = run.add_stream(our_stream(id, report_.spec), sock.release()); !st) return st;
+    }
+    return ok();
+  }
+
+  // UDP streams come as connect datagrams to the control connection's port, one at a time.
+  Status collect_udp(SideRun& run, int seq_bits) {
+    run.set_iperf3_udp(seq_bits);
+    auto local = control_.socket().local_endpoint();
+    auto address = local.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    UdpListener listener;
+    if (auto st = listener.open({address, local.port()}); !st) return refuse(st.error());
+    if (auto st = send_state(kCreateStreams); !st) return st;
+    auto deadline = in_seconds(s_.opt.timeouts.rcv);
+    for (int i = 0; i < connection_count(report_.spec); ++i) {
+      auto fd = listener.accept(deadline);
+      if (!fd) return fd.error();
+      if (auto st = run.add_stream(our_stream(i, report_.spec), *fd); !st) return st;
     }
     return ok();
   }
