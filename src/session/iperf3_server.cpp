@@ -15,6 +15,8 @@
 namespace nicperf::iperf3 {
 namespace {
 
+constexpr int kUdpStartDelayMs = 50;
+
 class Session {
  public:
   Session(ServerSession& s, ControlChannel& control, Report& report)
@@ -47,6 +49,10 @@ class Session {
     }
     if (auto st = send_state(kTestStart); !st) return st;
     if (auto st = send_state(kTestRunning); !st) return st;
+    // iperf3 counts a datagram only once it has read TEST_RUNNING: sent earlier, it is read
+    // uncounted and its sequence number counts as lost.
+    if (is_udp(*spec) && spec->direction != Direction::kNormal)
+      std::this_thread::sleep_for(std::chrono::milliseconds(kUdpStartDelayMs));
     run.describe_connections();
     reporter.on_start(report_);
     OverlapSpan overlap(s_.incoming);
