@@ -102,8 +102,7 @@ Expected<int> udp_connect(const asio::ip::udp::endpoint& server, Clock::time_poi
     if (!ready) return ready.error();
     if (!*ready) return Error{Errc::kTimeout, "the iperf3 server did not answer a UDP stream"};
     ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
-    if (n < 0)
-      return Error{Errc::kRefused, errno_text("the iperf3 server's UDP port", errno)};
+    if (n < 0) return Error{Errc::kRefused, errno_text("the iperf3 server's UDP port", errno)};
     std::uint32_t got = 0;
     if (n == 4) std::memcpy(&got, buf.data(), 4);
     if (got == kUdpConnectReply || got == kLegacyUdpConnectReply) return fd.release();

@@ -20,7 +20,7 @@ Json stream_udp(const Report& r, int id) {
   StreamPair p = stream_pair(r, id);
   UdpTotals u = udp_totals(p);
   Totals t = sender_totals(p);
-  Json j = {{"socket", id + 1}, {"start", t.start},   {"end", t.end},
+  Json j = {{"socket", id + 1},     {"start", t.start}, {"end", t.end},
             {"seconds", t.seconds}, {"bytes", t.bytes}, {"bits_per_second", t.bits_per_second}};
   j.update(udp_fields(u.jitter_ms, u.lost, u.sent));
   j["out_of_order"] = u.out_of_order;
@@ -59,7 +59,8 @@ GroupUdp group_udp(const Report& r, bool reverse_group) {
 void add_group(Json& end, const Report& r, bool reverse_group) {
   const char* tail = reverse_group ? "_bidir_reverse" : "";
   std::string sent_key = std::string("sum_sent") + tail,
-              received_key = std::string("sum_received") + tail, sum_key = std::string("sum") + tail;
+              received_key = std::string("sum_received") + tail,
+              sum_key = std::string("sum") + tail;
   if (!end.contains(sent_key) || !end.contains(received_key)) return;
   GroupUdp g = group_udp(r, reverse_group);
   end[sent_key].update(udp_fields(0, 0, g.sent));

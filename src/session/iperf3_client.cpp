@@ -52,8 +52,8 @@ class Iperf3Client {
     auto index = [this](int connection) { return our_stream(connection, report_.spec); };
     if (is_udp(report_.spec)) {
       if (auto s = open_udp_streams(run, peer, open_deadline); !s) return s;
-    } else if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec,
-                                              hello, index);
+    } else if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec, hello,
+                                              index);
                !s) {
       return s;
     }

@@ -5,8 +5,8 @@
 #include <sstream>
 #include <thread>
 
-#include "nicperf/control/rsa_auth.hpp"
 #include "iperf3/iperf3_udp.hpp"
+#include "nicperf/control/rsa_auth.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/results/context.hpp"
 #include "session/server_slots.hpp"

@@ -172,8 +172,8 @@ void DatagramWorker::write_header(char* at, std::uint64_t seq, std::int64_t now)
 // An iperf3 peer's datagram, numbered from 1; false when it is not one.
 bool DatagramWorker::read_iperf3(const Datagram& d, DgramHeader& h) const {
   std::uint64_t seq = 0;
-  if (d.len != cfg_.block_len || !read_iperf3_dgram(d.data, d.len, cfg_.iperf3_seq_bits, seq,
-                                                    h.send_ns) || seq == 0)
+  if (d.len != cfg_.block_len ||
+      !read_iperf3_dgram(d.data, d.len, cfg_.iperf3_seq_bits, seq, h.send_ns) || seq == 0)
     return false;
   h.seq = seq - 1;
   h.fin = false;

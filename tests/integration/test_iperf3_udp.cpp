@@ -111,12 +111,16 @@ TEST_CASE("a stock iperf3 -u client against nicperf -s: exact counts, -P 2, -R, 
   if (!have_iperf3()) return;
   harness::Server ours;
   REQUIRE(ours.port() > 0);
-  for (std::vector<std::string> extra :
-       {std::vector<std::string>{}, {"-P", "2"}, {"-R"}, {"--bidir"}, {"--udp-counters-64bit"},
-        {"-n", "600000"}}) {
+  for (std::vector<std::string> extra : {std::vector<std::string>{},
+                                         {"-P", "2"},
+                                         {"-R"},
+                                         {"--bidir"},
+                                         {"--udp-counters-64bit"},
+                                         {"-n", "600000"}}) {
     // A 2 MB socket buffer: on a loaded machine a stalled receiver thread drops no datagram.
-    std::vector<std::string> args = {"-c", "127.0.0.1", "-p", ours.port_arg(), "-u", "-b",
-                                     "10M", "-l",       "1200", "-w",          "2M", "-J"};
+    std::vector<std::string> args = {"-c",   "127.0.0.1", "-p",  ours.port_arg(),
+                                     "-u",   "-b",        "10M", "-l",
+                                     "1200", "-w",        "2M",  "-J"};
     args.insert(args.end(), extra.begin(), extra.end());
     if (extra.empty() || extra[0] != "-n") args.insert(args.end(), {"-t", "2"});
     std::string what;
@@ -145,9 +149,10 @@ TEST_CASE("nicperf --iperf3 -u against a stock iperf3 server: exact counts, -P 2
   REQUIRE(harness::wait_for_output(server, "Server listening"));
   for (std::vector<std::string> extra :
        {std::vector<std::string>{}, {"-P", "2"}, {"-R"}, {"--bidir"}, {"--udp-counters-64bit"}}) {
-    std::vector<std::string> args = {"-c", "127.0.0.1", "-p",   std::to_string(port), "--iperf3",
-                                     "-u", "-b",        "10M",  "-l",                 "1200",
-                                     "-w", "2M",        "-t",   "2",                  "-J"};
+    std::vector<std::string> args = {"-c",       "127.0.0.1", "-p", std::to_string(port),
+                                     "--iperf3", "-u",        "-b", "10M",
+                                     "-l",       "1200",      "-w", "2M",
+                                     "-t",       "2",         "-J"};
     args.insert(args.end(), extra.begin(), extra.end());
     std::string what;
     for (const auto& a : extra) what += a + " ";
@@ -201,8 +206,7 @@ TEST_CASE("udp interop through nicd --loss 5: loss within 2 points, equal on bot
     CHECK(lost_ours >= lost_theirs);
     CHECK(lost_ours <= lost_theirs + 3);
     CHECK(ours["end"]["sum"]["jitter_ms"].get<double>() > 0);
-    MESSAGE("nicperf -> iperf3 with 5% loss: nicperf " << ours["end"]["sum"].dump()
-                                                       << "; iperf3 "
+    MESSAGE("nicperf -> iperf3 with 5% loss: nicperf " << ours["end"]["sum"].dump() << "; iperf3 "
                                                        << theirs["end"]["sum_received"].dump());
   }
   SUBCASE("iperf3 -u against nicperf -s") {

@@ -105,9 +105,11 @@ TEST_CASE("iperf3 parameters say what the spec asks and read back to it") {
 
 TEST_CASE("iperf3 parameters nicperf cannot serve are refused as usage errors") {
   const json rows[] = {
-      json::array(),       {{"udp", true}, {"omit", 1}}, {{"sctp", true}},
-      {{"blockcount", 5}}, {{"MSS", 1000}},        {{"bandwidth", 1000000}},
-      {{"time", 0}},       {{"parallel", "four"}}, {{"parallel", 100000}},
+      json::array(),          {{"udp", true}, {"omit", 1}},
+      {{"sctp", true}},       {{"blockcount", 5}},
+      {{"MSS", 1000}},        {{"bandwidth", 1000000}},
+      {{"time", 0}},          {{"parallel", "four"}},
+      {{"parallel", 100000}},
   };
   for (const auto& p : rows) {
     CAPTURE(p.dump());
@@ -191,7 +193,7 @@ TEST_CASE("iperf3 results that do not fit the test are protocol errors") {
 }
 
 TEST_CASE("iperf3 UDP parameters: rate, burst, length, and the results' loss and jitter") {
-  json p = {{"udp", true}, {"time", 2},     {"parallel", 2},          {"len", 1200},
+  json p = {{"udp", true},           {"time", 2},  {"parallel", 2},          {"len", 1200},
             {"bandwidth", 20000000}, {"burst", 4}, {"udp_counters_64bit", 1}};
   auto spec = iperf3::spec_from_params(p, SpecLimits{});
   REQUIRE(spec);
