@@ -83,6 +83,8 @@ void udp(CLI::App& g, Raw& r) {
   g.add_option(
       "--batch", r.batch,
       "datagrams per system call for sendmmsg, gso, zerocopy and recvmmsg, 1-64 (default 16)");
+  g.add_flag("--udp-counters-64bit", r.udp_counters_64bit,
+             "with --iperf3: 64-bit datagram sequence numbers, as iperf3's option of that name");
   g.add_option("--sweep-rate", r.sweep_rate,
                "offer LO:HI:STEPS packets/s (e.g. 50k:2M:10) and report delivered vs offered per "
                "step (the receive-livelock experiment)");

@@ -38,6 +38,7 @@ struct Raw {
   std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
   bool profile = false;     // --profile
   std::string profile_out;  // --profile-out DIR
+  bool udp_counters_64bit = false;
 };
 
 // Who may give an option: both sides, only a client (-c) or only a server (-s).

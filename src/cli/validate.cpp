@@ -269,8 +269,10 @@ Status client_command(const CLI::App& app, Raw& r, int family, Command& cmd) {
   cmd.sweep_options.nic_key = cmd.compare_options.nic_key;
   cmd.sweep_options.nic_values = cmd.compare_options.nic_values;
   if (auto st = fill_client_auth(r.auth, r.iperf3, cmd.client); !st) return st.error();
-  if (r.iperf3 && (r.udp || r.rr))
-    return usage(std::string(r.udp ? "-u" : "--rr") + " is nicperf's own; --iperf3 tests TCP");
+  if (r.iperf3 && r.rr) return usage("--rr is nicperf's own; --iperf3 tests TCP and UDP");
+  if (r.udp_counters_64bit && !(r.iperf3 && r.udp))
+    return usage("--udp-counters-64bit is for --iperf3 -u (nicperf's own header is 64-bit)");
+  cmd.client.udp_counters_64bit = r.udp_counters_64bit;
   if (r.iperf3 && cmd.compare) cmd.client.iperf3 = true;  // --compare works against iperf3 too
   // Last: nothing prompts for a password before every other option has been checked.
   return read_client_password(cmd.client);

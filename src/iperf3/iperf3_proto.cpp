@@ -8,6 +8,31 @@ namespace nicperf::iperf3 {
 
 namespace {
 bool cookie_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); }
+
+// A UDP stream in iperf3's results: "packets" is the highest sequence number its receiver saw
+// (what its sender sent), "errors" the sequence numbers missing, "jitter" in seconds.
+std::uint64_t udp_packets(const StreamEnd& s) {
+  if (!s.udp) return 0;
+  return s.sender ? s.udp->packets + s.udp->send_drops : s.udp->packets + s.udp->lost;
+}
+std::uint64_t udp_errors(const StreamEnd& s) { return s.udp && !s.sender ? s.udp->lost : 0; }
+double udp_jitter_s(const StreamEnd& s) {
+  return s.udp && !s.sender ? s.udp->jitter_ms / 1000.0 : 0.0;
+}
+
+UdpCounts udp_of_peer(const nlohmann::json& s, bool sender) {
+  UdpCounts u;
+  auto packets = s.value("packets", std::uint64_t(0));
+  if (sender) {
+    u.packets = packets;
+    return u;
+  }
+  u.lost = std::min(s.value("errors", std::uint64_t(0)), packets);
+  u.packets = packets - u.lost;
+  double jitter = s.value("jitter", 0.0);
+  u.jitter_ms = jitter >= 0 && jitter < 1e6 ? jitter * 1000.0 : 0.0;
+  return u;
+}
 }  // namespace
 
 bool is_cookie_start(std::string_view four) {
@@ -22,16 +47,27 @@ bool is_cookie(std::string_view bytes) {
 Expected<TestSpec> spec_from_params(const nlohmann::json& p, const SpecLimits& limits) {
   try {
     if (!p.is_object()) return usage("iperf3 parameters are not a JSON object");
-    if (p.value("udp", false) || p.contains("sctp"))
-      return usage("nicperf serves iperf3 TCP tests only");
+    bool udp = p.value("udp", false);
+    if (p.contains("sctp")) return usage("nicperf serves iperf3 TCP and UDP tests only");
     if (p.value("blockcount", 0) != 0) return usage("-k (block count) is not supported");
     if (p.value("MSS", 0) != 0) return usage("-M (MSS) is not supported");
     if (p.value("TOS", 0) != 0) return usage("-S (TOS) is not supported");
-    if (p.value("bandwidth", std::uint64_t(0)) != 0)
+    if (!udp && p.value("bandwidth", std::uint64_t(0)) != 0)
       return usage("-b (a rate) is not supported for TCP yet");
     TestSpec s;
+    if (udp && p.value("omit", 0) != 0)
+      return usage(
+          "-O with -u is not served: iperf3 takes the omitted seconds' packets, losses and "
+          "reordering out of its UDP counts but not their jitter, and nicperf's UDP counts have "
+          "no omit window to match that; drop -O");
+    if (udp) {
+      s.mode = Mode::kDatagram;
+      s.rate = p.value("bandwidth", std::uint64_t(0));
+      s.burst = p.value("burst", 0);
+      s.block_len = kDefaultUdpLen;
+    }
     s.streams = p.value("parallel", 1);
-    s.block_len = p.value("len", std::uint64_t(128 * 1024));
+    s.block_len = p.value("len", s.block_len);
     s.bytes = p.value("num", std::uint64_t(0));
     int time = p.value("time", 10);
     s.duration = s.bytes ? 10 : time;
@@ -130,7 +166,7 @@ std::string unsupported(const TestSpec& spec) {
 }
 
 nlohmann::json params_json(const TestSpec& spec, const std::string& version) {
-  nlohmann::json j = {{"tcp", true},
+  nlohmann::json j = {{is_udp(spec) ? "udp" : "tcp", true},
                       {"omit", int(spec.omit)},
                       {"time", spec.bytes ? 0 : int(spec.duration + 0.5)},
                       {"num", spec.bytes},
@@ -145,6 +181,10 @@ nlohmann::json params_json(const TestSpec& spec, const std::string& version) {
   if (spec.no_delay) j["nodelay"] = true;
   if (!spec.congestion.empty()) j["congestion"] = spec.congestion;
   if (spec.get_server_output) j["get_server_output"] = 1;
+  if (is_udp(spec)) {
+    j["bandwidth"] = spec.rate;
+    if (spec.burst) j["burst"] = spec.burst;
+  }
   return j;
 }
 
@@ -157,10 +197,10 @@ nlohmann::json results_json(const SideEnd& side, const TestSpec& spec) {
                        {"sender", s.sender ? 1 : 0},
                        {"bytes", s.bytes_total - std::min(s.bytes_omitted, s.bytes_total)},
                        {"retransmits", s.sender ? int(s.retransmits) : -1},
-                       {"jitter", 0},
-                       {"errors", 0},
+                       {"jitter", udp_jitter_s(s)},
+                       {"errors", udp_errors(s)},
                        {"omitted_errors", 0},
-                       {"packets", 0},
+                       {"packets", udp_packets(s)},
                        {"omitted_packets", 0},
                        {"start_time", 0},
                        {"end_time", s.seconds}});
@@ -196,6 +236,7 @@ Expected<SideEnd> parse_results(const nlohmann::json& j, const TestSpec& spec,
       e.seconds = end - start;
       int retrans = s.value("retransmits", -1);
       e.retransmits = retrans > 0 ? std::uint32_t(retrans) : 0;
+      if (is_udp(spec)) e.udp = udp_of_peer(s, e.sender);
       side.streams.push_back(e);
     }
     return side;

@@ -4,6 +4,7 @@
 
 #include "nicperf/report/reporter.hpp"
 #include "nicperf/results/context.hpp"
+#include "report/report_udp_json.hpp"
 
 namespace nicperf {
 namespace {
@@ -199,6 +200,7 @@ Json interval_json(const Report& r, const IntervalRecord& iv) {
     j["sum_bidir_reverse"] = totals_json(interval_sum(r, iv, true));
     j["sum_bidir_reverse"]["omitted"] = j["sum"]["omitted"];
   }
+  if (is_udp(r.spec)) add_iperf3_udp_interval(j, r, iv);
   return j;
 }
 
@@ -215,6 +217,7 @@ Json end_json(const Report& r) {
   if (UdpTotals u = udp_sum(r, false); u.valid) j["sum_udp"] = udp_view(u);
   if (UdpTotals u = udp_sum(r, true); u.valid && r.spec.direction == Direction::kBidir)
     j["sum_udp_bidir_reverse"] = udp_view(u);
+  if (is_udp(r.spec)) add_iperf3_udp_end(j, r);
   if (auto rr = rr_sum(r)) j["sum_rr"] = rr_view(*rr, sum_sent(r, false).seconds);
   j["cpu_utilization_percent"] = cpu_json(r);
   j["paths"] = paths_json(r);

@@ -4,6 +4,7 @@
 #include <asio/write.hpp>
 #include <thread>
 
+#include "iperf3/iperf3_udp.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/results/context.hpp"
 #include "session/side_run.hpp"
@@ -42,21 +43,39 @@ class Iperf3Client {
     if (auto s = expect_state(control, kParamExchange); !s) return s;
     auto params = params_json(report_.spec, "nicperf " + nicperf_version());
     if (auto s = add_authtoken(params); !s) return s;
+    if (opt_.udp_counters_64bit) params["udp_counters_64bit"] = 1;
     if (auto s = control.write_raw(length_prefixed(params), in_seconds(opt_.timeouts.snd)); !s)
       return s;
     if (auto s = expect_state(control, kCreateStreams); !s) return s;
     auto open_deadline = std::max(deadline, in_seconds(opt_.timeouts.rcv));
     auto hello = [this](int) { return cookie_; };
     auto index = [this](int connection) { return our_stream(connection, report_.spec); };
-    if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec, hello, index);
-        !s)
+    if (is_udp(report_.spec)) {
+      if (auto s = open_udp_streams(run, peer, open_deadline); !s) return s;
+    } else if (auto s = open_data_connections(loop_, run, peer, open_deadline, report_.spec, hello,
+                                              index);
+               !s) {
       return s;
+    }
     if (auto s = expect_state(control, kTestStart); !s) return s;
     if (auto s = expect_state(control, kTestRunning); !s) return s;
     run.describe_connections();
     reporter_.on_start(report_);
     run.start();
     return run_and_exchange(run, control);
+  }
+
+  // iperf3's UDP streams: one connect datagram each to the control connection's port.
+  Status open_udp_streams(SideRun& run, const asio::ip::tcp::endpoint& peer,
+                          Clock::time_point deadline) {
+    run.set_iperf3_udp(opt_.udp_counters_64bit ? 64 : 32);
+    asio::ip::udp::endpoint server(peer.address(), peer.port());
+    for (int i = 0; i < connection_count(report_.spec); ++i) {
+      auto fd = udp_connect(server, deadline, report_.spec.block_len);
+      if (!fd) return fd.error();
+      if (auto s = run.add_stream(our_stream(i, report_.spec), *fd); !s) return s;
+    }
+    return ok();
   }
 
   // --username: the token is made now, so its timestamp is as fresh as iperf3's would be.

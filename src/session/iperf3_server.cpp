@@ -5,6 +5,7 @@
 #include <sstream>
 #include <thread>
 
+#include "iperf3/iperf3_udp.hpp"
 #include "nicperf/control/rsa_auth.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/results/context.hpp"
@@ -13,6 +14,8 @@
 
 namespace nicperf::iperf3 {
 namespace {
+
+constexpr int kUdpStartDelayMs = 50;
 
 class Session {
  public:
@@ -37,11 +40,19 @@ class Session {
     run.share_process(s_.incoming.claims);
     run.set_limits(s_.opt.timeouts.rcv, s_.opt.limits.max_duration + spec->omit);
     if (auto st = run.prepare(); !st) return refuse(st.error());
-    s_.incoming.connections = connection_count(*spec);
-    if (auto st = send_state(kCreateStreams); !st) return st;
-    if (auto st = collect(run); !st) return st;
+    if (is_udp(*spec)) {
+      if (auto st = collect_udp(run, udp_seq_bits(*params)); !st) return st;
+    } else {
+      s_.incoming.connections = connection_count(*spec);
+      if (auto st = send_state(kCreateStreams); !st) return st;
+      if (auto st = collect(run); !st) return st;
+    }
     if (auto st = send_state(kTestStart); !st) return st;
     if (auto st = send_state(kTestRunning); !st) return st;
+    // iperf3 counts a datagram only once it has read TEST_RUNNING: sent earlier, it is read
+    // uncounted and its sequence number counts as lost.
+    if (is_udp(*spec) && spec->direction != Direction::kNormal)
+      std::this_thread::sleep_for(std::chrono::milliseconds(kUdpStartDelayMs));
     run.describe_connections();
     reporter.on_start(report_);
     OverlapSpan overlap(s_.incoming);
@@ -96,6 +107,25 @@ class Session {
       in_.arrived.pop_front();
       ++in_.accepted;
       if (auto st = run.add_stream(our_stream(id, report_.spec), sock.release()); !st) return st;
+    }
+    return ok();
+  }
+
+  // UDP streams come as connect datagrams to the control connection's port, one at a time.
+  Status collect_udp(SideRun& run, int seq_bits) {
+    run.set_iperf3_udp(seq_bits);
+    auto local = control_.socket().local_endpoint();
+    auto address = local.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    UdpListener listener;
+    if (auto st = listener.open({address, local.port()}); !st) return refuse(st.error());
+    if (auto st = send_state(kCreateStreams); !st) return st;
+    auto deadline = in_seconds(s_.opt.timeouts.rcv);
+    for (int i = 0; i < connection_count(report_.spec); ++i) {
+      auto fd = listener.accept(deadline);
+      if (!fd) return fd.error();
+      if (auto st = run.add_stream(our_stream(i, report_.spec), *fd); !st) return st;
     }
     return ok();
   }

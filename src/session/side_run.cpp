@@ -106,6 +106,7 @@ Status SideRun::add_stream(int id, int fd) {
   cfg.batch = spec.batch;
   cfg.req_len = spec.req_len;
   cfg.resp_len = spec.resp_len;
+  cfg.iperf3_seq_bits = iperf3_seq_bits_;
   Track t;
   t.stream = std::make_unique<Stream>(cfg, [this] { loop_.wake(); });
   if (auto st = make_blocking(fd); !st) return st;

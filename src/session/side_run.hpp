@@ -31,6 +31,9 @@ class SideRun {
   Status prepare();  // payload, CPU checks
   // Runs as the measured window opens (after -O): the NIC's counters start with the streams'.
   void set_window_hook(std::function<void()> begin) { on_begin_ = std::move(begin); }
+  // Before add_stream(): UDP streams carry iperf3's datagram header, its sequence number this
+  // wide (32 or 64), for a stock iperf3 peer.
+  void set_iperf3_udp(int seq_bits) { iperf3_seq_bits_ = seq_bits; }
   Status add_stream(int id, int fd);  // takes ownership of fd
   bool has_stream(int id) const;
   std::size_t stream_count() const { return streams_.size(); }
@@ -79,6 +82,7 @@ class SideRun {
   bool streams_done() const;
   double since_origin(Clock::time_point t) const;
   int cpu_for(int id) const;
+  int iperf3_seq_bits_ = 0;
   Status check_paths() const;
   void attach_cost();
   void finish_cost(Clock::time_point end);

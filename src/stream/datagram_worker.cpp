@@ -20,6 +20,7 @@
 #include "nicperf/control/protocol.hpp"
 #include "nicperf/paths/dgram_path.hpp"
 #include "nicperf/stream/udp_stats.hpp"
+#include "stream/iperf3_dgram.hpp"
 #include "stream/pacer.hpp"
 #include "stream/worker.hpp"
 
@@ -64,6 +65,8 @@ class DatagramWorker final : public StreamWorker {
   UdpProgress progress() const;
   void send_loop(std::stop_token& stop);
   void send_fin(std::uint64_t total);
+  void write_header(char* at, std::uint64_t seq, std::int64_t now);
+  bool read_iperf3(const Datagram& d, DgramHeader& h) const;
   void recv_loop(std::stop_token& stop);
   bool receive_batch(std::span<Datagram> got, UdpReceiveStats& stats);
 
@@ -133,7 +136,7 @@ void DatagramWorker::send_loop(std::stop_token& stop) {
     }
     char* room = send_->room();
     std::int64_t now = realtime_ns();
-    for (std::uint64_t i = 0; i < n; ++i) write_dgram_header(room + i * len, {seq + i, false, now});
+    for (std::uint64_t i = 0; i < n; ++i) write_header(room + i * len, seq + i, now);
     DgramResult r = send_->send(std::size_t(n));
     seq += r.count;
     taken += r.count;
@@ -156,7 +159,25 @@ void DatagramWorker::send_loop(std::stop_token& stop) {
   }
   DgramResult tail = send_->finish();
   if (tail.err) fail(errno_text(name() + " completion", tail.err));
-  send_fin(seq);
+  if (!cfg_.iperf3_seq_bits) send_fin(seq);
+}
+
+void DatagramWorker::write_header(char* at, std::uint64_t seq, std::int64_t now) {
+  if (cfg_.iperf3_seq_bits)
+    write_iperf3_dgram(at, seq + 1, now, cfg_.iperf3_seq_bits);  // iperf3 counts from 1
+  else
+    write_dgram_header(at, {seq, false, now});
+}
+
+// An iperf3 peer's datagram, numbered from 1; false when it is not one.
+bool DatagramWorker::read_iperf3(const Datagram& d, DgramHeader& h) const {
+  std::uint64_t seq = 0;
+  if (d.len != cfg_.block_len ||
+      !read_iperf3_dgram(d.data, d.len, cfg_.iperf3_seq_bits, seq, h.send_ns) || seq == 0)
+    return false;
+  h.seq = seq - 1;
+  h.fin = false;
+  return true;
 }
 
 // The FIN carries how many sequence numbers were used, so the receiver knows the trailing loss.
@@ -191,6 +212,12 @@ bool DatagramWorker::receive_batch(std::span<Datagram> got, UdpReceiveStats& sta
   bool more = true;
   for (const Datagram& d : got) {
     DgramHeader h;
+    if (cfg_.iperf3_seq_bits) {
+      if (!read_iperf3(d, h)) continue;
+      stats.on_datagram(h.seq, h.send_ns, now);
+      last_arrival_ = Clock::now();
+      continue;
+    }
     // The greeting may be repeated after the stream began; datagrams of another size are not
     // ours either.
     if (d.len != cfg_.block_len || is_greeting(d) || !read_dgram_header(d.data, d.len, h)) continue;

@@ -123,8 +123,8 @@ TEST_CASE("a stock iperf3 client against nicperf -s: -t, -n, -P, -R, server outp
   CHECK((busy->out() + busy->err()).find("busy") != std::string::npos);
   CHECK(first.wait(20) == 0);
   // What nicperf cannot serve is refused, and the next client is served.
-  auto udp = iperf3({"-u", "-t", "1"});
-  CHECK(udp->wait(0) != 0);
+  auto sctp = iperf3({"--sctp", "-t", "1"});
+  CHECK(sctp->wait(0) != 0);
   auto after = iperf3({"-n", "1M", "-J"});
   CHECK(after->wait(0) == 0);
 }

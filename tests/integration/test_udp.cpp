@@ -106,7 +106,8 @@ TEST_CASE("udp: option errors are one line and exit 2") {
   check_usage_error({"-c", "127.0.0.1", "-u", "-b", "1G/0"});
   check_usage_error({"-c", "127.0.0.1", "--sweep-rate", "1k:2k:2"});
   check_usage_error({"-c", "127.0.0.1", "-u", "--sweep-rate", "2k:1k:2"});
-  check_usage_error({"-c", "127.0.0.1", "-u", "--iperf3"});
+  check_usage_error({"-c", "127.0.0.1", "--rr", "--iperf3"});
+  check_usage_error({"-c", "127.0.0.1", "-u", "--udp-counters-64bit"});
   check_usage_error({"-c", "127.0.0.1", "--req", "10"});
   check_usage_error({"-c", "127.0.0.1", "-u", "-O", "1"});
 }

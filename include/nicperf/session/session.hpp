@@ -52,6 +52,8 @@ struct ClientOptions {
   std::string profile_prefix;  // their file names' start (--compare: the run's paths)
   // --username: authenticate to an iperf3 server (--iperf3)
   Iperf3AuthClient iperf3_auth{};
+  // --udp-counters-64bit: with --iperf3 -u, iperf3's 64-bit datagram sequence numbers.
+  bool udp_counters_64bit = false;
 };
 
 // The start of a client's report: who it tests against, with what, on what machine.

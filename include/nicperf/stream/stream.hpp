@@ -49,6 +49,9 @@ struct StreamConfig {
   int batch = 16;
   // --rr: the client writes req_len bytes and reads resp_len back; the server echoes.
   std::size_t req_len = 1, resp_len = 1;
+  // UDP: 0 = nicperf's datagram header; 32 or 64 = iperf3's, with a sequence number that wide
+  // (a stock iperf3 peer, --iperf3).
+  int iperf3_seq_bits = 0;
 };
 
 // The one check that a stream's path works here (the probes' answers are cached): before any

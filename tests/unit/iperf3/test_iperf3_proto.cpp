@@ -1,6 +1,7 @@
 // iperf3's wire shapes: stream ids, cookies, PARAM_EXCHANGE and EXCHANGE_RESULTS.
 #include <doctest/doctest.h>
 
+#include "iperf3/iperf3_udp.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
 
 using namespace nicperf;
@@ -104,9 +105,11 @@ TEST_CASE("iperf3 parameters say what the spec asks and read back to it") {
 
 TEST_CASE("iperf3 parameters nicperf cannot serve are refused as usage errors") {
   const json rows[] = {
-      json::array(),       {{"udp", true}},        {{"sctp", true}},
-      {{"blockcount", 5}}, {{"MSS", 1000}},        {{"bandwidth", 1000000}},
-      {{"time", 0}},       {{"parallel", "four"}}, {{"parallel", 100000}},
+      json::array(),          {{"udp", true}, {"omit", 1}},
+      {{"sctp", true}},       {{"blockcount", 5}},
+      {{"MSS", 1000}},        {{"bandwidth", 1000000}},
+      {{"time", 0}},          {{"parallel", "four"}},
+      {{"parallel", 100000}},
   };
   for (const auto& p : rows) {
     CAPTURE(p.dump());
@@ -187,4 +190,46 @@ TEST_CASE("iperf3 results that do not fit the test are protocol errors") {
     REQUIRE_FALSE(r);
     CHECK(r.error().code == Errc::kProtocol);
   }
+}
+
+TEST_CASE("iperf3 UDP parameters: rate, burst, length, and the results' loss and jitter") {
+  json p = {{"udp", true},           {"time", 2},  {"parallel", 2},          {"len", 1200},
+            {"bandwidth", 20000000}, {"burst", 4}, {"udp_counters_64bit", 1}};
+  auto spec = iperf3::spec_from_params(p, SpecLimits{});
+  REQUIRE(spec);
+  CHECK(is_udp(*spec));
+  CHECK(spec->rate == 20000000);
+  CHECK(spec->burst == 4);
+  CHECK(spec->block_len == 1200);
+  CHECK(iperf3::udp_seq_bits(p) == 64);
+  CHECK(iperf3::udp_seq_bits({{"udp", true}}) == 32);
+  auto defaults = iperf3::spec_from_params({{"udp", true}}, SpecLimits{});
+  REQUIRE(defaults);
+  CHECK(defaults->block_len == kDefaultUdpLen);
+  json back = iperf3::params_json(*spec, "test");
+  CHECK(back["udp"] == true);
+  CHECK_FALSE(back.contains("tcp"));
+  CHECK(back["bandwidth"] == 20000000);
+  // A receiver's end in iperf3's results: packets is the highest sequence number (received +
+  // lost), errors the lost, jitter in seconds; and back.
+  SideEnd side;
+  StreamEnd e;
+  e.id = 0;
+  e.udp = UdpCounts{};
+  e.udp->packets = 95;
+  e.udp->lost = 5;
+  e.udp->jitter_ms = 0.25;
+  side.streams.push_back(e);
+  TestSpec one = *spec;
+  one.streams = 1;
+  json r = iperf3::results_json(side, one);
+  CHECK(r["streams"][0]["packets"] == 100);
+  CHECK(r["streams"][0]["errors"] == 5);
+  CHECK(r["streams"][0]["jitter"].get<double>() == doctest::Approx(0.00025));
+  auto parsed = iperf3::parse_results(r, one, false);  // the peer is the server: it received
+  REQUIRE(parsed);
+  REQUIRE(parsed->streams[0].udp);
+  CHECK(parsed->streams[0].udp->packets == 95);
+  CHECK(parsed->streams[0].udp->lost == 5);
+  CHECK(parsed->streams[0].udp->jitter_ms == doctest::Approx(0.25));
 }
