@@ -97,8 +97,8 @@ void latency(CLI::App& g, Raw& r) {
 
 void cost(CLI::App& g, Raw& r) {
   g.add_option("--cost", r.cost,
-               "what to measure of the cost: full, counters, rusage or off (default full, "
-               "falling back as far as this machine needs)");
+               "what to measure of the cost: full, bpf, ring, counters, rusage or off (default "
+               "full: the best this machine allows; a forced level falls back as far as needed)");
 }
 
 void nic(CLI::App& g, Raw& r) {
