@@ -53,10 +53,8 @@ def busy(w, level):
     return [int(open(f"{work}/{w}.{level}.{r}.busy").read()) for r in range(1, rounds + 1)]
 def figure(w, d):
     e = d["end"]
-    if w == "udp64":
-        s = e["sum"] if "sum" in e else e["sum_received"]
-        secs = s.get("seconds") or 1
-        return s.get("packets", 0) / secs / 1e3 if "packets" in s else s["bits_per_second"] / 512 / 1e3
+    if w == "udp64":  # datagrams received per second
+        return e["sum_udp"]["packets"] / max(e["sum_received"]["seconds"], 1e-9) / 1e3
     return e["sum_received"]["bits_per_second"] / 1e9
 unit = {"write": "Gbit/s", "udp64": "k datagrams/s", "p2": "Gbit/s"}
 med = statistics.median
