@@ -22,9 +22,18 @@ LEVELS="off bpf ring"
 command -v python3 >/dev/null || { echo "bench needs python3: apt-get install -y python3" >&2; exit 1; }
 work=$(mktemp -d); pinned=""; free=""
 trap '[ -n "$pinned" ] && kill "$pinned" 2>/dev/null; [ -n "$free" ] && kill "$free" 2>/dev/null; rm -rf "$work"' EXIT
-taskset -c 1 "$NICPERF" -s -p 15301 >/dev/null 2>&1 & pinned=$!
-"$NICPERF" -s -p 15302 >/dev/null 2>&1 & free=$!
-sleep 0.5
+# Servers on ports the kernel picks (-p 0): other benches may hold fixed ones.
+port_of() {
+  for _ in $(seq 100); do
+    p=$(sed -n 's/^Server listening on \([0-9]*\)$/\1/p' "$1")
+    [ -n "$p" ] && { echo "$p"; return; }
+    sleep 0.05
+  done
+  echo "server did not start: $(cat "$1")" >&2; exit 1
+}
+taskset -c 1 "$NICPERF" -s -p 0 >"$work/pinned.out" 2>&1 & pinned=$!
+"$NICPERF" -s -p 0 >"$work/free.out" 2>&1 & free=$!
+PINNED_PORT=$(port_of "$work/pinned.out"); FREE_PORT=$(port_of "$work/free.out")
 busy() {  # the machine's busy share over 0.5 s, to mark rounds that shared the CPUs
   local a b
   a=($(head -1 /proc/stat)); sleep 0.5; b=($(head -1 /proc/stat))
@@ -37,9 +46,9 @@ for r in $(seq "$ROUNDS"); do
     for level in $LEVELS; do
       busy >"$work/$w.$level.$r.busy"
       case $w in
-        write) taskset -c 0 "$NICPERF" -c 127.0.0.1 -p 15301 -t "$SECS" --cost $level -J ;;
-        udp64) taskset -c 0 "$NICPERF" -c 127.0.0.1 -p 15301 -t "$SECS" -u -b 0 -l 64 --cost $level -J ;;
-        p2) "$NICPERF" -c 127.0.0.1 -p 15302 -t "$SECS" -P 2 --cost $level -J ;;
+        write) taskset -c 0 "$NICPERF" -c 127.0.0.1 -p "$PINNED_PORT" -t "$SECS" --cost $level -J ;;
+        udp64) taskset -c 0 "$NICPERF" -c 127.0.0.1 -p "$PINNED_PORT" -t "$SECS" -u -b 0 -l 64 --cost $level -J ;;
+        p2) "$NICPERF" -c 127.0.0.1 -p "$FREE_PORT" -t "$SECS" -P 2 --cost $level -J ;;
       esac >"$work/$w.$level.$r.json"
     done
   done
