@@ -1,47 +1,93 @@
 #!/usr/bin/env bash
-# What measuring costs: the same loopback test with --cost off, full and counters, interleaved
-# (A B C A B C ...), same placement; prints median [min-max] for each and its ratio to off.
-# Also prints the tool's own user-space share of the sending stream thread's CPU time (the
-# data path should be nearly all kernel work) and the tracer thread's own CPU.
-#   bench/cost_overhead.sh [-r ROUNDS] [-t SECONDS] [-b BUILD_DIR]
+# What measuring costs: the same loopback tests with --cost off, bpf and ring, interleaved
+# (A B C A B C ...), same placement; prints median [min-max] for each level, its ratio to off
+# and the per-round ratio range, and the in-kernel collector's own cost (BPF run-time
+# statistics: ns per event, events/s, % of one CPU, per side; on loopback each event runs both
+# sides' programs).
+#   write   TCP write, client on CPU 0, server on CPU 1 (Gbit/s)
+#   udp64   -u -b 0 -l 64, same placement (datagrams/s received)
+#   p2      -P 2, unpinned (Gbit/s)
+#   bench/cost_overhead.sh [-r ROUNDS] [-t SECONDS] [-b BUILD_DIR] [-w "write udp64 p2"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=6 SECS=5 BUILD_DIR=build
-while getopts "r:t:b:" opt; do
-  case $opt in r) ROUNDS=$OPTARG ;; t) SECS=$OPTARG ;; b) BUILD_DIR=$OPTARG ;; *) exit 2 ;; esac
+ROUNDS=6 SECS=5 BUILD_DIR=build WORKLOADS="write udp64 p2"
+while getopts "r:t:b:w:" opt; do
+  case $opt in
+    r) ROUNDS=$OPTARG ;; t) SECS=$OPTARG ;; b) BUILD_DIR=$OPTARG ;; w) WORKLOADS=$OPTARG ;;
+    *) exit 2 ;;
+  esac
 done
 NICPERF=$BUILD_DIR/nicperf
+LEVELS="off bpf ring"
 command -v python3 >/dev/null || { echo "bench needs python3: apt-get install -y python3" >&2; exit 1; }
-work=$(mktemp -d); server=""
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
-taskset -c 1 "$NICPERF" -s -p 15301 >/dev/null 2>&1 & server=$!
-sleep 0.5
+work=$(mktemp -d); pinned=""; free=""
+trap '[ -n "$pinned" ] && kill "$pinned" 2>/dev/null; [ -n "$free" ] && kill "$free" 2>/dev/null; rm -rf "$work"' EXIT
+# Servers on ports the kernel picks (-p 0): other benches may hold fixed ones.
+port_of() {
+  for _ in $(seq 100); do
+    p=$(sed -n 's/^Server listening on \([0-9]*\)$/\1/p' "$1")
+    [ -n "$p" ] && { echo "$p"; return; }
+    sleep 0.05
+  done
+  echo "server did not start: $(cat "$1")" >&2; exit 1
+}
+taskset -c 1 "$NICPERF" -s -p 0 >"$work/pinned.out" 2>&1 & pinned=$!
+"$NICPERF" -s -p 0 >"$work/free.out" 2>&1 & free=$!
+PINNED_PORT=$(port_of "$work/pinned.out"); FREE_PORT=$(port_of "$work/free.out")
+busy() {  # the machine's busy share over 0.5 s, to mark rounds that shared the CPUs
+  local a b
+  a=($(head -1 /proc/stat)); sleep 0.5; b=($(head -1 /proc/stat))
+  local idle=$(( b[4] + b[5] - a[4] - a[5] )) total=0
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
 for r in $(seq "$ROUNDS"); do
-  for level in off full counters; do
-    taskset -c 0 "$NICPERF" -c 127.0.0.1 -p 15301 -t "$SECS" --cost $level -J >"$work/$level.$r.json"
+  for w in $WORKLOADS; do
+    for level in $LEVELS; do
+      busy >"$work/$w.$level.$r.busy"
+      case $w in
+        write) taskset -c 0 "$NICPERF" -c 127.0.0.1 -p "$PINNED_PORT" -t "$SECS" --cost $level -J ;;
+        udp64) taskset -c 0 "$NICPERF" -c 127.0.0.1 -p "$PINNED_PORT" -t "$SECS" -u -b 0 -l 64 --cost $level -J ;;
+        p2) "$NICPERF" -c 127.0.0.1 -p "$FREE_PORT" -t "$SECS" -P 2 --cost $level -J ;;
+      esac >"$work/$w.$level.$r.json"
+    done
   done
 done
-python3 - "$work" "$ROUNDS" <<'PY'
+python3 - "$work" "$ROUNDS" "$WORKLOADS" "$LEVELS" <<'PY'
 import json, statistics, sys
-work, rounds = sys.argv[1], int(sys.argv[2])
-def load(level): return [json.load(open(f"{work}/{level}.{r}.json")) for r in range(1, rounds + 1)]
-off, full = load("off"), load("full")
-g = lambda d: d["end"]["sum_received"]["bits_per_second"] / 1e9
-go = [g(d) for d in off]
-print(f"--cost off      {statistics.median(go):6.2f} [{min(go):.2f}-{max(go):.2f}] Gbit/s")
-for level in ("counters", "full"):
-    gl = [g(d) for d in load(level)]
-    print(f"--cost {level:<8} {statistics.median(gl):6.2f} [{min(gl):.2f}-{max(gl):.2f}] Gbit/s   "
-          f"ratio to off {statistics.median(gl)/statistics.median(go):.3f} "
-          f"(per-round {min(a/b for a,b in zip(gl,go)):.3f}-{max(a/b for a,b in zip(gl,go)):.3f})")
-us = []
-coll = []
-for d in full:
-    c = d["end"]["cost"]["client"]
-    s = c["streams"]
-    us.append(s["utime_s"] / max(s["utime_s"] + s["stime_s"], 1e-9))
-    coll.append(c["derived"]["collector_cpu_percent"])
-print(f"sender stream thread time in user space (nicperf's own code): median {100*statistics.median(us):.2f}% "
-      f"[{100*min(us):.2f}-{100*max(us):.2f}] (tick-sampled; no PMU cycles here)")
-print(f"tracer thread CPU: median {statistics.median(coll):.2f}% of one CPU")
+work, rounds, workloads, levels = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
+def load(w, level):
+    return [json.load(open(f"{work}/{w}.{level}.{r}.json")) for r in range(1, rounds + 1)]
+def busy(w, level):
+    return [int(open(f"{work}/{w}.{level}.{r}.busy").read()) for r in range(1, rounds + 1)]
+def figure(w, d):
+    e = d["end"]
+    if w == "udp64":  # datagrams received per second
+        return e["sum_udp"]["packets"] / max(e["sum_received"]["seconds"], 1e-9) / 1e3
+    return e["sum_received"]["bits_per_second"] / 1e9
+unit = {"write": "Gbit/s", "udp64": "k datagrams/s", "p2": "Gbit/s"}
+med = statistics.median
+for w in workloads:
+    print(f"{w} ({unit[w]}), {rounds} interleaved rounds; busy share before each run: "
+          + ", ".join(f"{l} {med(busy(w, l))}%" for l in levels))
+    base = [figure(w, d) for d in load(w, "off")]
+    for level in levels:
+        v = [figure(w, d) for d in load(w, level)]
+        ratio = "" if level == "off" else (
+            f"   ratio to off {med(v)/med(base):.3f} (per-round {min(a/b for a,b in zip(v,base)):.3f}"
+            f"-{max(a/b for a,b in zip(v,base)):.3f})")
+        print(f"  --cost {level:<5} {med(v):9.2f} [{min(v):.2f}-{max(v):.2f}]{ratio}")
+    for level in levels:
+        if level == "off": continue
+        for side in ("client", "server"):
+            got = [d["end"]["cost"][side] for d in load(w, level) if side in d["end"].get("cost", {})]
+            lv = sorted({c["level"] for c in got})
+            cpu = [c["derived"]["cpu_ns_per_byte"] for c in got]
+            line = f"  {level:<5} {side:<6} level {','.join(lv)}  CPU ns/byte {med(cpu):.3f}" if cpu else ""
+            k = [c["collector_kernel"] for c in got if "collector_kernel" in c]
+            if k:
+                line += (f"  collector {med([x['ns_per_event'] for x in k]):.0f} ns/event, "
+                         f"{med([x['events_per_second'] for x in k])/1e3:.0f}k events/s, "
+                         f"{med([x['cpu_percent'] for x in k]):.2f}% of one CPU")
+            if line: print(line)
 PY

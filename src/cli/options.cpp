@@ -99,8 +99,8 @@ void latency(CLI::App& g, Raw& r) {
 
 void cost(CLI::App& g, Raw& r) {
   g.add_option("--cost", r.cost,
-               "what to measure of the cost: full, counters, rusage or off (default full, "
-               "falling back as far as this machine needs)");
+               "what to measure of the cost: full, bpf, ring, counters, rusage or off (default "
+               "full: the best this machine allows; a forced level falls back as far as needed)");
   g.add_flag("--profile", r.profile,
              "sample where each side's CPU goes (kernel and user call chains, 499 Hz per thread) "
              "and report the top functions");

@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "cost/softnet.hpp"
+#include "cost/bpf_tracer.hpp"
+#include "cost/steal.hpp"
 #include "nicperf/util/clock.hpp"
 
 namespace nicperf {
@@ -71,8 +73,10 @@ HostIdentity this_host() {
 std::string attribution_rule(const SideCost& c) {
   if (!c.traced) return "no interrupt tracing at this level";
   std::string rule =
-      "each hardirq and softirq interval is charged to the task it interrupted (the sample's "
-      "tid): this side's stream threads, the rest of this process, the peer process (same "
+      "each hardirq and softirq interval is charged to the task it interrupted (" +
+      std::string(c.level == CostLevel::kBpf ? "the current task, summed in the kernel"
+                                             : "the sample's tid") +
+      "): this side's stream threads, the rest of this process, the peer process (same "
       "kernel: " +
       std::string(c.peer_on_host ? "yes" : "no") + "), or other (idle, ksoftirqd, unrelated)";
   rule += c.irq_time_accounting
@@ -119,21 +123,38 @@ DerivedCost derive(const SideCost& c) {
 }
 
 CostFallback fall_back(CostFallback from, CostLevel failed, const std::string& why) {
+  // full is tried as bpf, its best level.
+  if (failed == CostLevel::kFull) failed = CostLevel::kBpf;
+  if (from.level == CostLevel::kFull) from.level = CostLevel::kBpf;
   // rusage and off always run; a level above the current one was not in use.
   if (failed <= CostLevel::kRusage || from.level < failed) return from;
-  from.level = failed == CostLevel::kFull ? CostLevel::kCounters : CostLevel::kRusage;
+  from.level = CostLevel(int(failed) - 1);
   from.reason = from.reason.empty() ? why : from.reason + "; " + why;
   return from;
 }
 
 CostCollector::CostCollector(CostLevel requested, ThreadClaims* claims)
-    : requested_(requested), level_(requested), claims_(claims) {
-  if (level_ == CostLevel::kFull) {
+    : requested_(requested),
+      level_(requested == CostLevel::kFull ? CostLevel::kBpf : requested),
+      claims_(claims) {
+  start_tracing();
+}
+
+// Each tracing level that cannot start here hands over to the one below, with its reason.
+void CostCollector::start_tracing() {
+  if (level_ == CostLevel::kBpf) {
+    auto b = BpfTracer::start();
+    if (b)
+      bpf_ = std::move(*b);
+    else
+      degrade(CostLevel::kBpf, b.error().message);
+  }
+  if (level_ == CostLevel::kRing) {
     auto t = IrqTracer::start();
     if (t)
       tracer_ = std::move(*t);
     else
-      degrade(CostLevel::kFull, "interrupt tracing unavailable: " + t.error().message);
+      degrade(CostLevel::kRing, "interrupt tracing unavailable: " + t.error().message);
   }
 }
 
@@ -145,7 +166,14 @@ void CostCollector::degrade(CostLevel failed, const std::string& why) {
   CostFallback f = fall_back({level_, reason_}, failed, why);
   level_ = f.level;
   reason_ = std::move(f.reason);
-  if (level_ < CostLevel::kFull) tracer_.reset();
+  if (level_ < CostLevel::kRing) tracer_.reset();
+  if (level_ < CostLevel::kBpf) bpf_.reset();
+}
+
+void CostCollector::set_peer(const HostIdentity& peer) {
+  HostIdentity me = this_host();
+  if (bpf_ && !peer.boot_id.empty() && peer.boot_id == me.boot_id && peer.pid != me.pid)
+    bpf_->set_peer(peer.pid);
 }
 
 void CostCollector::attach(const std::vector<std::pair<int, pid_t>>& stream_tids) {
@@ -175,6 +203,10 @@ void CostCollector::attach(const std::vector<std::pair<int, pid_t>>& stream_tids
   for (const auto& a : streams_) mine.push_back(a.tid);
   if (claims_) claims_->claim(this, mine);
   foreign_ = claimed_by_others();
+  std::vector<pid_t> stream_tids_only;
+  for (const auto& a : streams_) stream_tids_only.push_back(a.tid);
+  side_cpus_ = cpus_of(stream_tids_only);
+  if (bpf_) bpf_->register_threads(stream_tids_only, foreign_);
   for (pid_t tid : process_tids()) {
     bool is_stream = std::any_of(streams_.begin(), streams_.end(),
                                  [tid](const Attached& a) { return a.tid == tid; });
@@ -197,10 +229,13 @@ std::uint64_t CostCollector::begin() {
   for (auto& a : streams_) snap(a);
   for (auto& a : rest_) snap(a);
   if (collector_) snap(*collector_);
-  if (level_ >= CostLevel::kCounters) proc_begin_ = read_proc_softirqs();
+  if (level_ >= CostLevel::kCounters) {
+    proc_begin_ = read_proc_softirqs();
+    steal_begin_ = read_steal();
+  }
   if (level_ != CostLevel::kOff) (softnet_ = std::make_unique<SoftnetWindow>())->begin();
   process_times(utime_begin_s_, stime_begin_s_);
-  begin_ns_ = tracer_ ? tracer_->mark_start() : monotonic_ns();
+  begin_ns_ = tracer_ ? tracer_->mark_start() : bpf_ ? bpf_->mark_start() : monotonic_ns();
   return begin_ns_;
 }
 
@@ -211,11 +246,12 @@ std::vector<double> CostCollector::stream_task_clock() const {
 }
 
 void CostCollector::end() {
-  end_ns_ = tracer_ ? tracer_->mark_end() : monotonic_ns();
+  end_ns_ = tracer_ ? tracer_->mark_end() : bpf_ ? bpf_->mark_end() : monotonic_ns();
   process_times(utime_end_s_, stime_end_s_);
   if (softnet_) softnet_->end();
   if (level_ < CostLevel::kCounters) return;
   proc_end_ = read_proc_softirqs();
+  steal_end_ = read_steal();
   for (pid_t tid : claimed_by_others())
     if (std::find(foreign_.begin(), foreign_.end(), tid) == foreign_.end()) foreign_.push_back(tid);
   auto snap = [](Attached& a) {
@@ -229,7 +265,8 @@ void CostCollector::end() {
 }
 
 std::optional<IrqBucket> CostCollector::traced_irq(pid_t tid) const {
-  if (!tracer_ || level_ < CostLevel::kFull) return std::nullopt;
+  if (bpf_ && level_ == CostLevel::kBpf) return traced_bpf(tid);
+  if (!tracer_ || level_ < CostLevel::kRing) return std::nullopt;
   const auto& by_tid = tracer_->accounting().by_tid();
   auto it = by_tid.find(tid);
   return it == by_tid.end() ? IrqBucket{} : it->second;
@@ -242,6 +279,8 @@ std::optional<SideCost> CostCollector::result(const CostInputs& in) const {
     case CostLevel::kRusage:
       return rusage_result(in);
     case CostLevel::kCounters:
+    case CostLevel::kRing:
+    case CostLevel::kBpf:
     case CostLevel::kFull:
       break;
   }
@@ -295,11 +334,16 @@ SideCost CostCollector::counters_result(const CostInputs& in) const {
   }
   for (const auto& a : rest_) c.rest += a.end - a.begin;
   if (collector_) c.collector = collector_->end - collector_->begin;
+  if (!steal_end_.empty()) {
+    c.steal_ns = steal_between(steal_begin_, steal_end_, side_cpus_);
+    c.steal_cpus = int(side_cpus_.size());
+  }
   if (tracer_) attribute_irq(in, c);
+  if (bpf_) attribute_bpf(in, c);
   return c;
 }
 
-// Level full: each traced interrupt interval goes to the task it interrupted.
+// Level ring: each traced interrupt interval goes to the task it interrupted.
 void CostCollector::attribute_irq(const CostInputs& in, SideCost& c) const {
   c.traced = true;
   const IrqAccounting& acc = tracer_->accounting();

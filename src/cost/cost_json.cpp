@@ -195,6 +195,24 @@ Json to_json(const SideCost& c) {
     j["traced_total"] = share_json(total);
     j["irqs"] = irqs;
   }
+  j["fallback_reason"] = c.reason;  // the ladder's why, under the name the bpf level added
+  if (c.steal_ns) {
+    CounterValues all = c.streams;
+    all += c.rest;
+    j["steal_switch"] = {{"task_clock_minus_scheduler_ns", all.task_clock_ns - all.schedstat_ns},
+                         {"steal_ns", *c.steal_ns},
+                         {"cpus", c.steal_cpus}};
+  }
+  if (c.bpf_run) {
+    // The in-kernel collector's own cost: each program run is one traced event.
+    double wall_ns = c.wall_s * 1e9;
+    j["collector_kernel"] = {
+        {"run_ns", c.bpf_run->run_ns},
+        {"events", c.bpf_run->runs},
+        {"ns_per_event", c.bpf_run->ns_per_event()},
+        {"events_per_second", c.wall_s > 0 ? double(c.bpf_run->runs) / c.wall_s : 0.0},
+        {"cpu_percent", wall_ns > 0 ? 100.0 * double(c.bpf_run->run_ns) / wall_ns : 0.0}};
+  }
   return j;
 }
 
@@ -248,6 +266,14 @@ Expected<SideCost> cost_from_json(const Json& j) {
             irq.at("name").get<std::string>().substr(0, 64),
             IrqCharge{irq.at("ns").get<std::uint64_t>(), irq.at("count").get<std::uint64_t>()});
       }
+    }
+    if (j.contains("steal_switch")) {
+      c.steal_ns = j.at("steal_switch").at("steal_ns").get<double>();
+      c.steal_cpus = j.at("steal_switch").at("cpus").get<int>();
+    }
+    if (j.contains("collector_kernel")) {
+      const auto& k = j.at("collector_kernel");
+      c.bpf_run = BpfRunCost{k.at("run_ns").get<std::uint64_t>(), k.at("events").get<std::uint64_t>()};
     }
     return c;
   } catch (const nlohmann::json::exception& e) {

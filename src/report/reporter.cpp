@@ -281,6 +281,14 @@ class TextReporter final : public Reporter {
                                                    fixed(100 * d.task_clock_vs_scheduler, 1) + "%"
                                              : std::string("n/a");
     });
+    // task-clock keeps steal and the switch window in; the scheduler's run time does not.
+    row("  steal + switch ms (steal)", [](const SideCost& x, const DerivedCost&) {
+      if (!x.steal_ns) return std::string("n/a");
+      CounterValues all = x.streams;
+      all += x.rest;
+      return fixed((all.task_clock_ns - all.schedstat_ns) / 1e6, 1) + " (" +
+             fixed(*x.steal_ns / 1e6, 1) + ")";
+    });
     for (const SideCost* x : {c, s}) {
       if (!x) continue;
       const char* who = x == c ? "client" : "server";
@@ -289,6 +297,7 @@ class TextReporter final : public Reporter {
         out_ << "  " << who << ": " << x->hardware_reason << "\n";
       if (x->lost_records)
         out_ << "  " << who << ": " << x->lost_records << " trace records lost\n";
+      if (x->bpf_run) out_ << "  " << who << ": " << bpf_run_text(*x) << "\n";
     }
     const SideCost* any = c ? c : s;
     if (any->traced) out_ << "  attribution: " << attribution_rule(*any) << "\n";

@@ -155,6 +155,7 @@ void SideRun::attach_cost() {
       std::this_thread::sleep_for(std::chrono::microseconds(100));
     tids.emplace_back(t.stream->config().index, t.stream->tid());
   }
+  cost_->set_peer(report_.peer);  // the bpf level tells the peer's threads apart in the kernel
   cost_->attach(tids);
   if (report_.spec.profile) {
     profile_ =

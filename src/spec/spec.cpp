@@ -123,6 +123,10 @@ const char* cost_level_name(CostLevel level) {
       return "rusage";
     case CostLevel::kCounters:
       return "counters";
+    case CostLevel::kRing:
+      return "ring";
+    case CostLevel::kBpf:
+      return "bpf";
     case CostLevel::kFull:
       return "full";
   }
@@ -130,14 +134,16 @@ const char* cost_level_name(CostLevel level) {
 }
 
 std::optional<CostLevel> parse_cost_level(const std::string& name) {
-  for (auto l : {CostLevel::kOff, CostLevel::kRusage, CostLevel::kCounters, CostLevel::kFull})
+  for (auto l : {CostLevel::kOff, CostLevel::kRusage, CostLevel::kCounters, CostLevel::kRing,
+                 CostLevel::kBpf, CostLevel::kFull})
     if (name == cost_level_name(l)) return l;
   return std::nullopt;
 }
 
 Expected<CostLevel> cost_level_from(const std::string& name) {
   if (auto level = parse_cost_level(name)) return *level;
-  return usage("cost level must be full, counters, rusage or off, got '" + name + "'");
+  return usage("cost level must be full, bpf, ring, counters, rusage or off, got '" + name +
+               "'");
 }
 
 Status validate(const TestSpec& s, const SpecLimits& lim) {

@@ -125,7 +125,8 @@ TEST_CASE("schema: the file is draft 2020-12 and carries the version documents c
        {nicperf::Direction::kNormal, nicperf::Direction::kReverse, nicperf::Direction::kBidir})
     directions.insert(nicperf::direction_name(d));
   for (auto l : {nicperf::CostLevel::kOff, nicperf::CostLevel::kRusage,
-                 nicperf::CostLevel::kCounters, nicperf::CostLevel::kFull})
+                 nicperf::CostLevel::kCounters, nicperf::CostLevel::kRing,
+                 nicperf::CostLevel::kBpf, nicperf::CostLevel::kFull})
     levels.insert(nicperf::cost_level_name(l));
   CHECK(names(schema["$defs"]["send_mode"]["enum"]) == sends);
   CHECK(names(schema["$defs"]["recv_mode"]["enum"]) == recvs);

@@ -1,16 +1,20 @@
 // The cost collector: what moving the bytes cost one side, over exactly the measured window.
 //   counters: perf_event per stream thread and for the rest of the process (perf_counters.hpp)
-//   full:     plus system-wide hardirq/softirq time, charged to the task each one interrupted
-//             (irq_trace.hpp)
+//   ring:     plus system-wide hardirq/softirq time, charged to the task each one interrupted,
+//             from a perf ring per CPU (irq_trace.hpp)
+//   bpf:      the same figures summed in the kernel by BPF programs (src/cost/bpf_tracer.hpp)
 //   rusage:   getrusage for the process only, as iperf3 does
 //   off:      nothing
+//   full:     a request for the best level available here
 // Every level, off included, runs through the same collector: a level that cannot run here falls
-// back down the ladder full -> counters -> rusage and the report says why; rusage always runs.
+// back down the ladder bpf -> ring -> counters -> rusage and the report says why; rusage always
+// runs.
 #pragma once
 
 #include <sys/types.h>
 
 #include <array>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -26,14 +30,15 @@
 namespace nicperf {
 
 class SoftnetWindow;  // cost/softnet.hpp
+class BpfTracer;
 
 // Where a request stands on the fallback ladder, and why it is below what was asked.
 struct CostFallback {
   CostLevel level = CostLevel::kFull;
   std::string reason;  // each step's why, joined with "; "
 };
-// The step down after `failed` could not run here: full falls to counters, counters to rusage.
-// A failure of a level above the current one changes nothing.
+// The step down after `failed` could not run here: full (as bpf) falls to ring, ring to
+// counters, counters to rusage. A failure of a level above the current one changes nothing.
 CostFallback fall_back(CostFallback from, CostLevel failed, const std::string& why);
 
 // What the side run knows of its streams when the window closes.
@@ -52,6 +57,8 @@ class CostCollector {
   ~CostCollector();
   // After the stream threads exist: opens their counters and the rest of the process's.
   void attach(const std::vector<std::pair<int, pid_t>>& stream_tids);
+  // Before begin(): the peer, whose process the bpf level tells apart in the kernel.
+  void set_peer(const HostIdentity& peer);
   // Opens the window; returns its start (CLOCK_MONOTONIC ns).
   std::uint64_t begin();
   // Task-clock of each attached stream so far (for per-interval CPU), in attach order.
@@ -63,7 +70,7 @@ class CostCollector {
   std::optional<SideCost> result(const CostInputs& in) const;
   CostLevel level() const { return level_; }
   const std::string& reason() const { return reason_; }
-  // After end(), at level full: the interrupt time traced on top of any task (the NIC's queue
+  // After end(), at a tracing level (ring, bpf): the interrupt time traced on top of any task (the NIC's queue
   // threads), or nullopt when nothing was traced.
   std::optional<IrqBucket> traced_irq(pid_t tid) const;
 
@@ -79,10 +86,14 @@ class CostCollector {
   SideCost rusage_result(const CostInputs& in) const;
   SideCost counters_result(const CostInputs& in) const;
   void attribute_irq(const CostInputs& in, SideCost& c) const;
+  void attribute_bpf(const CostInputs& in, SideCost& c) const;  // cost_bpf.cpp
+  std::optional<IrqBucket> traced_bpf(pid_t tid) const;
+  void start_tracing();
 
   CostLevel requested_, level_;
   std::string reason_, hw_reason_;
   std::unique_ptr<IrqTracer> tracer_;
+  std::unique_ptr<BpfTracer> bpf_;
   std::vector<Attached> streams_, rest_;
   std::optional<Attached> collector_;
   std::uint64_t begin_ns_ = 0, end_ns_ = 0;
@@ -92,6 +103,8 @@ class CostCollector {
   ThreadClaims* claims_;
   std::vector<pid_t> foreign_;  // other tests' threads, seen at attach() and end()
   std::array<std::uint64_t, kSoftirqVectors> proc_begin_{}, proc_end_{};
+  std::map<int, double> steal_begin_, steal_end_;  // per CPU, ns
+  std::vector<int> side_cpus_;                    // where the stream threads may run
   double utime_begin_s_ = 0, stime_begin_s_ = 0, utime_end_s_ = 0, stime_end_s_ = 0;
   std::unique_ptr<SoftnetWindow> softnet_;  // at every level but off
 };

@@ -92,6 +92,12 @@ struct SoftnetCount {
   std::optional<std::uint64_t> received_rps, flow_limit;
 };
 
+// What the in-kernel collector's programs cost, summed over them: each run is one event.
+struct BpfRunCost {
+  std::uint64_t run_ns = 0, runs = 0;
+  double ns_per_event() const { return runs ? double(run_ns) / double(runs) : 0; }
+};
+
 struct SideCost {
   CostLevel level = CostLevel::kOff;
   CostLevel requested = CostLevel::kFull;
@@ -112,6 +118,13 @@ struct SideCost {
   bool irq_time_accounting = false;  // kernel: softirq time kept out of task time
   std::vector<NapiCount> napi;        // empty when napi_poll was not traced
   std::vector<SoftnetCount> softnet;  // empty when /proc/net/softnet_stat was not read
+  // The bpf level's own kernel cost over the window: its programs' run time and runs
+  // (BPF_ENABLE_STATS); absent at the other levels.
+  std::optional<BpfRunCost> bpf_run;
+  // /proc/stat steal over the window on the CPUs this side's stream threads may use, beside
+  // task-clock minus scheduler time ("steal + switch"); absent below counters.
+  std::optional<double> steal_ns;
+  int steal_cpus = 0;
 };
 
 // Figures derived from a SideCost (never stored, always computed from it).
@@ -128,6 +141,8 @@ struct DerivedCost {
 };
 DerivedCost derive(const SideCost& c);
 std::string attribution_rule(const SideCost& c);
+// "collector: N ns per event, M events/s, X% of one CPU" for the bpf level's own kernel cost.
+std::string bpf_run_text(const SideCost& c);
 
 nlohmann::json to_json(const SideCost& c);
 Expected<SideCost> cost_from_json(const nlohmann::json& j);

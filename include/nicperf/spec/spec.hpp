@@ -18,7 +18,9 @@ enum class Direction { kNormal, kReverse, kBidir };  // normal: the client sends
 enum class Mode { kBulk, kDatagram, kRr };
 
 // What the cost collector measures; ordered, since each level falls back to the one below.
-enum class CostLevel { kOff = 0, kRusage = 1, kCounters = 2, kFull = 3 };
+// bpf: interrupt time summed in the kernel; ring: the perf-ring tracer. full is a request only
+// (the best level available: bpf, ring, counters, rusage); a side reports the level it reached.
+enum class CostLevel { kOff = 0, kRusage = 1, kCounters = 2, kRing = 3, kBpf = 4, kFull = 5 };
 
 struct TestSpec {
   Mode mode = Mode::kBulk;
@@ -80,7 +82,7 @@ std::optional<Mode> parse_mode(const std::string& name);
 const char* protocol_name(Mode m);  // tcp | udp
 // Refuses an unknown protocol and --rr over UDP, with the usage errors validation gave.
 Expected<Mode> mode_from(const std::string& protocol, bool rr);
-const char* cost_level_name(CostLevel level);  // full | counters | rusage | off
+const char* cost_level_name(CostLevel level);  // full | bpf | ring | counters | rusage | off
 std::optional<CostLevel> parse_cost_level(const std::string& name);
 // parse_cost_level with the usage error for an unknown name.
 Expected<CostLevel> cost_level_from(const std::string& name);

@@ -69,14 +69,22 @@ TEST_CASE("cost levels by name") {
   CHECK_FALSE(parse_cost_level("most"));
 }
 
-TEST_CASE("the fallback ladder: full to counters to rusage, each step with its reason") {
+TEST_CASE("the fallback ladder: full to bpf to ring to counters to rusage, each with its reason") {
   CostFallback full{CostLevel::kFull, ""};
-  CostFallback c = fall_back(full, CostLevel::kFull, "no tracefs");
+  CostFallback c = fall_back(full, CostLevel::kFull, "BPF refused: NICPERF_DISABLE_BPF=1");
+  CHECK(c.level == CostLevel::kRing);
+  c = fall_back(c, CostLevel::kRing, "no tracefs");
   CHECK(c.level == CostLevel::kCounters);
-  CHECK(c.reason == "no tracefs");
+  CHECK(c.reason == "BPF refused: NICPERF_DISABLE_BPF=1; no tracefs");
   c = fall_back(c, CostLevel::kCounters, "perf_event_paranoid is 3");
   CHECK(c.level == CostLevel::kRusage);
-  CHECK(c.reason == "no tracefs; perf_event_paranoid is 3");
+  CHECK(c.reason == "BPF refused: NICPERF_DISABLE_BPF=1; no tracefs; perf_event_paranoid is 3");
+  // A forced level falls down the same ladder.
+  CostFallback bpf = fall_back({CostLevel::kBpf, ""}, CostLevel::kBpf, "no bpf");
+  CHECK(bpf.level == CostLevel::kRing);
+  CostFallback ring = fall_back({CostLevel::kRing, ""}, CostLevel::kRing, "no tracefs");
+  CHECK(ring.level == CostLevel::kCounters);
+  CHECK(fall_back({CostLevel::kRing, ""}, CostLevel::kBpf, "no bpf").level == CostLevel::kRing);
   // Counters failing under a full request skip straight to rusage.
   CostFallback skip = fall_back(full, CostLevel::kCounters, "no perf");
   CHECK(skip.level == CostLevel::kRusage);

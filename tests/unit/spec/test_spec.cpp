@@ -115,7 +115,8 @@ TEST_CASE("mode and cost level names round trip") {
     CHECK(parse_mode(mode_name(m)) == m);
   }
   CHECK_FALSE(parse_mode("tcp"));
-  for (auto l : {CostLevel::kOff, CostLevel::kRusage, CostLevel::kCounters, CostLevel::kFull}) {
+  for (auto l : {CostLevel::kOff, CostLevel::kRusage, CostLevel::kCounters, CostLevel::kRing,
+                 CostLevel::kBpf, CostLevel::kFull}) {
     CAPTURE(cost_level_name(l));
     CHECK(parse_cost_level(cost_level_name(l)) == l);
     REQUIRE(cost_level_from(cost_level_name(l)));
@@ -124,7 +125,7 @@ TEST_CASE("mode and cost level names round trip") {
   auto bad = cost_level_from("most");
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == Errc::kUsage);
-  CHECK(bad.error().message == "cost level must be full, counters, rusage or off, got 'most'");
+  CHECK(bad.error().message == "cost level must be full, bpf, ring, counters, rusage or off, got 'most'");
 }
 
 TEST_CASE("a mode is the wire's protocol plus the rr flag") {
@@ -174,7 +175,8 @@ TEST_CASE("spec JSON with an unknown protocol or cost, or --rr over UDP, is a us
     const char* message;
   };
   Row rows[] = {{"protocol", "sctp", "protocol 'sctp' is not supported (tcp or udp)"},
-                {"cost", "most", "cost level must be full, counters, rusage or off, got 'most'"}};
+                {"cost", "most",
+                 "cost level must be full, bpf, ring, counters, rusage or off, got 'most'"}};
   for (auto& r : rows) {
     CAPTURE(r.key);
     json j = base;
