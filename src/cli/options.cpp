@@ -82,7 +82,8 @@ void udp(CLI::App& g, Raw& r) {
                "RATE[/BURST] per stream in bits/s, e.g. 100M or 1G/8 (default 1M; 0 = unpaced)");
   g.add_option(
       "--batch", r.batch,
-      "datagrams per system call for sendmmsg, gso, zerocopy and recvmmsg, 1-64 (default 16)");
+      "datagrams per system call for sendmmsg, zerocopy and recvmmsg, 1-64 (default 16); gso "
+      "and gro always fill one UDP payload per call");
   g.add_option("--sweep-rate", r.sweep_rate,
                "offer LO:HI:STEPS packets/s (e.g. 50k:2M:10) and report delivered vs offered per "
                "step (the receive-livelock experiment)");
