@@ -82,7 +82,8 @@ void udp(CLI::App& g, Raw& r) {
                "RATE[/BURST] per stream in bits/s, e.g. 100M or 1G/8 (default 1M; 0 = unpaced)");
   g.add_option(
       "--batch", r.batch,
-      "datagrams per system call for sendmmsg, gso, zerocopy and recvmmsg, 1-64 (default 16)");
+      "datagrams per system call for sendmmsg, zerocopy and recvmmsg, 1-64 (default 16); gso "
+      "and gro always fill one UDP payload per call");
   g.add_flag("--udp-counters-64bit", r.udp_counters_64bit,
              "with --iperf3: 64-bit datagram sequence numbers, as iperf3's option of that name");
   g.add_option("--sweep-rate", r.sweep_rate,

@@ -2,9 +2,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <vector>
 
 #include "nicperf/paths/registry.hpp"
+#include "paths/page_buffer.hpp"
 
 namespace nicperf {
 namespace {
@@ -13,7 +13,8 @@ class ReadRecv final : public RecvPath {
  public:
   Status open(const PathContext& ctx) override {
     fd_ = ctx.fd;
-    buf_.resize(ctx.block_len);
+    if (!buf_.resize(ctx.block_len))
+      return Error{Errc::kSystem, errno_text("receive buffer mmap", errno)};
     return ok();
   }
 
@@ -25,7 +26,7 @@ class ReadRecv final : public RecvPath {
 
  private:
   int fd_ = -1;
-  std::vector<char> buf_;
+  PageBuffer buf_;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "nicperf/paths/dgram_path.hpp"
+#include "paths/page_buffer.hpp"
 #include "paths/udp_util.hpp"
 
 namespace nicperf {
@@ -47,8 +48,20 @@ int send_segmented(int fd, const char* data, std::size_t n, std::size_t len, int
 
 namespace {
 
+// --batch does not limit a GSO send: like iperf3 --gsro, each sendmsg() carries as many
+// datagrams as one UDP payload and UDP_SEGMENT allow, which is what makes GSO cheap per datagram.
 class GsoSend final : public BatchDgramSend {
  public:
+  Status open(const DgramContext& ctx) override {
+    if (auto st = check_dgram_context(ctx, true); !st) return st;
+    DgramContext room = ctx;  // room() holds a whole send, and still a whole --batch
+    room.batch = std::max(ctx.batch, int(gso_datagrams_per_send(ctx.datagram_len)));
+    return BatchDgramSend::open(room);
+  }
+  std::size_t per_call(std::size_t) const override {
+    return gso_datagrams_per_send(ctx_.datagram_len);
+  }
+
   DgramResult send(std::size_t count) override {
     const std::size_t len = ctx_.datagram_len, per_send = gso_datagrams_per_send(len);
     std::size_t sent = 0;
@@ -72,9 +85,13 @@ class GroRecv final : public DgramRecvPath {
     int one = 1;
     if (setsockopt(fd_, SOL_UDP, UDP_GRO, &one, sizeof one) != 0)
       return Error{Errc::kSystem, errno_text("UDP_GRO", errno)};
-    buf_.resize(kSuperLen);
+    if (!buf_.resize(kSuperLen)) return Error{Errc::kSystem, errno_text("GRO buffer mmap", errno)};
     return ok();
   }
+
+  // The stack coalesces at most UDP_GRO_CNT_MAX (64) segments: offering that many slots hands a
+  // whole super-datagram to the stream at once, whatever --batch says.
+  std::size_t per_call(std::size_t) const override { return kMaxDgramBatch; }
 
   // Hands out what is left of the last super-datagram before reading the next one, so every
   // piece stays valid until the following call.
@@ -119,7 +136,7 @@ class GroRecv final : public DgramRecvPath {
   }
 
   int fd_ = -1;
-  std::vector<char> buf_;
+  PageBuffer buf_;  // page-aligned, room for a whole 64 KiB super-datagram
   const char* next_ = nullptr;
   std::size_t left_ = 0, segment_ = 0, pieces_ = 0;
 };

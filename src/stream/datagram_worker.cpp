@@ -122,11 +122,12 @@ void DatagramWorker::send_loop(std::stop_token& stop) {
                                          : std::numeric_limits<std::uint64_t>::max();
   double pps = double(cfg_.rate) / (8.0 * double(len));
   // Catch-up after a stall is limited to 1 ms of datagrams (or one batch).
-  std::uint64_t max_debt = std::max<std::uint64_t>(std::uint64_t(pps / 1000), cfg_.batch);
+  const std::uint64_t per_call = send_->per_call(std::size_t(cfg_.batch));
+  std::uint64_t max_debt = std::max<std::uint64_t>(std::uint64_t(pps / 1000), per_call);
   Pacer pacer(pps > 0 ? pps : 1, cfg_.burst, max_debt, Clock::now());
   std::uint64_t seq = 0, taken = 0, drops = 0;
   while (seq < limit && !stop.stop_requested()) {
-    std::uint64_t n = std::min<std::uint64_t>(std::uint64_t(cfg_.batch), limit - seq);
+    std::uint64_t n = std::min<std::uint64_t>(per_call, limit - seq);
     if (cfg_.rate > 0) {
       n = std::min(n, pacer.allowed(seq, Clock::now()));
       if (n == 0) {
@@ -193,7 +194,8 @@ void DatagramWorker::send_fin(std::uint64_t total) {
 void DatagramWorker::recv_loop(std::stop_token& stop) {
   std::array<Datagram, kMaxDgramBatch> got;
   UdpReceiveStats stats;
-  std::span<Datagram> room(got.data(), std::size_t(cfg_.batch));
+  std::span<Datagram> room(got.data(),
+                           std::min(got.size(), recv_->per_call(std::size_t(cfg_.batch))));
   while (!stop.stop_requested()) {
     DgramResult r = recv_->recv(room);
     if (r.err == EAGAIN || r.err == EWOULDBLOCK || r.err == EINTR || r.err == ECONNREFUSED)
@@ -210,6 +212,7 @@ void DatagramWorker::recv_loop(std::stop_token& stop) {
 bool DatagramWorker::receive_batch(std::span<Datagram> got, UdpReceiveStats& stats) {
   std::int64_t now = realtime_ns();
   bool more = true;
+  bool counted = false;
   for (const Datagram& d : got) {
     DgramHeader h;
     if (cfg_.iperf3_seq_bits) {
@@ -232,8 +235,10 @@ bool DatagramWorker::receive_batch(std::span<Datagram> got, UdpReceiveStats& sta
       return false;
     }
     stats.on_datagram(h.seq, h.send_ns, now);
-    last_arrival_ = Clock::now();
+    counted = true;
   }
+  // One clock read per call, not per datagram: a batch arrives at one time anyway (`now`).
+  if (counted) last_arrival_ = Clock::now();
   packets_.store(stats.packets(), std::memory_order_relaxed);
   lost_.store(stats.lost(), std::memory_order_relaxed);
   out_of_order_.store(stats.out_of_order(), std::memory_order_relaxed);

@@ -53,8 +53,12 @@ class DgramSendPath {
   // pattern; the stream stamps headers there and then calls send(). Zero-copy paths hand out a
   // buffer the kernel no longer holds.
   virtual char* room() = 0;
-  // Sends the first `count` (<= batch) datagrams of room(); count taken may be fewer.
+  // Sends the first `count` (<= batch, or <= per_call()) datagrams of room(); count taken may be
+  // fewer.
   virtual DgramResult send(std::size_t count) = 0;
+  // Datagrams the stream should hand over per send(): --batch, unless the path packs by another
+  // rule (GSO fills one UDP payload whatever --batch says). room() holds at least this many.
+  virtual std::size_t per_call(std::size_t batch) const { return batch; }
   // Waits for work still in flight (zero-copy completions).
   virtual DgramResult finish() { return {}; }
   // Whether ENOBUFS lost every datagram of the call not taken (one GSO super-datagram) rather
@@ -76,6 +80,8 @@ class DgramRecvPath {
   // most out.size() of them; they stay valid until the next call. GRO paths split coalesced
   // super-datagrams back into the sender's datagrams.
   virtual DgramResult recv(std::span<Datagram> out) = 0;
+  // Slots the stream should offer recv(): --batch, unless one read may hold more (GRO).
+  virtual std::size_t per_call(std::size_t batch) const { return batch; }
   virtual PathStats stats() const { return {}; }
 };
 

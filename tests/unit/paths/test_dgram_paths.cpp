@@ -223,6 +223,37 @@ TEST_CASE("a gro receiver splits a gso batch back into its datagrams") {
   CHECK(parts.per_call == std::vector<std::size_t>{5, 5, 5, 1, 5, 5, 5, 1});
 }
 
+TEST_CASE("a gso send of 64-byte datagrams carries more than --batch per call") {
+  const DgramSendPathInfo& gso = *find_dgram_send_path("gso");
+  const DgramRecvPathInfo& gro = *find_dgram_recv_path("gro");
+  if (!available(gso) || !available(gro)) return;
+  UdpPair pair;
+  std::string pattern = pattern_of(64);
+  auto sender = gso.make();
+  auto receiver = gro.make();
+  REQUIRE(sender->open(DgramContext{pair.a, 64, 4, pattern.data()}));
+  REQUIRE(receiver->open(DgramContext{pair.b, 64, 4, pattern.data()}));
+  std::size_t n = sender->per_call(4);
+  CHECK(n == std::size_t(kMaxDgramBatch));  // 64 segments, 4 KiB: well under one UDP payload
+  CHECK(receiver->per_call(4) == std::size_t(kMaxDgramBatch));
+  for (std::uint64_t seq = 0; seq < n; ++seq)
+    write_dgram_header(sender->room() + seq * 64, {seq, seq + 1 == n, send_ns_of(seq)});
+  DgramResult sent = sender->send(n);
+  REQUIRE(sent.err == 0);
+  CHECK(sent.count == n);
+  // One sendmsg() makes one super-datagram: a single GRO read returns all of it.
+  std::vector<Datagram> out(kMaxDgramBatch);
+  DgramResult got = recv_some(*receiver, out);
+  REQUIRE(got.err == 0);
+  CHECK(got.count == n);
+  for (std::size_t i = 0; i < got.count; ++i) CHECK(check_datagram(out[i], i, n, pattern) == "");
+  // 1460 bytes: as many as fit one IPv4 UDP payload, 44 (64240 bytes).
+  auto big = gso.make();
+  std::string pattern_1460 = pattern_of(1460);
+  REQUIRE(big->open(DgramContext{pair.a, 1460, 1, pattern_1460.data()}));
+  CHECK(big->per_call(1) == 44);
+}
+
 TEST_CASE("a gro receiver hands out a short last segment as it is") {
   const DgramRecvPathInfo& gro = *find_dgram_recv_path("gro");
   if (!available(gro) || !available(*find_dgram_send_path("gso"))) return;
