@@ -48,6 +48,15 @@ struct TestSpec {
   std::uint64_t fq_rate = 0;  // SO_MAX_PACING_RATE in bits/s (--fq-rate), 0 = unset
   // Request/response (--rr): each transaction sends req_len bytes and waits for resp_len back.
   std::uint64_t req_len = 1, resp_len = 1;
+  // iperf3's socket options (-M, -S/--dscp, --dont-fragment): 0/false = leave the kernel's.
+  // On the wire only when set, so a spec without them reads as before.
+  int mss = 0;               // TCP_MAXSEG
+  int tos = 0;               // IP_TOS / IPV6_TCLASS, 0-255
+  bool dont_fragment = false;  // IP_PMTUDISC_DO (UDP)
+  // The client's own, never sent: --cport (first local port, one per connection) and
+  // --bind-dev (SO_BINDTODEVICE).
+  int client_port = 0;
+  std::string bind_dev;
 };
 
 inline bool is_udp(const TestSpec& s) { return s.mode == Mode::kDatagram; }

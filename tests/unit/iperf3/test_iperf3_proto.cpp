@@ -105,7 +105,7 @@ TEST_CASE("iperf3 parameters say what the spec asks and read back to it") {
 TEST_CASE("iperf3 parameters nicperf cannot serve are refused as usage errors") {
   const json rows[] = {
       json::array(),       {{"udp", true}},        {{"sctp", true}},
-      {{"blockcount", 5}}, {{"MSS", 1000}},        {{"bandwidth", 1000000}},
+      {{"flowlabel", 5}},  {{"MSS", 70000}},       {{"TOS", 300}},
       {{"time", 0}},       {{"parallel", "four"}}, {{"parallel", 100000}},
   };
   for (const auto& p : rows) {
