@@ -83,8 +83,8 @@ class Session {
   Status refuse(const Error& e, ServerErrno code) {
     auto be = [](int v) { return std::uint32_t(v); };
     std::uint32_t ie = be(code.i_errno), en = be(code.sys_errno);
-    char msg[9] = {char(kServerError),  char(ie >> 24), char(ie >> 16), char(ie >> 8), char(ie),
-                   char(en >> 24),      char(en >> 16), char(en >> 8),  char(en)};
+    char msg[9] = {char(kServerError), char(ie >> 24), char(ie >> 16), char(ie >> 8), char(ie),
+                   char(en >> 24),     char(en >> 16), char(en >> 8),  char(en)};
     (void)control_.write_raw({msg, sizeof msg}, in_seconds(s_.opt.timeouts.snd));
     return e;
   }

@@ -65,8 +65,9 @@ Status bind_client_socket(int fd, const TestSpec& spec, int connection) {
     return Error{Errc::kSystem, errno_text("cannot bind to device '" + spec.bind_dev + "'", errno)};
   if (!spec.client_port) return ok();
   int port = spec.client_port + connection;
-  if (port > 65535) return usage("--cport " + std::to_string(spec.client_port) + " with " +
-                                 std::to_string(connection + 1) + " connections passes port 65535");
+  if (port > 65535)
+    return usage("--cport " + std::to_string(spec.client_port) + " with " +
+                 std::to_string(connection + 1) + " connections passes port 65535");
   int one = 1;
   (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_storage a{};
@@ -85,9 +86,9 @@ Status bind_client_socket(int fd, const TestSpec& spec, int connection) {
     len = sizeof *in;
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0)
-    return Error{Errc::kSystem,
-                 errno_text("cannot bind the client port " + std::to_string(port) + " (--cport)",
-                            errno)};
+    return Error{
+        Errc::kSystem,
+        errno_text("cannot bind the client port " + std::to_string(port) + " (--cport)", errno)};
   return ok();
 }
 

@@ -1,7 +1,5 @@
 #include "session/socket_facts.hpp"
 
-#include "session/iperf3_sockopts.hpp"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -13,6 +11,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#include "session/iperf3_sockopts.hpp"
 
 namespace nicperf {
 namespace {

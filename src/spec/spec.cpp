@@ -268,10 +268,13 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
       "window",      "no_delay", "congestion", "send_mode",      "recv_mode",
       "uring_depth", "cost",     "verify",     "random_payload", "get_server_output",
       "rate",        "burst",    "batch",      "fq_rate",        "rr",
-      "req_len",     "resp_len", "mss", "tos", "dont_fragment"};
+      "req_len",     "resp_len"};
+  // Sent only when set (iperf3's socket options), so older specs read the same.
+  static const char* const kOptional[] = {"mss", "tos", "dont_fragment"};
   for (auto& [key, value] : j.items()) {
     bool known = false;
     for (auto* k : kKnown) known = known || key == k;
+    for (auto* k : kOptional) known = known || key == k;
     if (!known) return Error{Errc::kProtocol, "unknown test parameter '" + key.substr(0, 64) + "'"};
   }
   TestSpec s;

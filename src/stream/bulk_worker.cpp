@@ -88,8 +88,9 @@ void BulkWorker::send_loop(std::stop_token& stop) {
   std::uint64_t sent = 0;
   // -b on TCP paces the average per stream, as iperf3 does; a late sender may catch up.
   std::optional<Pacer> pacer;
-  if (cfg_.rate) pacer.emplace(double(cfg_.rate) / (8.0 * double(cfg_.block_len)), cfg_.burst,
-                               kMaxCatchUpBlocks, Pacer::Clock::now());
+  if (cfg_.rate)
+    pacer.emplace(double(cfg_.rate) / (8.0 * double(cfg_.block_len)), cfg_.burst, kMaxCatchUpBlocks,
+                  Pacer::Clock::now());
   while (sent < budget && !stop.stop_requested()) {
     if (pacer && !wait_for_turn(*pacer, sent / cfg_.block_len, stop)) break;
     IoResult r = send_->send(std::size_t(std::min<std::uint64_t>(budget - sent, SIZE_MAX)));
@@ -114,7 +115,8 @@ bool BulkWorker::wait_for_turn(Pacer& pacer, std::uint64_t blocks, std::stop_tok
     if (stop.stop_requested()) return false;
     // Short naps, so a stop is seen within a few milliseconds even at a slow rate.
     auto due = pacer.due_at(blocks);
-    std::this_thread::sleep_until(std::min(due, Pacer::Clock::now() + std::chrono::milliseconds(5)));
+    std::this_thread::sleep_until(
+        std::min(due, Pacer::Clock::now() + std::chrono::milliseconds(5)));
   }
   return true;
 }

@@ -79,8 +79,8 @@ TEST_CASE("the man page lists every iperf3 option as the parser's table has it")
   std::string section = man.substr(at, man.find(".SH ", at) - at);
   std::size_t rows = 0;
   for (const auto& o : nicperf::cli::iperf3_options()) {
-    std::string name = *o.short_name ? std::string(o.short_name) + ", " + o.long_name
-                                     : std::string(o.long_name);
+    std::string name =
+        *o.short_name ? std::string(o.short_name) + ", " + o.long_name : std::string(o.long_name);
     CAPTURE(name);
     auto line = section.find(".B " + name + "\n");
     REQUIRE(line != std::string::npos);

@@ -50,8 +50,8 @@ struct TestSpec {
   std::uint64_t req_len = 1, resp_len = 1;
   // iperf3's socket options (-M, -S/--dscp, --dont-fragment): 0/false = leave the kernel's.
   // On the wire only when set, so a spec without them reads as before.
-  int mss = 0;               // TCP_MAXSEG
-  int tos = 0;               // IP_TOS / IPV6_TCLASS, 0-255
+  int mss = 0;                 // TCP_MAXSEG
+  int tos = 0;                 // IP_TOS / IPV6_TCLASS, 0-255
   bool dont_fragment = false;  // IP_PMTUDISC_DO (UDP)
   // The client's own, never sent: --cport (first local port, one per connection) and
   // --bind-dev (SO_BINDTODEVICE).

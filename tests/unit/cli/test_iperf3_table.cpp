@@ -15,10 +15,16 @@ namespace {
 
 // Options only a server takes in nicperf.
 bool server_side(const std::string& name) {
-  static const std::set<std::string> kServer = {
-      "--server",         "--daemon",           "--one-off",       "--idle-timeout",
-      "--server-max-duration", "--rsa-private-key-path", "--authorized-users-path",
-      "--time-skew-threshold", "--bind", "--server-bitrate-limit"};
+  static const std::set<std::string> kServer = {"--server",
+                                                "--daemon",
+                                                "--one-off",
+                                                "--idle-timeout",
+                                                "--server-max-duration",
+                                                "--rsa-private-key-path",
+                                                "--authorized-users-path",
+                                                "--time-skew-threshold",
+                                                "--bind",
+                                                "--server-bitrate-limit"};
   return kServer.count(name) > 0;
 }
 
@@ -50,8 +56,8 @@ TEST_CASE("every iperf3 option is taken with its meaning or refused with one lin
     if (long_name == "--rsa-private-key-path" || long_name == "--authorized-users-path" ||
         long_name == "--username" || long_name == "--rsa-public-key-path" ||
         long_name == "--time-skew-threshold" || long_name == "--use-pkcs1-padding" ||
-        long_name == "--help" ||
-        long_name == "--version" || long_name == "--dont-fragment" || long_name == "--server")
+        long_name == "--help" || long_name == "--version" || long_name == "--dont-fragment" ||
+        long_name == "--server")
       continue;
     for (bool use_long : {false, true}) {
       auto args = command_with(o, use_long);

@@ -15,7 +15,8 @@ TEST_CASE("-T and --timestamps start every line, and only lines") {
   d.timestamps = "[x] ";  // a format without conversions: the same text every time
   cli::LineDecorator buf(target, d);
   std::ostream out(&buf);
-  out << "first line\nsecond" << " line\n";
+  out << "first line\nsecond"
+      << " line\n";
   out.flush();
   CHECK(target.str() == "run1:  [x] first line\nrun1:  [x] second line\n");
 }
