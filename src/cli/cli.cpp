@@ -6,6 +6,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "cli/iperf3_table.hpp"
 #include "cli/options.hpp"
 #include "cli/validate.hpp"
 #include "nicperf/paths/dgram_path.hpp"
@@ -47,8 +48,10 @@ Expected<Command> parse_command_line(const std::vector<std::string>& args) {
   CLI::App app("nicperf: network throughput and what it costs, per send path", "nicperf");
   cli::Raw r;
   auto groups = cli::define_options(app, r);
+  auto translated = cli::translate_iperf3(args);
+  if (!translated) return translated.error();
   // CLI11 takes the arguments last first.
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  std::vector<std::string> reversed(translated->rbegin(), translated->rend());
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {

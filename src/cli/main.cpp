@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli/line_decorator.hpp"
 #include "nicperf/cli/cli.hpp"
 #include "nicperf/tools/diff.hpp"
 #include "nicperf/tools/plot.hpp"
@@ -46,8 +47,22 @@ int main(int argc, char** argv) {
       return exit_code(Errc::kUsage);
     }
   }
-  std::ostream& out = logfile.is_open() ? logfile : std::cout;
-  std::ostream& err = logfile.is_open() ? logfile : std::cerr;
+  cli::PidFile pidfile(cmd->pidfile);  // after -D: the pid is the daemon's
+  if (!pidfile.ok()) {
+    std::cerr << "nicperf: error: cannot write the pid file '" << cmd->pidfile << "'\n";
+    return exit_code(Errc::kUsage);
+  }
+  std::ostream& plain_out = logfile.is_open() ? logfile : std::cout;
+  std::ostream& plain_err = logfile.is_open() ? logfile : std::cerr;
+  // -T, --timestamps and --forceflush shape text lines; JSON stays JSON.
+  Format format = cmd->kind == Command::Kind::kServer ? cmd->server.format : cmd->client.format;
+  const auto& d = cmd->decoration;
+  bool decorate =
+      format == Format::kText && (!d.title.empty() || !d.timestamps.empty() || d.forceflush);
+  cli::LineDecorator out_buf(plain_out, d), err_buf(plain_err, d);
+  std::ostream decorated_out(&out_buf), decorated_err(&err_buf);
+  std::ostream& out = decorate ? decorated_out : plain_out;
+  std::ostream& err = decorate ? decorated_err : plain_err;
   if (cmd->kind == Command::Kind::kServer) return run_server(cmd->server, out, err);
   if (cmd->sweep) return run_sweep(cmd->client, cmd->sweep_options, out, err);
   if (cmd->compare) return run_compare(cmd->client, cmd->compare_options, out, err);

@@ -178,6 +178,9 @@ void security_client(CLI::App& g, Raw& r) {
                "with --iperf3: the iperf3 server's RSA public key (PEM)");
 }
 
+void compat_both(CLI::App& g, Raw& r) { define_compat_both(g, r.compat); }
+void compat_client(CLI::App& g, Raw& r) { define_compat_client(g, r.compat); }
+
 struct GroupSpec {
   const char* name;  // the --help heading
   Role role;
@@ -200,6 +203,8 @@ const GroupSpec kGroups[] = {
     {"Security", Role::kBoth, security},
     {"Security (server)", Role::kServer, security_server},
     {"Security (client)", Role::kClient, security_client},
+    {"From iperf3", Role::kBoth, compat_both},
+    {"From iperf3 (client)", Role::kClient, compat_client},
 };
 
 // One heading per option group. CLI11 keeps --help on the App itself (it cannot be moved into

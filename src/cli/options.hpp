@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/auth_options.hpp"
+#include "cli/iperf3_options.hpp"
 #include "nicperf/session/session.hpp"
 
 namespace CLI {
@@ -35,6 +36,7 @@ struct Raw {
   int max_streams = 128, max_tests = 1;
   std::string max_bytes;
   AuthRaw auth;
+  CompatRaw compat;  // the options taken from iperf3
   std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
   bool profile = false;     // --profile
   std::string profile_out;  // --profile-out DIR

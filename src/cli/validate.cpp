@@ -31,10 +31,9 @@ Status check_roles(const CLI::App& app, const std::vector<Group>& groups, const 
 
 // -b RATE[/BURST] and --fq-rate, in bits/s.
 Status fill_rates(const CLI::App& app, const Raw& r, TestSpec& s) {
-  if (!is_udp(s)) {
-    if (app.count("-b") || app.count("--batch"))
-      return usage(std::string(app.count("-b") ? "-b" : "--batch") + " is for UDP tests: add -u");
-  } else if (!r.bitrate.empty()) {
+  if (!is_udp(s) && app.count("--batch")) return usage("--batch is for UDP tests: add -u");
+  if (is_rr(s) && app.count("-b")) return usage("-b paces byte streams; --rr waits for answers");
+  if (!r.bitrate.empty()) {  // TCP is paced too, as iperf3 paces it
     auto slash = r.bitrate.find('/');
     auto rate = parse_rate(r.bitrate.substr(0, slash));
     if (!rate) return rate.error();
@@ -132,6 +131,7 @@ Expected<TestSpec> build_spec(const CLI::App& app, const Raw& r) {
   s.profile = r.profile || !r.profile_out.empty();
   if (auto st = fill_sizes(r, s); !st) return st.error();
   if (auto st = fill_rates(app, r, s); !st) return st.error();
+  if (auto st = fill_compat_spec(app, r.compat, s); !st) return st.error();
   if ((app.count("--req") || app.count("--resp")) && !r.rr)
     return usage("--req and --resp go with --rr");
   if (auto st = validate(s); !st) return st.error();
@@ -284,6 +284,7 @@ Expected<Command> to_command(const CLI::App& app, const std::vector<Group>& grou
   if (auto st = check_roles(app, groups, r); !st) return st.error();
   Command cmd;
   cmd.logfile = r.logfile;
+  fill_compat_output(app, r.compat, cmd);
   cmd.netns = r.netns;
   cmd.daemon = r.daemon;
   int family = r.v4 ? 4 : r.v6 ? 6 : 0;

@@ -1,6 +1,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "nicperf/iperf3/iperf3.hpp"
 
@@ -44,16 +45,45 @@ bool is_cookie(std::string_view bytes) {
          std::all_of(bytes.begin(), bytes.end() - 1, cookie_char);
 }
 
+namespace {
+
+// -k, -M, -S, -b and --fq-rate as a stock client sends them. -k: iperf3 counts blocks over all
+// streams, so k blocks of len are the byte count -n would be.
+Status apply_iperf3_extras(const nlohmann::json& p, TestSpec& s) {
+  std::uint64_t blocks = p.value("blockcount", std::uint64_t(0));
+  if (blocks) {
+    if (blocks > (1ull << 50) / std::max<std::uint64_t>(s.block_len, 1))
+      return usage("-k asks for more than 1 PB");
+    s.bytes = blocks * s.block_len;
+  }
+  s.mss = p.value("MSS", 0);
+  s.tos = p.value("TOS", 0);
+  s.rate = p.value("bandwidth", std::uint64_t(0));
+  s.burst = p.value("burst", 0);
+  s.fq_rate = p.value("fqrate", std::uint64_t(0));
+  return ok();
+}
+
+}  // namespace
+
+ServerErrno server_errno(const nlohmann::json& p) {
+  if (!p.is_object()) return {kIeRecvParams, EINVAL};
+  if (p.contains("sctp")) return {kIeNoSctp, 0};
+  if (p.value("udp", false)) return {kIeProtocol, 0};
+  if (p.value("flowlabel", 0) != 0) return {kIeSetFlow, 0};
+  int tos = p.value("TOS", 0);
+  if (tos < 0 || tos > 255) return {kIeBadTos, 0};
+  int mss = p.value("MSS", 0);
+  if (mss != 0 && (mss < 88 || mss > 32767)) return {kIeSetMss, EINVAL};
+  return {kIeNewTest, EINVAL};
+}
+
 Expected<TestSpec> spec_from_params(const nlohmann::json& p, const SpecLimits& limits) {
   try {
     if (!p.is_object()) return usage("iperf3 parameters are not a JSON object");
     bool udp = p.value("udp", false);
     if (p.contains("sctp")) return usage("nicperf serves iperf3 TCP and UDP tests only");
-    if (p.value("blockcount", 0) != 0) return usage("-k (block count) is not supported");
-    if (p.value("MSS", 0) != 0) return usage("-M (MSS) is not supported");
-    if (p.value("TOS", 0) != 0) return usage("-S (TOS) is not supported");
-    if (!udp && p.value("bandwidth", std::uint64_t(0)) != 0)
-      return usage("-b (a rate) is not supported for TCP yet");
+    if (p.value("flowlabel", 0) != 0) return usage("-L (a flow label) is not supported");
     TestSpec s;
     if (udp && p.value("omit", 0) != 0)
       return usage(
@@ -69,6 +99,7 @@ Expected<TestSpec> spec_from_params(const nlohmann::json& p, const SpecLimits& l
     s.streams = p.value("parallel", 1);
     s.block_len = p.value("len", s.block_len);
     s.bytes = p.value("num", std::uint64_t(0));
+    if (auto st = apply_iperf3_extras(p, s); !st) return st.error();
     int time = p.value("time", 10);
     s.duration = s.bytes ? 10 : time;
     if (!s.bytes && time == 0) return usage("-t 0 (run forever) is not supported");
@@ -180,6 +211,11 @@ nlohmann::json params_json(const TestSpec& spec, const std::string& version) {
   if (spec.window) j["window"] = spec.window;
   if (spec.no_delay) j["nodelay"] = true;
   if (!spec.congestion.empty()) j["congestion"] = spec.congestion;
+  if (spec.rate) j["bandwidth"] = spec.rate;
+  if (spec.burst) j["burst"] = spec.burst;
+  if (spec.fq_rate) j["fqrate"] = spec.fq_rate;
+  if (spec.mss) j["MSS"] = spec.mss;
+  if (spec.tos) j["TOS"] = spec.tos;
   if (spec.get_server_output) j["get_server_output"] = 1;
   if (is_udp(spec)) {
     j["bandwidth"] = spec.rate;

@@ -5,6 +5,7 @@
 #include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/results/context.hpp"
 #include "nicperf/session/session.hpp"
+#include "session/iperf3_sockopts.hpp"
 #include "session/nic_watch.hpp"
 #include "session/side_run.hpp"
 #include "session/udp_rendezvous.hpp"
@@ -179,8 +180,10 @@ Status open_data_connections(EventLoop& loop, SideRun& run, const asio::ip::tcp:
                              const std::function<int(int connection)>& stream_of) {
   for (int connection = 0; connection < connection_count(spec); ++connection) {
     int id = stream_of ? stream_of(connection) : connection;
-    auto sock = connect_endpoint(loop, peer, deadline,
-                                 [&spec](int fd) { return apply_socket_options(fd, spec); });
+    auto sock = connect_endpoint(loop, peer, deadline, [&spec, connection](int fd) -> Status {
+      if (auto st = bind_client_socket(fd, spec, connection); !st) return st;
+      return apply_socket_options(fd, spec);
+    });
     if (!sock) return sock.error();
     asio::error_code ec;
     asio::write(*sock, asio::buffer(hello(id)), ec);  // a few bytes into an empty socket buffer

@@ -1,6 +1,8 @@
 // nicperf serving a stock iperf3 client: the server's side of iperf3's states, with nicperf's
 // streams, paths and cost collector. The iperf3 client decides when the test ends (TEST_END).
 
+#include <cerrno>
+#include <cstdint>
 #include <ostream>
 #include <sstream>
 #include <thread>
@@ -27,9 +29,9 @@ class Session {
     if (auto st = send_state(kParamExchange); !st) return st;
     auto params = read_json(control_, s_.opt.timeouts.rcv, "the iperf3 client");
     if (!params) return params.error();
-    if (auto st = authenticate(*params); !st) return refuse(st.error(), kIeAuthTest);
+    if (auto st = authenticate(*params); !st) return refuse(st.error(), {kIeAuthTest, 0});
     auto spec = spec_from_params(*params, s_.opt.limits);
-    if (!spec) return refuse(spec.error());
+    if (!spec) return refuse(spec.error(), server_errno(*params));
     report_.spec = *spec;
     TeeReporter reporter;
     reporter.add(make_reporter(s_.opt.format, s_.out, s_.err, s_.opt.verbose));
@@ -86,8 +88,14 @@ class Session {
 
   // SERVER_ERROR and iperf3's two error numbers: the client prints its own message for them
   // (100 is of the IECTRLREAD class; 142, IEAUTHTEST, is "test authorization failed").
-  Status refuse(const Error& e, int i_errno = 100) {
-    char msg[9] = {char(kServerError), 0, 0, 0, char(i_errno), 0, 0, 0, 0};
+  Status refuse(const Error& e, int i_errno = kIeNewTest) {
+    return refuse(e, {i_errno, e.code == Errc::kUsage ? EINVAL : EIO});
+  }
+  Status refuse(const Error& e, ServerErrno code) {
+    auto be = [](int v) { return std::uint32_t(v); };
+    std::uint32_t ie = be(code.i_errno), en = be(code.sys_errno);
+    char msg[9] = {char(kServerError), char(ie >> 24), char(ie >> 16), char(ie >> 8), char(ie),
+                   char(en >> 24),     char(en >> 16), char(en >> 8),  char(en)};
     (void)control_.write_raw({msg, sizeof msg}, in_seconds(s_.opt.timeouts.snd));
     return e;
   }

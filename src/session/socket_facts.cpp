@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "session/iperf3_sockopts.hpp"
+
 namespace nicperf {
 namespace {
 
@@ -53,6 +55,7 @@ Status apply_socket_options(int fd, const TestSpec& spec) {
     if (setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &bytes_per_s, sizeof bytes_per_s) != 0)
       return Error{Errc::kSystem, errno_text("cannot set SO_MAX_PACING_RATE (--fq-rate)", errno)};
   }
+  if (auto st = apply_iperf3_socket_options(fd, spec); !st) return st;
   if (is_udp(spec)) return ok();
   if (spec.no_delay || is_rr(spec)) {
     // --rr: a request must leave at once, not wait for the previous one's ACK (Nagle).

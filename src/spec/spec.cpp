@@ -39,6 +39,9 @@ Status check_numbers(const TestSpec& s, const SpecLimits& lim) {
     return usage("batch must be 1-" + std::to_string(kMaxDgramBatch));
   if (s.burst < 0 || s.burst > 1'000'000) return usage("burst must be 0-1000000 datagrams");
   if (s.rate > (1ull << 50) || s.fq_rate > (1ull << 50)) return usage("rate exceeds 1 Pbit/s");
+  // Linux takes TCP_MAXSEG from 88 (TCP_MIN_MSS) to 32767 (MAX_TCP_WINDOW).
+  if (s.mss != 0 && (s.mss < 88 || s.mss > 32767)) return usage("MSS (-M) must be 88-32767 bytes");
+  if (s.tos < 0 || s.tos > 255) return usage("TOS (-S) must be 0-255");
   if (s.req_len < 1 || s.req_len > lim.max_block_len || s.resp_len < 1 ||
       s.resp_len > lim.max_block_len)
     return usage("request and response sizes must be 1-" + std::to_string(lim.max_block_len) +
@@ -196,6 +199,9 @@ nlohmann::json to_json(const TestSpec& s) {
           {"req_len", s.req_len},
           {"resp_len", s.resp_len}};
   if (s.profile) j["profile"] = true;
+  if (s.mss) j["mss"] = s.mss;
+  if (s.tos) j["tos"] = s.tos;
+  if (s.dont_fragment) j["dont_fragment"] = true;
   return j;
 }
 
@@ -270,9 +276,12 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
       "uring_depth", "cost",     "verify",     "random_payload", "get_server_output",
       "rate",        "burst",    "batch",      "fq_rate",        "rr",
       "req_len",     "resp_len", "profile"};
+  // Sent only when set (iperf3's socket options), so older specs read the same.
+  static const char* const kOptional[] = {"mss", "tos", "dont_fragment"};
   for (auto& [key, value] : j.items()) {
     bool known = false;
     for (auto* k : kKnown) known = known || key == k;
+    for (auto* k : kOptional) known = known || key == k;
     if (!known) return Error{Errc::kProtocol, "unknown test parameter '" + key.substr(0, 64) + "'"};
   }
   TestSpec s;
@@ -307,6 +316,9 @@ Expected<TestSpec> spec_from_json(const nlohmann::json& j, const SpecLimits& lim
   r.integer("req_len", s.req_len);
   r.integer("resp_len", s.resp_len);
   if (j.contains("profile")) r.boolean("profile", s.profile);
+  if (j.contains("mss")) r.integer("mss", s.mss);
+  if (j.contains("tos")) r.integer("tos", s.tos);
+  if (j.contains("dont_fragment")) r.boolean("dont_fragment", s.dont_fragment);
   if (!r.error.empty()) return Error{Errc::kProtocol, r.error};
   if (direction == "normal")
     s.direction = Direction::kNormal;

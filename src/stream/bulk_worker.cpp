@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <thread>
 
 #include "nicperf/paths/registry.hpp"
+#include "stream/pacer.hpp"
 #include "stream/worker.hpp"
 
 namespace nicperf {
@@ -65,6 +68,9 @@ class BulkWorker final : public StreamWorker {
 
  private:
   void send_loop(std::stop_token& stop);
+  // Sleeps until block number `blocks` is due; false when stopped meanwhile.
+  bool wait_for_turn(Pacer& pacer, std::uint64_t blocks, std::stop_token& stop);
+  static constexpr std::uint64_t kMaxCatchUpBlocks = 64;
   void recv_loop();
 
   std::unique_ptr<SendPath> send_;
@@ -80,7 +86,13 @@ void BulkWorker::send_loop(std::stop_token& stop) {
   std::uint64_t budget =
       cfg_.byte_budget ? cfg_.byte_budget : std::numeric_limits<std::uint64_t>::max();
   std::uint64_t sent = 0;
+  // -b on TCP paces the average per stream, as iperf3 does; a late sender may catch up.
+  std::optional<Pacer> pacer;
+  if (cfg_.rate)
+    pacer.emplace(double(cfg_.rate) / (8.0 * double(cfg_.block_len)), cfg_.burst, kMaxCatchUpBlocks,
+                  Pacer::Clock::now());
   while (sent < budget && !stop.stop_requested()) {
+    if (pacer && !wait_for_turn(*pacer, sent / cfg_.block_len, stop)) break;
     IoResult r = send_->send(std::size_t(std::min<std::uint64_t>(budget - sent, SIZE_MAX)));
     if (r.err == EINTR || r.err == EAGAIN) continue;
     if (r.err != 0) {
@@ -96,6 +108,17 @@ void BulkWorker::send_loop(std::stop_token& stop) {
   if (tail.err) fail(errno_text(name() + " completion", tail.err));
   // The receiver counts until EOF, so the last byte sent is the last byte counted.
   shutdown(cfg_.fd, SHUT_WR);
+}
+
+bool BulkWorker::wait_for_turn(Pacer& pacer, std::uint64_t blocks, std::stop_token& stop) {
+  while (pacer.allowed(blocks, Pacer::Clock::now()) == 0) {
+    if (stop.stop_requested()) return false;
+    // Short naps, so a stop is seen within a few milliseconds even at a slow rate.
+    auto due = pacer.due_at(blocks);
+    std::this_thread::sleep_until(
+        std::min(due, Pacer::Clock::now() + std::chrono::milliseconds(5)));
+  }
+  return true;
 }
 
 void BulkWorker::recv_loop() {

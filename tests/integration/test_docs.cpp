@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "cli/iperf3_table.hpp"
 #include "harness.hpp"
 
 namespace {
@@ -66,4 +67,31 @@ TEST_CASE("every nicperf-nicd option is documented in its man page") {
     CAPTURE(o);
     CHECK(man.find(o) != std::string::npos);
   }
+}
+
+// The man page's IPERF3 section lists every row of the parser's iperf3 table, with what
+// nicperf does with it; a refused option is marked so.
+TEST_CASE("the man page lists every iperf3 option as the parser's table has it") {
+  std::string man = source("man/nicperf.1");
+  man = std::regex_replace(man, std::regex(R"(\\-)"), "-");
+  auto at = man.find(".SS iperf3's options");
+  REQUIRE(at != std::string::npos);
+  std::string section = man.substr(at, man.find(".SH ", at) - at);
+  std::size_t rows = 0;
+  for (const auto& o : nicperf::cli::iperf3_options()) {
+    std::string name =
+        *o.short_name ? std::string(o.short_name) + ", " + o.long_name : std::string(o.long_name);
+    CAPTURE(name);
+    auto line = section.find(".B " + name + "\n");
+    REQUIRE(line != std::string::npos);
+    std::size_t note = line + 4 + name.size();  // the line after ".B NAME"
+    std::string text = section.substr(note, section.find('\n', note + 1) - note);
+    bool refused = text.find("refused: ") != std::string::npos;
+    CHECK(refused == (o.fate == nicperf::cli::Iperf3Fate::kRefused));
+    ++rows;
+  }
+  std::size_t listed = 0;
+  for (auto p = section.find("\n.B "); p != std::string::npos; p = section.find("\n.B ", p + 1))
+    ++listed;
+  CHECK(listed == rows);  // nothing in the man page the table does not have
 }

@@ -28,6 +28,13 @@ struct Command {
   std::string netns;    // --netns: entered before anything else runs
   bool daemon = false;  // -D: a server in the background
   std::string text;     // kPrint: what to print (help, version, mode list)
+  std::string pidfile;  // -I: written at start, removed at exit
+  // What iperf3's -T, --timestamps and --forceflush do to each line of text output.
+  struct Decoration {
+    std::string title;       // "TITLE:  " before each line
+    std::string timestamps;  // strftime format before each line, empty = none
+    bool forceflush = false;
+  } decoration;
 };
 
 Expected<Command> parse_command_line(const std::vector<std::string>& args);

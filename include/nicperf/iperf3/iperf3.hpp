@@ -36,6 +36,16 @@ enum State : std::int8_t {
 
 inline constexpr std::size_t kCookieSize = 37;
 inline constexpr int kIeAuthTest = 142;  // i_errno after SERVER_ERROR: "test authorization failed"
+// iperf3's other error numbers a server sends after SERVER_ERROR (checked against 3.12: the
+// client prints its own text for each, and strerror(errno) after those that take one).
+inline constexpr int kIeNoSctp = 18;       // "no SCTP support available"
+inline constexpr int kIeBadTos = 21;       // "bad TOS value (must be between 0 and 255 ...)"
+inline constexpr int kIeNewTest = 100;     // "unable to create a new test: <errno>"
+inline constexpr int kIeRecvParams = 114;  // "unable to receive parameters from client"
+inline constexpr int kIeSetMss = 123;      // "unable to set TCP/SCTP MSS: <errno>"
+inline constexpr int kIeSetTos = 125;      // "unable to set IP TOS: <errno>"
+inline constexpr int kIeSetFlow = 127;     // "unable to set IPv6 flow label"
+inline constexpr int kIeProtocol = 131;    // "protocol does not exist"
 inline constexpr std::size_t kMaxJson = 1u << 20;
 
 std::string make_cookie();  // 36 characters and the NUL
@@ -86,5 +96,12 @@ struct ServerSession {
 Status serve(ServerSession& s, ControlChannel& control, Report& report);
 // The TestSpec an iperf3 client's parameters ask for, or why nicperf cannot serve it.
 Expected<TestSpec> spec_from_params(const nlohmann::json& params, const SpecLimits& limits);
+// What SERVER_ERROR carries when spec_from_params refused these parameters: iperf3's error
+// number and an errno, so the stock client prints the reason.
+struct ServerErrno {
+  int i_errno;
+  int sys_errno;
+};
+ServerErrno server_errno(const nlohmann::json& params);
 
 }  // namespace nicperf::iperf3

@@ -53,6 +53,15 @@ struct TestSpec {
   // --profile: each side samples where its CPU went (sent only when set, so older peers that
   // refuse unknown fields still take every other test).
   bool profile = false;
+  // iperf3's socket options (-M, -S/--dscp, --dont-fragment): 0/false = leave the kernel's.
+  // On the wire only when set, so a spec without them reads as before.
+  int mss = 0;                 // TCP_MAXSEG
+  int tos = 0;                 // IP_TOS / IPV6_TCLASS, 0-255
+  bool dont_fragment = false;  // IP_PMTUDISC_DO (UDP)
+  // The client's own, never sent: --cport (first local port, one per connection) and
+  // --bind-dev (SO_BINDTODEVICE).
+  int client_port = 0;
+  std::string bind_dev;
 };
 
 inline bool is_udp(const TestSpec& s) { return s.mode == Mode::kDatagram; }

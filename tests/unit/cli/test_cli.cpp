@@ -200,7 +200,12 @@ TEST_CASE("options keep their roles") {
                     "--max-bytes", "-D", "--rsa-private-key-path", "--authorized-users-path",
                     "--time-skew-threshold"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kServer, name);
-  CHECK(roles.size() == 68);  // and --help
+  for (auto name : {"-k", "-M", "-S", "--dscp", "--cport", "--bind-dev", "--dont-fragment",
+                    "--pacing-timer", "-T"})
+    CHECK_MESSAGE(roles.at(name) == cli::Role::kClient, name);
+  for (auto name : {"-I", "--forceflush", "--timestamps"})
+    CHECK_MESSAGE(roles.at(name) == cli::Role::kBoth, name);
+  CHECK(roles.size() == 80);  // and --help
 }
 
 TEST_CASE("--help shows the options by group") {
