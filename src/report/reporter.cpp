@@ -132,6 +132,9 @@ class TextReporter final : public Reporter {
   void rest_of_end(const Report& r) {
     path_lines(r);
     cost_table(r);
+    for (Side s : {Side::kClient, Side::kServer})
+      if (const SideEnd* e = side_end(r, s); e && e->nic_dev)
+        out_ << nic::nic_dev_block(*e->nic_dev, side_name(s));
     if (r.nic) out_ << nic::nic_table(*r.nic);
     if (!r.nic_error.empty()) out_ << "NIC counters missing: " << r.nic_error << "\n";
     for (const auto& t : r.thresholds)

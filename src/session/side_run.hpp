@@ -13,6 +13,7 @@
 #include "nicperf/report/reporter.hpp"
 #include "nicperf/stream/payload.hpp"
 #include "nicperf/stream/stream.hpp"
+#include "session/nic_dev_watch.hpp"
 #include "session/socket_facts.hpp"
 
 namespace nicperf {
@@ -30,6 +31,8 @@ class SideRun {
   Status prepare();  // payload, CPU checks
   // Runs as the measured window opens (after -O): the NIC's counters start with the streams'.
   void set_window_hook(std::function<void()> begin) { on_begin_ = std::move(begin); }
+  // --nic-dev: the kernel device to report instead of the one holding the data connections.
+  void set_nic_dev(std::string dev) { nic_dev_name_ = std::move(dev); }
   Status add_stream(int id, int fd);  // takes ownership of fd
   bool has_stream(int id) const;
   std::size_t stream_count() const { return streams_.size(); }
@@ -106,6 +109,9 @@ class SideRun {
   double max_seconds_ = 0;
   std::function<void()> on_begin_;
   std::optional<std::uint64_t> tx_drops0_;  // UDP: device_tx_drops() as the window opened
+  NicDevWatch nic_dev_;
+  std::string nic_dev_name_;
+  void note_stream_cpus();
 };
 
 }  // namespace nicperf

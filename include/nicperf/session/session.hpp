@@ -48,6 +48,7 @@ struct ClientOptions {
   bool iperf3 = false;     // speak iperf3's protocol to a stock iperf3 server
   Expectations expect;     // --expect-*: CI thresholds
   std::string nic_socket;  // --nic: nicperf-nicd's control socket; empty = no NIC counters
+  std::string nic_dev;     // --nic-dev: the kernel device to report; empty = the route's
   // --username: authenticate to an iperf3 server (--iperf3)
   Iperf3AuthClient iperf3_auth{};
 };

@@ -181,6 +181,7 @@ TEST_CASE("options keep their roles") {
                     "--connect-timeout",
                     "--nic",
                     "--compare-nic",
+                    "--nic-dev",
                     "-u",
                     "-b",
                     "--batch",
@@ -197,7 +198,7 @@ TEST_CASE("options keep their roles") {
                     "--max-bytes", "-D", "--rsa-private-key-path", "--authorized-users-path",
                     "--time-skew-threshold"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kServer, name);
-  CHECK(roles.size() == 65);  // and --help
+  CHECK(roles.size() == 66);  // and --help
 }
 
 TEST_CASE("--help shows the options by group") {

@@ -1,0 +1,60 @@
+#include "session/nic_dev_watch.hpp"
+
+#include <net/if.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace nicperf {
+
+namespace {
+
+// Field 39 of /proc/<pid>/task/<tid>/stat: the CPU the thread last ran on.
+std::optional<int> last_cpu(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto paren = text.rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream rest(text.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i <= 39 && rest >> field; ++i)
+    if (i == 39) return std::stoi(field);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Status check_nic_dev(const std::string& dev) {
+  if (dev.empty() || if_nametoindex(dev.c_str()) != 0) return ok();
+  return Error{Errc::kUsage, "--nic-dev: no network device '" + dev +
+                                 "' in this network namespace (see 'ip link')"};
+}
+
+void NicDevWatch::begin(const std::vector<int>& fds, const std::string& named) {
+  std::optional<std::string> dev;
+  if (!named.empty()) dev = named;
+  for (std::size_t i = 0; !dev && i < fds.size(); ++i) dev = nic::device_of_socket(fds[i]);
+  if (!dev) return;  // no address of ours holds the connection: nothing to report
+  if (*dev == "lo") {
+    begin_.emplace().device = "lo";  // loopback has no NIC: nothing to read
+    return;
+  }
+  begin_ = nic::snapshot_device(*dev);
+}
+
+void NicDevWatch::note_cpus(const std::vector<pid_t>& tids) {
+  for (pid_t t : tids)
+    if (t > 0)
+      if (auto cpu = last_cpu(t)) cpus_.insert(*cpu);
+}
+
+std::optional<nic::NicDevView> NicDevWatch::end() {
+  if (!begin_) return std::nullopt;
+  if (begin_->device == "lo") return nic::device_delta(*begin_, *begin_);
+  nic::NicDevView v = nic::device_delta(*begin_, nic::snapshot_device(begin_->device));
+  if (!v.loopback) v.stream_cpus.assign(cpus_.begin(), cpus_.end());
+  return v;
+}
+
+}  // namespace nicperf
