@@ -17,8 +17,8 @@ constexpr std::uint32_t kMaxStrings = 1 << 16;  // a driver lying about its coun
 
 // The features a reader of throughput figures asks about first, by the kernel's names.
 constexpr std::pair<const char*, const char*> kFeatures[] = {
-    {"tso", "tx-tcp-segmentation"},     {"gso", "generic-segmentation-offload"},
-    {"gro", "generic-receive-offload"}, {"lro", "large-receive-offload"},
+    {"tso", "tx-tcp-segmentation"},     {"gso", "tx-generic-segmentation"},
+    {"gro", "rx-gro"}, {"lro", "rx-lro"},
     {"rx_checksum", "rx-checksum"},     {"tx_checksum", "tx-checksum-ip-generic"},
     {"sg", "tx-scatter-gather"},        {"rx_gro_hw", "rx-gro-hw"}};
 

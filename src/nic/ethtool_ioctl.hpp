@@ -33,7 +33,7 @@ class Ethtool {
   std::string refusal(const std::string& what, int err);
   const std::string& driver();
   std::optional<std::uint32_t> mtu();
-  // One feature by the kernel's name ("generic-receive-offload"): its state, or set it.
+  // One feature by the kernel's name ("rx-gro"): its state, or set it.
   Expected<bool> feature(const std::string& kernel_name);
   Status set_feature(const std::string& kernel_name, bool on);  // SIOCGIFMTU: this namespace's device, unlike sysfs
 

@@ -1,6 +1,10 @@
 #include "session/nic_dev_watch.hpp"
 
+#include <fcntl.h>
+#include <linux/sockios.h>
 #include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -31,7 +35,20 @@ Status check_nic_dev(const std::string& dev) {
                                  "' in this network namespace (see 'ip link')"};
 }
 
+template <class F>
+void NicDevWatch::in_socket_ns(F&& f) {
+  UniqueFd home{open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)};
+  bool moved = ns_ && home && setns(ns_.get(), CLONE_NEWNET) == 0;
+  f();
+  if (moved) setns(home.get(), CLONE_NEWNET);
+}
+
 void NicDevWatch::begin(const std::vector<int>& fds, const std::string& named) {
+  if (!fds.empty()) ns_.reset(ioctl(fds.front(), SIOCGSKNS));
+  in_socket_ns([&] { begin_in_ns(fds, named); });
+}
+
+void NicDevWatch::begin_in_ns(const std::vector<int>& fds, const std::string& named) {
   std::optional<std::string> dev;
   if (!named.empty()) dev = named;
   for (std::size_t i = 0; !dev && i < fds.size(); ++i) dev = nic::device_of_socket(fds[i]);
@@ -52,7 +69,9 @@ void NicDevWatch::note_cpus(const std::vector<pid_t>& tids) {
 std::optional<nic::NicDevView> NicDevWatch::end() {
   if (!begin_) return std::nullopt;
   if (begin_->device == "lo") return nic::device_delta(*begin_, *begin_);
-  nic::NicDevView v = nic::device_delta(*begin_, nic::snapshot_device(begin_->device));
+  nic::DevSnapshot last;
+  in_socket_ns([&] { last = nic::snapshot_device(begin_->device); });
+  nic::NicDevView v = nic::device_delta(*begin_, last);
   if (!v.loopback) v.stream_cpus.assign(cpus_.begin(), cpus_.end());
   return v;
 }

@@ -11,6 +11,7 @@
 
 #include "nicperf/nic/nic_dev.hpp"
 #include "nicperf/util/error.hpp"
+#include "nicperf/util/unique_fd.hpp"
 
 namespace nicperf {
 
@@ -26,6 +27,12 @@ class NicDevWatch {
   std::optional<nic::NicDevView> end();
 
  private:
+  // The data sockets' network namespace: a server that bound its listener in one (--netns)
+  // runs in another, and the device is read where the connection is.
+  template <class F>
+  void in_socket_ns(F&& f);
+  void begin_in_ns(const std::vector<int>& fds, const std::string& named);
+  UniqueFd ns_;
   std::optional<nic::DevSnapshot> begin_;
   std::set<int> cpus_;
 };

@@ -1,8 +1,17 @@
 // The kernel device's view (end.nic_dev): over a veth pair between two namespaces the test
 // makes and removes, and the one line loopback gets.
 #include <doctest/doctest.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cstdio>
+#include <optional>
 
 #include "nic_harness.hpp"
+#include "nicperf/util/netns.hpp"
 
 using harness::Proc;
 using harness::Server;
@@ -107,3 +116,81 @@ TEST_CASE("nic_dev: loopback is one line and nothing else") {
   CHECK(j["end"]["nic_dev"]["server"] == nlohmann::json{{"device", "lo"}, {"loopback", true}});
 }
 
+namespace {
+
+// The tap's rx-frames coalescing as the kernel has it, read in its namespace (the test's own
+// reading, apart from the code under test).
+std::optional<std::uint32_t> rx_frames(const std::string& ns, const std::string& dev) {
+  std::optional<std::uint32_t> value;
+  (void)nicperf::in_netns(ns, [&]() -> nicperf::Status {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ethtool_coalesce c{};
+    c.cmd = ETHTOOL_GCOALESCE;
+    ifreq ifr{};
+    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", dev.c_str());
+    ifr.ifr_data = reinterpret_cast<char*>(&c);
+    if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0) value = c.rx_max_coalesced_frames;
+    if (fd >= 0) close(fd);
+    return nicperf::ok();
+  });
+  return value;
+}
+
+// Polls the device while the client runs; true once it held `want`.
+bool saw_value(Proc& client, const std::string& ns, const std::string& dev, std::uint32_t want) {
+  for (int i = 0; i < 600 && client.running(); ++i) {
+    if (rx_frames(ns, dev) == want) return true;
+    usleep(20'000);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("nic_dev: --compare-nic rx-frames on nicperf-nicd's tap, restored after the series "
+          "and after SIGINT" * doctest::test_suite("root")) {
+  if (!have_root()) return;
+  nic_harness::Nic nic;
+  REQUIRE(nic.up());
+  const std::string tap = "nptap-cli";
+  auto before = rx_frames(nic.cli, tap);
+  if (!before) {
+    MESSAGE("skipping: this kernel's tun driver does not report coalescing");
+    return;
+  }
+  Server server({"--netns", nic.srv});
+  REQUIRE(server.port() > 0);
+  std::vector<std::string> args = {"-c",        "198.18.0.2", "-p",        server.port_arg(),
+                                   "--netns",   nic.cli,      "--nic-dev", tap,
+                                   "--compare", "write",      "--repeat",  "1",
+                                   "-i",        "0",          "-J"};
+  {
+    auto a = args;
+    a.insert(a.end(), {"-t", "1", "--compare-nic", "rx-frames=7,13"});
+    Proc c(a);
+    CHECK(saw_value(c, nic.cli, tap, 13));
+    int rc = c.wait(120);
+    INFO(c.err());
+    CHECK(rc == 0);
+    CHECK(rx_frames(nic.cli, tap) == before);
+  }
+  {
+    auto a = args;
+    a.insert(a.end(), {"-t", "5", "--compare-nic", "rx-frames=9"});
+    Proc c(a);
+    REQUIRE(saw_value(c, nic.cli, tap, 9));
+    c.signal(SIGINT);
+    c.wait(60);
+    CHECK(rx_frames(nic.cli, tap) == before);
+  }
+  {
+    // A value the driver refuses to keep is one error naming the driver and the setting.
+    auto a = args;
+    a.insert(a.end(), {"-t", "1", "--compare-nic", "rx-usecs=50"});
+    Proc c(a);
+    CHECK(c.wait(60) != 0);
+    CHECK(c.err().find("rx-usecs=50") != std::string::npos);
+    CHECK(c.err().find("tun") != std::string::npos);
+    CHECK(rx_frames(nic.cli, tap) == before);
+  }
+}
