@@ -145,6 +145,14 @@ std::optional<std::string> device_of_socket(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+  if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+    // A dual-stack listener's IPv4 connection: the interface lists the IPv4 address.
+    sockaddr_in v4{};
+    v4.sin_family = AF_INET;
+    std::memcpy(&v4.sin_addr, &v6->sin6_addr.s6_addr[12], 4);
+    std::memcpy(&ss, &v4, sizeof v4);
+  }
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return std::nullopt;
   std::optional<std::string> found;

@@ -7,7 +7,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <cstdlib>
 #include <sstream>
 
 namespace nicperf {
@@ -16,14 +16,20 @@ namespace {
 
 // Field 39 of /proc/<pid>/task/<tid>/stat: the CPU the thread last ran on.
 std::optional<int> last_cpu(pid_t tid) {
-  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Plain read(): a thread that just exited makes the read fail (ESRCH), which a stream
+  // buffer would throw.
+  UniqueFd fd{open(("/proc/self/task/" + std::to_string(tid) + "/stat").c_str(),
+                   O_RDONLY | O_CLOEXEC)};
+  char buf[1024];
+  ssize_t n = fd ? read(fd.get(), buf, sizeof buf - 1) : -1;
+  if (n <= 0) return std::nullopt;
+  std::string text(buf, static_cast<std::size_t>(n));
   auto paren = text.rfind(')');  // the command name may hold spaces and parentheses
   if (paren == std::string::npos) return std::nullopt;
   std::istringstream rest(text.substr(paren + 2));
   std::string field;
   for (int i = 3; i <= 39 && rest >> field; ++i)
-    if (i == 39) return std::stoi(field);
+    if (i == 39) return std::atoi(field.c_str());
   return std::nullopt;
 }
 
