@@ -116,6 +116,9 @@ void nic(CLI::App& g, Raw& r) {
       ->default_str(nic::kDefaultSocket);
   g.add_option("--compare-nic", r.compare_nic,
                "with --compare and --nic: sweep one NIC setting, e.g. rx-usecs=0,25,100");
+  g.add_option("--nic-dev", r.nic_dev,
+               "report this kernel device (and a bond's or VLAN's lower devices) instead of "
+               "the one the data connections use");
 }
 
 void thresholds(CLI::App& g, Raw& r) {

@@ -27,6 +27,7 @@ struct Raw {
   std::string bitrate, fq_rate, req = "1", resp = "1", sweep_rate;
   int batch = 16;
   std::string netns, nic, compare_nic;
+  std::string nic_dev;  // --nic-dev
   std::string client, bind, bytes, length, window, congestion, affinity, logfile;
   std::string mode = "write", recv_mode = "read";
   int port = kDefaultPort, streams = 1, uring_depth = 8, repeat = 3;

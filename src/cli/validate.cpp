@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "nicperf/nic/dev_settings.hpp"
 #include "nicperf/nic/nicd_client.hpp"
 #include "nicperf/paths/dgram_path.hpp"
 #include "nicperf/paths/registry.hpp"
@@ -177,14 +178,22 @@ Status fill_compare(Raw& r, CompareOptions& c) {
 // --compare-nic KEY=V1,V2: each value is checked here, so a typo fails before any test runs.
 Status fill_compare_nic(const Raw& r, Command& cmd) {
   if (r.compare_nic.empty()) return ok();
-  if (!(cmd.compare || cmd.sweep) || cmd.client.nic_socket.empty())
-    return usage("--compare-nic goes with --compare (or --sweep-rate) and --nic");
+  // Without --nic, a kernel device (--nic-dev) takes the settings: gro, tso, rings, coalescing.
+  bool device = cmd.client.nic_socket.empty() && !r.nic_dev.empty();
+  if (!(cmd.compare || cmd.sweep) || (cmd.client.nic_socket.empty() && !device))
+    return usage("--compare-nic goes with --compare (or --sweep-rate) and --nic or --nic-dev");
   auto eq = r.compare_nic.find('=');
   if (eq == std::string::npos) return usage("--compare-nic takes KEY=V1,V2,... e.g. rx-usecs=0,50");
   auto& c = cmd.compare_options;
   c.nic_key = r.compare_nic.substr(0, eq);
   c.nic_values = split_list(r.compare_nic.substr(eq + 1));
   if (c.nic_values.empty()) return usage("--compare-nic needs at least one value");
+  if (device) {
+    if (!nic::is_dev_setting(c.nic_key))
+      return usage("--compare-nic on a kernel device takes rx-usecs, rx-frames, adaptive-rx, "
+                   "ring, rx-ring, tx-ring, gro or tso, not '" + c.nic_key + "'");
+    return ok();  // the driver judges the values; a refusal stops the series before a run
+  }
   for (const auto& v : c.nic_values) {
     nic::NicSettings probe;
     if (auto st = nic::apply_setting(probe, c.nic_key, v); !st) return st;
@@ -264,6 +273,7 @@ Status client_command(const CLI::App& app, Raw& r, int family, Command& cmd) {
   if (cmd.client.expect.any() && cmd.compare)
     return usage("--expect-* checks one test; run it without --compare");
   if (app.count("--nic")) cmd.client.nic_socket = r.nic.empty() ? nic::kDefaultSocket : r.nic;
+  cmd.client.nic_dev = r.nic_dev;
   if (auto st = fill_sweep(app, r, cmd); !st) return st.error();
   if (auto st = fill_compare_nic(r, cmd); !st) return st.error();
   cmd.sweep_options.nic_key = cmd.compare_options.nic_key;

@@ -234,6 +234,11 @@ Json end_json(const Report& r) {
   if (r.nic) j["nic"] = nic::to_json(*r.nic);
   if (Json p = profile_json(r); !p.empty()) j["profile"] = p;
   if (!r.nic_error.empty()) j["nic"] = {{"error", r.nic_error}};
+  Json nic_dev = Json::object();
+  for (Side s : {Side::kClient, Side::kServer})
+    if (const SideEnd* e = side_end(r, s); e && e->nic_dev)
+      nic_dev[side_name(s)] = nic::to_json(*e->nic_dev);
+  if (!nic_dev.empty()) j["nic_dev"] = nic_dev;
   if (const Overlap* o = server_overlap(r)) {
     j["overlapping_tests"] = o->tests;
     j["overlapping_peers"] = o->peers;

@@ -136,6 +136,9 @@ class TextReporter final : public Reporter {
     for (Side side : {Side::kClient, Side::kServer})  // --profile
       if (const SideEnd* e = side_end(r, side); e && e->profile)
         out_ << profile_text(*e->profile, side_name(side));
+    for (Side s : {Side::kClient, Side::kServer})
+      if (const SideEnd* e = side_end(r, s); e && e->nic_dev)
+        out_ << nic::nic_dev_block(*e->nic_dev, side_name(s));
     if (r.nic) out_ << nic::nic_table(*r.nic);
     if (!r.nic_error.empty()) out_ << "NIC counters missing: " << r.nic_error << "\n";
     for (const auto& t : r.thresholds)

@@ -219,6 +219,7 @@ Json to_json(const SideEnd& side) {
             {"congestion", side.congestion}};
   if (side.cost) j["cost"] = to_json(*side.cost);
   if (side.device_tx_drops) j["device_tx_drops"] = *side.device_tx_drops;
+  if (side.nic_dev) j["nic_dev"] = nic::to_json(*side.nic_dev);
   if (side.overlap) j["overlap"] = {{"tests", side.overlap->tests}, {"peers", side.overlap->peers}};
   if (side.profile) j["profile"] = to_json(*side.profile, true);
   return j;
@@ -270,6 +271,11 @@ Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
     }
     if (j.contains("device_tx_drops"))
       side.device_tx_drops = j.at("device_tx_drops").get<std::uint64_t>();
+    if (j.contains("nic_dev")) {
+      auto dev = nic::nic_dev_from_json(j.at("nic_dev"));
+      if (!dev) return dev.error();
+      side.nic_dev = std::move(*dev);
+    }
     if (j.contains("overlap")) {
       auto overlap = overlap_from_json(j.at("overlap"));
       if (!overlap) return overlap.error();

@@ -9,6 +9,7 @@
 #include <ostream>
 #include <string>
 
+#include "nicperf/nic/dev_settings.hpp"
 #include "nicperf/nic/nicd_client.hpp"
 #include "nicperf/report/reporter.hpp"
 #include "nicperf/series/compare.hpp"
@@ -83,10 +84,19 @@ class Progress {
 };
 
 // --compare-nic: sets the NIC before a run; puts the daemon's own setting back at the end.
+// Without --nic it sets the kernel device --nic-dev names, and restores it the same way (a
+// signal stops the series, not the process, so this destructor runs after Ctrl-C too).
 class NicSweep {
  public:
   Status open(const ClientOptions& base, const CompareOptions& opt) {
     if (opt.nic_key.empty()) return ok();
+    if (base.nic_socket.empty()) {
+      auto dev = nic::DevSettings::open(base.nic_dev);
+      if (!dev) return dev.error();
+      dev_.emplace(std::move(*dev));
+      key_ = opt.nic_key;
+      return ok();
+    }
     auto c = nic::NicdClient::connect(base.nic_socket);
     if (!c) return c.error();
     client_.emplace(std::move(*c));
@@ -97,6 +107,10 @@ class NicSweep {
     return ok();
   }
   Status apply(const std::string& setting) {
+    if (dev_ && !setting.empty()) {
+      auto at = setting.find('=');
+      return dev_->apply(setting.substr(0, at), setting.substr(at + 1));
+    }
     if (!client_ || setting.empty()) return ok();
     auto eq = setting.find('=');
     auto r = client_->request(
@@ -111,6 +125,7 @@ class NicSweep {
 
  private:
   std::optional<nic::NicdClient> client_;
+  std::optional<nic::DevSettings> dev_;  // restores the device as it goes
   std::string key_;
   Json original_;
 };

@@ -39,6 +39,8 @@ class Client {
       if (auto s = nic_.open(opt_.nic_socket); !s) return s;
       run.set_window_hook([this] { nic_.begin(); });
     }
+    if (auto s = check_nic_dev(opt_.nic_dev); !s) return s;
+    run.set_nic_dev(opt_.nic_dev);
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
     auto peer = sock->remote_endpoint();

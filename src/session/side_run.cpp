@@ -171,6 +171,10 @@ void SideRun::begin_measurement(Clock::time_point now) {
   }
   if (is_udp(report_.spec)) tx_drops0_ = device_tx_drops();
   if (on_begin_) on_begin_();
+  std::vector<int> fds;
+  for (auto& t : streams_) fds.push_back(t.stream->fd());
+  nic_dev_.begin(fds, nic_dev_name_);
+  note_stream_cpus();
   // The collector's window start is the measured origin, to the nanosecond.
   now = Clock::time_point(std::chrono::nanoseconds(cost_->begin()));
   last_task_clock_ = cost_->stream_task_clock();
@@ -188,7 +192,14 @@ double SideRun::since_origin(Clock::time_point t) const {
   return std::max(0.0, Seconds(t - origin_).count());
 }
 
+void SideRun::note_stream_cpus() {
+  std::vector<pid_t> tids;
+  for (auto& t : streams_) tids.push_back(t.stream->tid());
+  nic_dev_.note_cpus(tids);
+}
+
 void SideRun::sample(Clock::time_point now) {
+  note_stream_cpus();
   IntervalRecord rec;
   std::vector<double> clocks = cost_->stream_task_clock();
   for (auto& t : streams_) {
@@ -361,6 +372,7 @@ Status SideRun::run_loop(const Reader<Msg>& read, const std::function<Status(con
 }
 
 void SideRun::finish() {
+  note_stream_cpus();
   for (auto& t : streams_) t.stream->join();
   Clock::time_point end = origin_;
   SideEnd& side = report_.local;
@@ -388,6 +400,7 @@ void SideRun::finish() {
 
 void SideRun::finish_cost(Clock::time_point end) {
   cost_->end();
+  report_.local.nic_dev = nic_dev_.end();
   CostInputs in;
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     const Stream& s = *streams_[i].stream;

@@ -14,6 +14,7 @@
 #include "nicperf/report/reporter.hpp"
 #include "nicperf/stream/payload.hpp"
 #include "nicperf/stream/stream.hpp"
+#include "session/nic_dev_watch.hpp"
 #include "session/socket_facts.hpp"
 
 namespace nicperf {
@@ -34,6 +35,8 @@ class SideRun {
   // Before add_stream(): UDP streams carry iperf3's datagram header, its sequence number this
   // wide (32 or 64), for a stock iperf3 peer.
   void set_iperf3_udp(int seq_bits) { iperf3_seq_bits_ = seq_bits; }
+  // --nic-dev: the kernel device to report instead of the one holding the data connections.
+  void set_nic_dev(std::string dev) { nic_dev_name_ = std::move(dev); }
   Status add_stream(int id, int fd);  // takes ownership of fd
   bool has_stream(int id) const;
   std::size_t stream_count() const { return streams_.size(); }
@@ -113,6 +116,9 @@ class SideRun {
   double max_seconds_ = 0;
   std::function<void()> on_begin_;
   std::optional<std::uint64_t> tx_drops0_;  // UDP: device_tx_drops() as the window opened
+  NicDevWatch nic_dev_;
+  std::string nic_dev_name_;
+  void note_stream_cpus();
 };
 
 }  // namespace nicperf

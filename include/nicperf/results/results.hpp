@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nicperf/cost/figures.hpp"
+#include "nicperf/nic/nic_dev.hpp"
 #include "nicperf/nic/nic_report.hpp"
 #include "nicperf/paths/send_path.hpp"
 #include "nicperf/profile/profile.hpp"
@@ -98,6 +99,8 @@ struct SideEnd {
   // over the test (a full tap queue drops below the stack, where no socket hears of it).
   std::optional<std::uint64_t> device_tx_drops;
   std::optional<Profile> profile;  // --profile: where this side's CPU went
+  // The kernel device carrying this side's data connections, over the measured window.
+  std::optional<nic::NicDevView> nic_dev;
 };
 
 struct Endpoint {

@@ -50,6 +50,7 @@ struct ClientOptions {
   std::string nic_socket;  // --nic: nicperf-nicd's control socket; empty = no NIC counters
   std::string profile_out;     // --profile-out: folded stacks go to this folder
   std::string profile_prefix;  // their file names' start (--compare: the run's paths)
+  std::string nic_dev;     // --nic-dev: the kernel device to report; empty = the route's
   // --username: authenticate to an iperf3 server (--iperf3)
   Iperf3AuthClient iperf3_auth{};
   // --udp-counters-64bit: with --iperf3 -u, iperf3's 64-bit datagram sequence numbers.

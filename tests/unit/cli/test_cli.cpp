@@ -183,6 +183,7 @@ TEST_CASE("options keep their roles") {
                     "--connect-timeout",
                     "--nic",
                     "--compare-nic",
+                    "--nic-dev",
                     "-u",
                     "-b",
                     "--batch",
@@ -205,7 +206,7 @@ TEST_CASE("options keep their roles") {
     CHECK_MESSAGE(roles.at(name) == cli::Role::kClient, name);
   for (auto name : {"-I", "--forceflush", "--timestamps"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kBoth, name);
-  CHECK(roles.size() == 80);  // and --help
+  CHECK(roles.size() == 81);  // and --help
 }
 
 TEST_CASE("--help shows the options by group") {
