@@ -107,9 +107,10 @@ const Iperf3Option kTable[] = {
     {"", "--extra-data", true, F::kRefused, "",
      "--extra-data is not built: keep your own note beside the -J output", "note"},
     {"", "--get-server-output", false, F::kNative, "", "the same", ""},
-    // TODO(udp): the UDP helper defines these two; this table only passes them through.
-    {"", "--udp-counters-64bit", false, F::kOther, "", "UDP's wire format (see UDP)", ""},
-    {"", "--gsro", false, F::kOther, "", "UDP's GSO send and GRO receive paths (see UDP)", ""},
+    {"", "--udp-counters-64bit", false, F::kNative, "",
+     "the same (with --iperf3 -u: 64-bit datagram sequence numbers)", ""},
+    {"", "--gsro", false, F::kAlias, "--mode gso --recv-mode gro",
+     "becomes --mode gso --recv-mode gro (with -u: UDP_SEGMENT sends, UDP_GRO receives)", ""},
     {"", "--repeating-payload", false, F::kAlias, "",
      "accepted: nicperf's default payload is a repeating pattern", ""},
     {"", "--dont-fragment", false, F::kNative, "", "the same (IP_PMTUDISC_DO, UDP)", ""},

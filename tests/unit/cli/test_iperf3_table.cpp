@@ -38,6 +38,12 @@ std::vector<std::string> command_with(const cli::Iperf3Option& o, bool use_long)
   }
   args = server_side(o.long_name) ? std::vector<std::string>{"-s"}
                                   : std::vector<std::string>{"-c", "127.0.0.1"};
+  // UDP's own options mean something only on a UDP test (and the counters only with --iperf3).
+  if (std::string(o.long_name) == "--gsro") args.push_back("-u");
+  if (std::string(o.long_name) == "--udp-counters-64bit") {
+    args.push_back("-u");
+    args.push_back("--iperf3");
+  }
   args.push_back(name);
   if (o.takes_value) args.push_back(o.example);
   return args;
@@ -91,6 +97,10 @@ TEST_CASE("iperf3's spellings of nicperf's features are aliases with the same ef
   CHECK(d->client.verbose);
   CHECK(d->client.spec.rate == 5000000u);
   CHECK_FALSE(d->client.spec.random_payload);
+  auto g = parse_command_line({"-c", "h", "-u", "--gsro"});
+  REQUIRE(g);
+  CHECK(g->client.spec.send_mode == "gso");
+  CHECK(g->client.spec.recv_mode == "gro");
   auto s = parse_command_line({"-s", "--server-max-duration", "60"});
   REQUIRE(s);
   CHECK(s->server.limits.max_duration == 60);
