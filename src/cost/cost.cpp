@@ -210,6 +210,13 @@ std::vector<double> CostCollector::stream_task_clock() const {
   return out;
 }
 
+std::optional<IrqBucket> CostCollector::stream_irq_so_far() const {
+  if (!tracer_ || level_ < CostLevel::kFull) return std::nullopt;
+  std::vector<pid_t> tids;
+  for (const auto& a : streams_) tids.push_back(a.tid);
+  return tracer_->charged_so_far(tids);
+}
+
 void CostCollector::end() {
   end_ns_ = tracer_ ? tracer_->mark_end() : monotonic_ns();
   process_times(utime_end_s_, stime_end_s_);
