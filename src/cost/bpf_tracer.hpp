@@ -81,6 +81,8 @@ class BpfTracer {
   std::uint64_t mark_start();
   std::uint64_t mark_end();
   const BpfCounts& window() const { return window_; }  // end minus start
+  // Inside the window: what the maps gained since it opened (per-interval CPU).
+  BpfCounts so_far() const { return read().since(start_); }
   bool napi_traced() const;
 
  private:

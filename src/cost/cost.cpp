@@ -245,6 +245,20 @@ std::vector<double> CostCollector::stream_task_clock() const {
   return out;
 }
 
+std::optional<IrqBucket> CostCollector::stream_irq_so_far() const {
+  if (level_ == CostLevel::kBpf && bpf_) {
+    BpfCounts w = bpf_->so_far();
+    IrqBucket b;
+    for (std::size_t i = 0; i < streams_.size() && int(i) < kBpfStreamSlots; ++i)
+      b += w.bucket(int(i));
+    return b;
+  }
+  if (level_ != CostLevel::kRing || !tracer_) return std::nullopt;
+  std::vector<pid_t> tids;
+  for (const auto& a : streams_) tids.push_back(a.tid);
+  return tracer_->charged_so_far(tids);
+}
+
 void CostCollector::end() {
   end_ns_ = tracer_ ? tracer_->mark_end() : bpf_ ? bpf_->mark_end() : monotonic_ns();
   process_times(utime_end_s_, stime_end_s_);

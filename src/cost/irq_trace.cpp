@@ -275,6 +275,16 @@ std::uint64_t IrqTracer::mark_end() {
   return window_end_;
 }
 
+IrqBucket IrqTracer::charged_so_far(const std::vector<pid_t>& tids) {
+  std::lock_guard lock(drain_mutex_);
+  for (auto& r : rings_) drain(*r);
+  IrqBucket sum;
+  for (pid_t tid : tids)
+    if (auto it = accounting_.by_tid().find(tid); it != accounting_.by_tid().end())
+      sum += it->second;
+  return sum;
+}
+
 void IrqTracer::stop() {
   if (!thread_.joinable()) return;
   stop_.store(true);

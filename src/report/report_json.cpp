@@ -1,5 +1,6 @@
 // JSON views of the results model. The top level keeps iperf3's shape (start, intervals[], end
 // with streams[], sum_sent, sum_received) so iperf3 consumers read it; nicperf adds context.
+#include <algorithm>
 #include <ctime>
 
 #include "nicperf/report/reporter.hpp"
@@ -190,6 +191,34 @@ Json start_json(const Report& r) {
   return j;
 }
 
+namespace {
+
+// One side's interval CPU as % of one CPU over its own interval.
+Json interval_cpu_view(const IntervalCpu& c) {
+  double wall_ns = std::max(c.end - c.start, 1e-9) * 1e9;
+  Json j = {{"start", c.start},
+            {"end", c.end},
+            {"user_percent", 100.0 * c.user_ns / wall_ns},
+            {"kernel_percent", 100.0 * c.kernel_ns / wall_ns}};
+  if (c.softirq_ns) j["softirq_percent"] = 100.0 * *c.softirq_ns / wall_ns;
+  if (c.hardirq_ns) j["hardirq_percent"] = 100.0 * *c.hardirq_ns / wall_ns;
+  return j;
+}
+
+// Both sides' CPU in interval `iv`: the local side's own, the peer's by position in the series
+// it sent back (absent from older peers and until the results exchange).
+Json interval_cpu_sides(const Report& r, const IntervalRecord& iv) {
+  Json j = Json::object();
+  if (iv.cpu) j[side_name(local_side(r))] = interval_cpu_view(*iv.cpu);
+  std::size_t index = std::size_t(&iv - r.intervals.data());
+  if (r.remote && &iv >= r.intervals.data() && index < r.intervals.size() &&
+      index < r.remote->interval_cpu.size())
+    j[side_name(other(local_side(r)))] = interval_cpu_view(r.remote->interval_cpu[index]);
+  return j;
+}
+
+}  // namespace
+
 Json interval_json(const Report& r, const IntervalRecord& iv) {
   Json streams = Json::array();
   for (const auto& s : iv.streams) streams.push_back(sample_json(s));
@@ -201,6 +230,7 @@ Json interval_json(const Report& r, const IntervalRecord& iv) {
     j["sum_bidir_reverse"]["omitted"] = j["sum"]["omitted"];
   }
   if (is_udp(r.spec)) add_iperf3_udp_interval(j, r, iv);
+  if (Json cpu = interval_cpu_sides(r, iv); !cpu.empty()) j["cpu"] = cpu;
   return j;
 }
 

@@ -222,6 +222,7 @@ Json to_json(const SideEnd& side) {
   if (side.nic_dev) j["nic_dev"] = nic::to_json(*side.nic_dev);
   if (side.overlap) j["overlap"] = {{"tests", side.overlap->tests}, {"peers", side.overlap->peers}};
   if (side.profile) j["profile"] = to_json(*side.profile, true);
+  if (!side.interval_cpu.empty()) j["interval_cpu"] = interval_cpu_json(side.interval_cpu);
   return j;
 }
 
@@ -285,6 +286,11 @@ Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
       auto profile = profile_from_json(j.at("profile"));
       if (!profile) return profile.error();
       side.profile = std::move(*profile);
+    }
+    if (j.contains("interval_cpu")) {
+      auto cpu = interval_cpu_from_json(j.at("interval_cpu"));
+      if (!cpu) return cpu.error();
+      side.interval_cpu = std::move(*cpu);
     }
     return side;
   } catch (const std::exception& e) {

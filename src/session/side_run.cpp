@@ -178,6 +178,9 @@ void SideRun::begin_measurement(Clock::time_point now) {
   // The collector's window start is the measured origin, to the nanosecond.
   now = Clock::time_point(std::chrono::nanoseconds(cost_->begin()));
   last_task_clock_ = cost_->stream_task_clock();
+  std::vector<pid_t> tids;
+  for (auto& t : streams_) tids.push_back(t.stream->tid());
+  cpu_meter_.begin(tids, cost_.get());
   if (profile_)
     profile_->begin(std::uint64_t(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()));
@@ -220,6 +223,7 @@ void SideRun::sample(Clock::time_point now) {
     t.stream->sample(s);
     rec.streams.push_back(s);
   }
+  rec.cpu = cpu_meter_.sample(since_origin(last_tick_), since_origin(now));
   last_tick_ = now;
   report_.intervals.push_back(rec);
   reporter_.on_interval(report_, report_.intervals.back());
@@ -421,6 +425,9 @@ void SideRun::finish_cost(Clock::time_point end) {
     side.profile->rate_hz = kProfileRateHz;
     side.profile->note = profile_note_;
   }
+  side.interval_cpu.clear();
+  for (const auto& iv : report_.intervals)
+    if (iv.cpu) side.interval_cpu.push_back(*iv.cpu);
   side.cost = cost_->result(in);
   side.cpu = side.cost ? cpu_usage(*side.cost) : CpuUsage{};
 }

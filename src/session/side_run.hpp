@@ -15,6 +15,7 @@
 #include "nicperf/stream/payload.hpp"
 #include "nicperf/stream/stream.hpp"
 #include "session/nic_dev_watch.hpp"
+#include "session/interval_cpu.hpp"
 #include "session/socket_facts.hpp"
 
 namespace nicperf {
@@ -105,6 +106,7 @@ class SideRun {
   std::string profile_note_;                 // why there is no sampler
   ThreadClaims* claims_ = nullptr;
   std::vector<double> last_task_clock_;
+  IntervalCpuMeter cpu_meter_;  // the chart's per-interval CPU of this side's stream threads
   std::vector<std::uint64_t> begin_bytes_;
   std::vector<Track> streams_;
   Clock::time_point t0_{}, origin_{}, last_tick_{}, next_tick_{}, stop_at_{};

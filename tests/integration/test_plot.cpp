@@ -8,12 +8,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "harness.hpp"
 
 using harness::Proc;
 using harness::Server;
+using Json = nlohmann::json;
 
 namespace {
 
@@ -121,14 +123,14 @@ Image decode_png(const std::string& png) {
 
 // Renders the SVG headless and checks the screenshot shows a chart: mostly white, some ink, some
 // colour.
-void check_screenshot(const std::string& svg, const std::string& png,
-                      std::size_t max_ink_tenths = 6) {
+Image check_screenshot(const std::string& svg, const std::string& png,
+                       std::size_t max_ink_tenths = 6, std::uint32_t height = 600) {
   std::string profile = harness::temp_path();
   unlink(profile.c_str());
   Proc chromium("/usr/bin/timeout",
                 {"-k", "5", "90", kChromium, "--headless", "--no-sandbox", "--disable-gpu",
-                 "--user-data-dir=" + profile, "--screenshot=" + png, "--window-size=1000,600",
-                 "file://" + svg});
+                 "--user-data-dir=" + profile, "--screenshot=" + png,
+                 "--window-size=1000," + std::to_string(height), "file://" + svg});
   int code = chromium.wait(120);
   std::filesystem::remove_all(profile);
   CAPTURE(chromium.err());
@@ -137,10 +139,10 @@ void check_screenshot(const std::string& svg, const std::string& png,
   REQUIRE(bytes.size() > 8000);  // a blank 1000x600 PNG is far smaller
   Image img = decode_png(bytes);
   CHECK(img.width == 1000);
-  CHECK(img.height == 600);
+  CHECK(img.height == height);
   if (img.rgb.empty()) {
     MESSAGE("screenshot is not 8-bit RGB(A): checked its size only");
-    return;
+    return img;
   }
   std::size_t pixels = img.rgb.size() / 3, ink = 0, colour = 0;
   std::size_t most_ink = pixels * max_ink_tenths / 10;  // a flame graph's frames fill most
@@ -154,6 +156,19 @@ void check_screenshot(const std::string& svg, const std::string& png,
   CHECK(ink > pixels / 200);      // axes, text and data were drawn
   CHECK(ink < most_ink);          // on a white background
   CHECK(colour > pixels / 1000);  // the series' colours, not only black text
+  return img;
+}
+
+// Coloured pixels in rows [from, to) of a screenshot: where a panel's data was drawn.
+std::size_t colour_in_rows(const Image& img, std::uint32_t from, std::uint32_t to) {
+  std::size_t colour = 0;
+  for (std::uint32_t y = from; y < std::min(to, img.height); ++y)
+    for (std::uint32_t x = 0; x < img.width; ++x) {
+      const std::uint8_t* px = &img.rgb[(std::size_t(y) * img.width + x) * 3];
+      auto [lo, hi] = std::minmax({px[0], px[1], px[2]});
+      colour += hi - lo > 60;
+    }
+  return colour;
 }
 
 // Where NICPERF_PLOT_KEEP points, the SVGs and screenshots stay for a person to look at.
@@ -164,8 +179,9 @@ void keep(const std::string& path, const std::string& name) {
                                std::filesystem::copy_options::overwrite_existing);
 }
 
-void plot_and_check(const std::string& json, const std::string& name,
-                    std::initializer_list<const char*> expect) {
+// Returns the screenshot (empty without chromium or when it is of a kind not decoded).
+Image plot_and_check(const std::string& json, const std::string& name,
+                     std::initializer_list<const char*> expect, std::uint32_t height = 600) {
   TempFile svg;
   Proc plot({"plot", json, "-o", svg.path});
   REQUIRE(plot.wait(20) == 0);
@@ -181,12 +197,14 @@ void plot_and_check(const std::string& json, const std::string& name,
   // Chromium goes by the file names: the page must end in .svg, the screenshot in .png.
   Removed named{svg.path + ".svg"}, png{svg.path + ".png"};
   std::filesystem::copy_file(svg.path, named.path);
+  Image img;
   if (access(kChromium, X_OK) == 0) {
-    check_screenshot(named.path, png.path);
+    img = check_screenshot(named.path, png.path, 6, height);
     keep(png.path, name + ".png");
   } else {
     MESSAGE("chromium is not installed: SVG rendering not checked (apt-get install -y chromium)");
   }
+  return img;
 }
 
 }  // namespace
@@ -202,9 +220,27 @@ TEST_CASE("nicperf plot draws a single test and a --compare result") {
   REQUIRE(b->wait(0) == 0);
   std::ofstream(compare.path) << b->out();
 
-  plot_and_check(
-      single.path, "single",
-      {"Throughput per stream: 127.0.0.1", "2 streams", "stream 1", "stream 2", "sum", "Gbit/s"});
+  // Both sides' per-interval CPU is in the result (the server's came back in the exchange).
+  Json doc = Json::parse(a->out());
+  REQUIRE(doc["intervals"].size() >= 2);
+  for (const char* side : {"client", "server"}) {
+    CAPTURE(side);
+    const Json& cpu = doc["intervals"][0]["cpu"][side];
+    REQUIRE(cpu.is_object());
+    CHECK(cpu["user_percent"].get<double>() + cpu["kernel_percent"].get<double>() > 0);
+  }
+  // The CPU panels sit under the throughput: the page is taller than the window the other
+  // charts get, and the screenshot's lower part holds their coloured layers.
+  Image img =
+      plot_and_check(single.path, "single",
+                     {"Throughput per stream: 127.0.0.1", "2 streams", "stream 1", "stream 2",
+                      "sum", "Gbit/s", "client CPU (stream threads)", "server CPU (stream threads)",
+                      "% of one CPU", "<polygon", ">user<", ">kernel<"},
+                     1200);
+  if (!img.rgb.empty()) {
+    CHECK(colour_in_rows(img, 450, 680) > img.width * 10);   // the client's panel
+    CHECK(colour_in_rows(img, 780, 1000) > img.width * 10);  // the server's
+  }
   plot_and_check(compare.path, "compare",
                  {"Send paths compared: 127.0.0.1", "2 rounds", "write", "sendfile", "Gbit/s",
                   "CPU s/GB", "sender", "receiver"});

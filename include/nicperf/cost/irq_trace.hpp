@@ -101,6 +101,9 @@ class IrqTracer {
   // Stops the thread after a last drain; the accounting is final afterwards.
   void stop();
   const IrqAccounting& accounting() const { return accounting_; }
+  // Drains what has arrived and sums the window's interrupt time charged to `tids` so far: for
+  // per-interval figures while the test runs (the drain lock keeps the thread out meanwhile).
+  IrqBucket charged_so_far(const std::vector<pid_t>& tids);
   // The thread group of each traced tid, looked up while the task was alive.
   const std::map<pid_t, pid_t>& tgids() const { return tgids_; }
   pid_t thread_tid() const { return thread_tid_.load(); }  // the draining thread

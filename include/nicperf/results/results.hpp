@@ -53,8 +53,18 @@ struct StreamSample {
   std::optional<RrCounts> rr;
 };
 
+// One side's CPU during one interval: its stream threads' user and kernel time (tick-sampled
+// utime/stime deltas), and the softirq and hardirq time traced on top of them where the cost
+// level traces (absent otherwise). Times in ns; start/end as StreamSample's.
+struct IntervalCpu {
+  double start = 0, end = 0;
+  double user_ns = 0, kernel_ns = 0;
+  std::optional<double> softirq_ns, hardirq_ns;
+};
+
 struct IntervalRecord {
   std::vector<StreamSample> streams;
+  std::optional<IntervalCpu> cpu;  // this side's, when its stream threads' times could be read
 };
 
 // One side's final figures for one stream.
@@ -101,6 +111,9 @@ struct SideEnd {
   std::optional<Profile> profile;  // --profile: where this side's CPU went
   // The kernel device carrying this side's data connections, over the measured window.
   std::optional<nic::NicDevView> nic_dev;
+  // The side's per-interval CPU, in interval order: the server's travels to the client in the
+  // results exchange (absent from older servers).
+  std::vector<IntervalCpu> interval_cpu;
 };
 
 struct Endpoint {

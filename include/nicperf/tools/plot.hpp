@@ -4,7 +4,9 @@
 // document by hand and check the model and the markup.
 //
 // What is drawn depends on the document:
-//   single test      throughput per stream (and their sum) over time, from intervals[]
+//   single test      throughput per stream (and their sum) over time, from intervals[]; under
+//                    it each side's CPU per interval (user, kernel, softirq, hardirq stacked)
+//                    when intervals[] carry it
 //   --compare        bars per path: Gbit/s, CPU s/GB per side, cycles/B per side when measured,
 //                    median with min-max whiskers
 //   --compare-nic    NIC interrupts per GB and frames per interrupt against the swept setting,
@@ -36,6 +38,7 @@ struct Series {
   bool dashed = false;
   bool markers = false;
   bool faint = false;         // one of many alike lines: thin and half transparent
+  bool area = false;          // a filled outline (a stacked layer): points go round it
   std::vector<Point> points;  // lines: in x order; bars: x is the category index
 };
 
@@ -67,6 +70,7 @@ struct Figure {
   std::vector<std::string> subtitle;  // facts about the test, joined with " · " and wrapped
   std::vector<Panel> panels;
   std::vector<std::string> notes;  // footnotes: what the whiskers are, what is missing and why
+  bool one_column = false;         // panels one under the other, sharing a time axis
 };
 
 enum class PlotKind { kSingle, kCompare, kNicSweep, kLivelock };

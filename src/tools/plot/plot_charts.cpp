@@ -159,6 +159,7 @@ Expected<Figure> single_figure(const Json& doc) {
   fig.subtitle = f.rest;
   bool omitted = !p.bands.empty();
   fig.panels.push_back(std::move(p));
+  add_cpu_panels(doc, fig);
   if (whole_test)
     fig.notes.push_back(
         "No interval reports (-i 0): each line is the stream's whole-test average.");

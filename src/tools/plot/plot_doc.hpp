@@ -32,6 +32,8 @@ Facts facts(const Json& doc);
 void document_notes(const Json& doc, Figure& f);
 
 Expected<Figure> single_figure(const Json& doc);
+// Under a single test's throughput panel: each side's CPU per interval, when intervals[] carry it.
+void add_cpu_panels(const Json& doc, Figure& fig);
 Expected<Figure> compare_figure(const Json& doc);
 Expected<Figure> sweep_figure(const Json& doc);
 Expected<Figure> livelock_figure(const Json& doc);  // --sweep-rate

@@ -272,7 +272,7 @@ void draw_legend(Svg& svg, const Panel& p, double x0, double y0, double width) {
     double x = x0;
     for (const Series* s : row) {
       if (s->name.empty()) continue;
-      if (p.kind == PanelKind::kBars) {
+      if (p.kind == PanelKind::kBars || s->area) {
         svg.leaf("rect", {{"x", num(x + 4)},
                           {"y", num(y - 10)},
                           {"width", "12"},
@@ -388,6 +388,10 @@ void draw_lines(Svg& svg, const Panel& p, const Scale& sc) {
     std::string pts;
     for (const auto& pt : s.points) pts += num(sc.x(pt.x)) + "," + num(sc.y(pt.y)) + " ";
     if (!pts.empty()) pts.pop_back();
+    if (s.area) {
+      svg.leaf("polygon", {{"points", pts}, {"fill", colour(s.color)}, {"fill-opacity", "0.85"}});
+      continue;
+    }
     Attrs a = {{"points", pts},
                {"fill", "none"},
                {"stroke", colour(s.color)},
@@ -449,8 +453,8 @@ void draw_panel(Svg& svg, const Panel& p, Box cell) {
 
 std::string render_svg(const Figure& f) {
   std::size_t n = std::max<std::size_t>(1, f.panels.size());
-  std::size_t cols = std::min<std::size_t>(n, 2), rows = (n + cols - 1) / cols;
-  double width = cols == 1 ? 900 : 1000, cell_h = 390;
+  std::size_t cols = f.one_column ? 1 : std::min<std::size_t>(n, 2), rows = (n + cols - 1) / cols;
+  double width = cols == 1 ? 900 : 1000, cell_h = f.one_column && n > 1 ? 320 : 390;
   auto subtitle = wrap(f.subtitle, " · ", width - 40, kLabelPx);
   std::vector<std::string> notes;
   for (const auto& note : f.notes)
