@@ -63,8 +63,8 @@ class CostCollector {
   std::uint64_t begin();
   // Task-clock of each attached stream so far (for per-interval CPU), in attach order.
   std::vector<double> stream_task_clock() const;
-  // At level full, while the window is open: the interrupt time traced on top of the stream
-  // threads so far; nullopt when nothing is traced.
+  // At the bpf or ring level, while the window is open: the interrupt time traced on top of
+  // the stream threads so far; nullopt when nothing is traced.
   std::optional<IrqBucket> stream_irq_so_far() const;
   // Closes the window.
   void end();
