@@ -53,7 +53,7 @@ Status apply_socket_options(int fd, const TestSpec& spec) {
     if (setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &bytes_per_s, sizeof bytes_per_s) != 0)
       return Error{Errc::kSystem, errno_text("cannot set SO_MAX_PACING_RATE (--fq-rate)", errno)};
   }
-  if (is_udp(spec)) return ok();
+  if (uses_udp(spec)) return ok();
   if (spec.no_delay || is_rr(spec)) {
     // --rr: a request must leave at once, not wait for the previous one's ACK (Nagle).
     int one = 1;
