@@ -105,7 +105,7 @@ Status set_kind(const Raw& r, TestSpec& s) {
   if (!cost) return cost.error();
   s.mode = *mode;
   s.cost = *cost;
-  if (r.udp) {
+  if (r.udp && !r.rr) {
     s.block_len = kDefaultUdpLen;
     s.rate = kDefaultUdpRate;
   }

@@ -30,9 +30,11 @@ Json latency_json(const LatencyHistogram& h) {
 }
 
 Json rr_view(const RrCounts& rr, double seconds) {
-  return {{"transactions", rr.transactions},
-          {"transactions_per_second", seconds > 0 ? double(rr.transactions) / seconds : 0.0},
-          {"latency_ns", latency_json(rr.latency)}};
+  Json j = {{"transactions", rr.transactions},
+            {"transactions_per_second", seconds > 0 ? double(rr.transactions) / seconds : 0.0},
+            {"latency_ns", latency_json(rr.latency)}};
+  if (rr.lost) j["lost_transactions"] = *rr.lost;  // --rr -u only
+  return j;
 }
 
 void add_udp_sample(Json& j, const UdpCounts& u, bool sender) {
@@ -168,7 +170,7 @@ Json start_json(const Report& r) {
             {"sndbuf_actual", r.start.sndbuf_actual},
             {"rcvbuf_actual", r.start.rcvbuf_actual},
             {"test_start",
-             {{"protocol", is_udp(s) ? "UDP" : "TCP"},
+             {{"protocol", uses_udp(s) ? "UDP" : "TCP"},
               {"num_streams", s.streams},
               {"blksize", s.block_len},
               {"omit", s.omit},

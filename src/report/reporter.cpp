@@ -172,8 +172,9 @@ class TextReporter final : public Reporter {
              ", send mode " + s.send_mode + ", receive mode " + s.recv_mode + ", batch " +
              std::to_string(s.batch) + ", direction " + direction_name(s.direction);
     if (is_rr(s))
-      return "request/response over TCP, " + streams + ", " + std::to_string(s.req_len) +
-             "-byte requests, " + std::to_string(s.resp_len) + "-byte responses, " + what;
+      return std::string("request/response over ") + (uses_udp(s) ? "UDP, " : "TCP, ") + streams +
+             ", " + std::to_string(s.req_len) + "-byte requests, " + std::to_string(s.resp_len) +
+             "-byte responses, " + what;
     return "protocol: TCP, " + streams + ", " + std::to_string(s.block_len) +
            " byte blocks, omitting " + fixed(s.omit, 0) + " seconds, " + what + ", send mode " +
            s.send_mode + ", receive mode " + s.recv_mode + ", direction " +

@@ -13,6 +13,14 @@ std::string loss_text(std::uint64_t lost, std::uint64_t total) {
          fixed(pct, pct < 0.01 && pct > 0 ? 4 : 2) + "%)";
 }
 
+// --rr -u: the transactions that timed out, and the share of all requests sent.
+std::string udp_rr_lost_line(const RrCounts& sum) {
+  std::uint64_t sent = sum.transactions + *sum.lost;
+  double pct = sent ? 100.0 * double(*sum.lost) / double(sent) : 0.0;
+  return "Lost transactions: " + std::to_string(*sum.lost) + " of " + std::to_string(sent) + " (" +
+         fixed(pct, 2) + "%; no response within 10x the running p99, bounded to 1 ms..1 s).\n";
+}
+
 std::string udp_receiver_columns(const UdpTotals& u) {
   std::string s = "  " + pad(fixed(u.jitter_ms, 3) + " ms", 10) + loss_text(u.lost, u.sent);
   if (u.out_of_order) s += "  " + std::to_string(u.out_of_order) + " out of order";
@@ -118,6 +126,7 @@ std::string rr_end_lines(const Report& r) {
         << r.spec.resp_len << "-byte response, one transaction in flight per stream; mean "
         << format_latency(std::uint64_t(sum->latency.mean())) << " over " << sum->latency.count()
         << " transactions.\n";
+  if (sum && sum->lost) out << udp_rr_lost_line(*sum);
   return out.str();
 }
 

@@ -72,6 +72,7 @@ std::optional<RrCounts> rr_sum(const Report& r) {
     if (!sum) sum.emplace();
     sum->transactions += s.rr->transactions;
     sum->latency.merge(s.rr->latency);
+    if (s.rr->lost) sum->lost = sum->lost.value_or(0) + *s.rr->lost;
   }
   return sum;
 }
@@ -98,7 +99,9 @@ UdpCounts udp_from_json(const Json& j) {
 }
 
 Json rr_json(const RrCounts& rr) {
-  return {{"transactions", rr.transactions}, {"latency", rr.latency.to_json()}};
+  Json j = {{"transactions", rr.transactions}, {"latency", rr.latency.to_json()}};
+  if (rr.lost) j["lost"] = *rr.lost;
+  return j;
 }
 
 Expected<RrCounts> rr_from_json(const Json& j) {
@@ -107,6 +110,7 @@ Expected<RrCounts> rr_from_json(const Json& j) {
   auto h = LatencyHistogram::from_json(j.at("latency"));
   if (!h) return h.error();
   rr.latency = std::move(*h);
+  if (j.contains("lost")) rr.lost = j.at("lost").get<std::uint64_t>();
   return rr;
 }
 

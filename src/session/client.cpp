@@ -67,7 +67,7 @@ class Client {
       return std::string(data.data(), data.size());
     };
     auto open_deadline = std::max(deadline, in_seconds(opt_.timeouts.rcv));
-    if (is_udp(report_.spec)) {
+    if (uses_udp(report_.spec)) {
       auto ports = udp_ports_of(*accept, connection_count(report_.spec));
       if (!ports) return ports.error();
       if (auto s = open_udp_streams(loop_, run, peer.address(), *ports, open_deadline, report_.spec,

@@ -74,7 +74,7 @@ class TestSession {
     HostIdentity me = this_host();
     accept["host"] = host_json(me.pid, me.boot_id);
     UdpRendezvous udp(loop_, active_.cookie);
-    if (is_udp(*spec)) {
+    if (uses_udp(*spec)) {
       asio::error_code ec;
       auto local = control.socket().local_endpoint(ec);
       if (ec) return Error{Errc::kConnect, "control connection lost: " + ec.message()};
@@ -83,7 +83,7 @@ class TestSession {
     }
     if (auto s = control.write(accept, in_seconds(opt_.timeouts.snd)); !s) return s;
     auto collected =
-        is_udp(*spec) ? collect_udp_streams(run, control, udp) : collect_streams(run, control);
+        uses_udp(*spec) ? collect_udp_streams(run, control, udp) : collect_streams(run, control);
     if (!collected) return collected;
     udp.close();
     if (auto s = control.write(make_message(MsgType::kStart), in_seconds(opt_.timeouts.snd)); !s)

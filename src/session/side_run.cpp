@@ -242,7 +242,7 @@ Clock::time_point SideRun::step(Clock::time_point now) {
   if (profile_) profile_->drain();  // every step is at most 100 ms apart: no ring fills
   if (!stopped_ && now >= stop_at_) stop_senders();
   // UDP has no end of stream: a receiver whose sender's FIN was lost stops after a drain time.
-  if (is_udp(spec) && stop_at_ != Clock::time_point::max() && now >= stop_at_ + kUdpDrain)
+  if (uses_udp(spec) && stop_at_ != Clock::time_point::max() && now >= stop_at_ + kUdpDrain)
     for (auto& t : streams_)
       if (!t.stream->config().sender) t.stream->request_stop();
   check_end(now);

@@ -56,7 +56,7 @@ Status apply_socket_options(int fd, const TestSpec& spec) {
       return Error{Errc::kSystem, errno_text("cannot set SO_MAX_PACING_RATE (--fq-rate)", errno)};
   }
   if (auto st = apply_iperf3_socket_options(fd, spec); !st) return st;
-  if (is_udp(spec)) return ok();
+  if (uses_udp(spec)) return ok();
   if (spec.no_delay || is_rr(spec)) {
     // --rr: a request must leave at once, not wait for the previous one's ACK (Nagle).
     int one = 1;

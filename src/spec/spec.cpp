@@ -1,5 +1,6 @@
 #include "nicperf/spec/spec.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -71,6 +72,9 @@ Status validate_rr(const TestSpec& s) {
   if (s.send_mode != "write" || s.recv_mode != "read")
     return usage("--rr uses write and read; leave out --mode and --recv-mode");
   if (s.verify) return usage("--rr cannot be combined with --verify");
+  if (s.mode == Mode::kUdpRr && std::max(s.req_len, s.resp_len) > kMaxDgramLen)
+    return usage("--rr -u: --req and --resp must each fit one datagram (at most " +
+                 std::to_string(kMaxDgramLen) + " bytes)");
   return ok();
 }
 
@@ -96,25 +100,26 @@ const char* mode_name(Mode m) {
       return "datagram";
     case Mode::kRr:
       return "rr";
+    case Mode::kUdpRr:
+      return "udp_rr";
   }
   return "bulk";
 }
 
 std::optional<Mode> parse_mode(const std::string& name) {
-  for (auto m : {Mode::kBulk, Mode::kDatagram, Mode::kRr})
+  for (auto m : {Mode::kBulk, Mode::kDatagram, Mode::kRr, Mode::kUdpRr})
     if (name == mode_name(m)) return m;
   return std::nullopt;
 }
 
-const char* protocol_name(Mode m) { return m == Mode::kDatagram ? "udp" : "tcp"; }
+const char* protocol_name(Mode m) {
+  return m == Mode::kDatagram || m == Mode::kUdpRr ? "udp" : "tcp";
+}
 
 Expected<Mode> mode_from(const std::string& protocol, bool rr) {
   if (protocol != "tcp" && protocol != "udp")
     return usage("protocol '" + protocol + "' is not supported (tcp or udp)");
-  if (protocol == "udp") {
-    if (rr) return usage("--rr runs over TCP; leave out -u");
-    return Mode::kDatagram;
-  }
+  if (protocol == "udp") return rr ? Mode::kUdpRr : Mode::kDatagram;
   return rr ? Mode::kRr : Mode::kBulk;
 }
 
@@ -195,7 +200,7 @@ nlohmann::json to_json(const TestSpec& s) {
           {"burst", s.burst},
           {"batch", s.batch},
           {"fq_rate", s.fq_rate},
-          {"rr", s.mode == Mode::kRr},
+          {"rr", is_rr(s)},
           {"req_len", s.req_len},
           {"resp_len", s.resp_len}};
   if (s.profile) j["profile"] = true;

@@ -62,11 +62,16 @@ class RrWorker final : public StreamWorker {
   void sample(StreamSample& s) override {
     if (!cfg_.sender) return;
     std::uint64_t n = transactions_.load(std::memory_order_relaxed);
-    s.rr = RrCounts{n - last_transactions_, take_interval_latency()};
+    s.rr.emplace();
+    s.rr->transactions = n - last_transactions_;
+    s.rr->latency = take_interval_latency();
     last_transactions_ = n;
   }
   void end(StreamEnd& e) override {
-    if (cfg_.sender) e.rr = RrCounts{transactions_.load(std::memory_order_relaxed), latency_};
+    if (!cfg_.sender) return;
+    e.rr.emplace();
+    e.rr->transactions = transactions_.load(std::memory_order_relaxed);
+    e.rr->latency = latency_;
   }
 
  private:

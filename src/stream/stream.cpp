@@ -22,6 +22,8 @@ std::unique_ptr<StreamWorker> make_worker(const StreamConfig& cfg) {
       return make_datagram_worker(cfg);
     case Mode::kRr:
       return make_rr_worker(cfg);
+    case Mode::kUdpRr:
+      return make_udp_rr_worker(cfg);
     case Mode::kBulk:
       break;
   }
@@ -42,6 +44,7 @@ Status check_in(const Info* info, const std::string& what, const std::string& pa
 Status check_path(Mode kind, bool sender, const std::string& path, const std::string& where) {
   switch (kind) {
     case Mode::kRr:
+    case Mode::kUdpRr:
       return ok();  // plain write and read
     case Mode::kDatagram:
       return sender ? check_in(find_dgram_send_path(path), "UDP send mode", path, where)

@@ -64,6 +64,7 @@ class StreamWorker {
 std::unique_ptr<StreamWorker> make_bulk_worker(const StreamConfig& cfg);
 std::unique_ptr<StreamWorker> make_datagram_worker(const StreamConfig& cfg);
 std::unique_ptr<StreamWorker> make_rr_worker(const StreamConfig& cfg);
+std::unique_ptr<StreamWorker> make_udp_rr_worker(const StreamConfig& cfg);
 
 // A socket's own counters, read by the main thread while its stream runs.
 TcpSample read_tcp_info(int fd);

@@ -37,6 +37,8 @@ struct UdpCounts {
 struct RrCounts {
   std::uint64_t transactions = 0;
   LatencyHistogram latency;  // ns per transaction, request written to response read
+  // --rr -u: transactions whose request or response was lost (timed out); unset over TCP.
+  std::optional<std::uint64_t> lost;
 };
 
 // One stream during one interval, as measured by the local side.

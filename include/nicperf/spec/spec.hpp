@@ -14,8 +14,9 @@ namespace nicperf {
 
 enum class Direction { kNormal, kReverse, kBidir };  // normal: the client sends
 
-// What a stream does: a TCP byte stream, paced UDP datagrams (-u), or TCP request/response (--rr).
-enum class Mode { kBulk, kDatagram, kRr };
+// What a stream does: a TCP byte stream, paced UDP datagrams (-u), TCP request/response (--rr),
+// or UDP request/response (--rr -u: one datagram each way, a lost one timed out).
+enum class Mode { kBulk, kDatagram, kRr, kUdpRr };
 
 // What the cost collector measures; ordered, since each level falls back to the one below.
 // bpf: interrupt time summed in the kernel; ring: the perf-ring tracer. full is a request only
@@ -65,7 +66,12 @@ struct TestSpec {
 };
 
 inline bool is_udp(const TestSpec& s) { return s.mode == Mode::kDatagram; }
-inline bool is_rr(const TestSpec& s) { return s.mode == Mode::kRr; }
+// Request/response over either transport: the same figures, percentiles and reports.
+inline bool is_rr(const TestSpec& s) { return s.mode == Mode::kRr || s.mode == Mode::kUdpRr; }
+// The data travels as UDP datagrams (streams meet through the UDP rendezvous).
+inline bool uses_udp(const TestSpec& s) {
+  return s.mode == Mode::kDatagram || s.mode == Mode::kUdpRr;
+}
 inline constexpr std::uint64_t kDefaultUdpRate = 1'000'000;  // iperf3's -u default, bits/s
 inline constexpr std::uint64_t kDefaultUdpLen = 1460;        // iperf3's -u default datagram
 
@@ -86,7 +92,7 @@ const char* direction_name(Direction d);
 
 // The edges' spellings. On the wire and the command line a mode is a protocol ("tcp", "udp")
 // plus the rr flag; mode_name is for messages and tests.
-const char* mode_name(Mode m);  // bulk | datagram | rr
+const char* mode_name(Mode m);  // bulk | datagram | rr | udp_rr
 std::optional<Mode> parse_mode(const std::string& name);
 const char* protocol_name(Mode m);  // tcp | udp
 // Refuses an unknown protocol and --rr over UDP, with the usage errors validation gave.

@@ -132,15 +132,17 @@ TEST_CASE("a mode is the wire's protocol plus the rr flag") {
   CHECK(*mode_from("tcp", false) == Mode::kBulk);
   CHECK(*mode_from("tcp", true) == Mode::kRr);
   CHECK(*mode_from("udp", false) == Mode::kDatagram);
-  auto rr_udp = mode_from("udp", true);
-  REQUIRE_FALSE(rr_udp);
-  CHECK(rr_udp.error().message == "--rr runs over TCP; leave out -u");
+  CHECK(*mode_from("udp", true) == Mode::kUdpRr);
   auto sctp = mode_from("sctp", false);
   REQUIRE_FALSE(sctp);
   CHECK(sctp.error().code == Errc::kUsage);
   CHECK(sctp.error().message == "protocol 'sctp' is not supported (tcp or udp)");
-  for (auto m : {Mode::kBulk, Mode::kDatagram, Mode::kRr})
-    CHECK(*mode_from(protocol_name(m), m == Mode::kRr) == m);
+  for (auto m : {Mode::kBulk, Mode::kDatagram, Mode::kRr, Mode::kUdpRr}) {
+    TestSpec s;
+    s.mode = m;
+    CHECK(*mode_from(protocol_name(m), is_rr(s)) == m);
+    CHECK(parse_mode(mode_name(m)) == m);
+  }
 }
 
 TEST_CASE("the spec's wire form keeps protocol, rr and cost as strings and flags") {
@@ -167,7 +169,7 @@ TEST_CASE("the spec's wire form keeps protocol, rr and cost as strings and flags
   CHECK(spec_from_json(j)->mode == Mode::kDatagram);
 }
 
-TEST_CASE("spec JSON with an unknown protocol or cost, or --rr over UDP, is a usage error") {
+TEST_CASE("spec JSON with an unknown protocol or cost is a usage error; --rr over UDP is udp_rr") {
   json base = to_json(TestSpec{});
   struct Row {
     const char* key;
@@ -191,8 +193,15 @@ TEST_CASE("spec JSON with an unknown protocol or cost, or --rr over UDP, is a us
   j["block_len"] = kDefaultUdpLen;
   j["rr"] = true;
   auto s = spec_from_json(j);
-  REQUIRE_FALSE(s);
-  CHECK(s.error().message == "--rr runs over TCP; leave out -u");
+  REQUIRE(s);
+  CHECK(s->mode == Mode::kUdpRr);
+  CHECK(is_rr(*s));
+  CHECK(uses_udp(*s));
+  CHECK_FALSE(is_udp(*s));  // the datagram stream's figures (loss, jitter) are not its
+  CHECK(to_json(*s)["protocol"] == "udp");
+  CHECK(to_json(*s)["rr"] == true);
+  j["req_len"] = 70000;  // more than one datagram holds
+  CHECK(spec_from_json(j).error().message.find("--rr -u: --req and --resp") == 0);
   j["streams"] = 0;  // the numbers are checked first, as before
   CHECK(spec_from_json(j).error().message.find("streams must be") == 0);
 }
