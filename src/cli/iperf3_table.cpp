@@ -104,8 +104,8 @@ const Iperf3Option kTable[] = {
     {"-O", "--omit", true, F::kNative, "", "the same", "1"},
     {"-T", "--title", true, F::kNative, "", "the same: each text line starts with \"TITLE:  \"",
      "run1"},
-    {"", "--extra-data", true, F::kRefused, "",
-     "--extra-data is not built: keep your own note beside the -J output", "note"},
+    {"", "--extra-data", true, F::kNative, "",
+     "the same: \"extra_data\" at the top of the -J output", "note"},
     {"", "--get-server-output", false, F::kNative, "", "the same", ""},
     // TODO(udp): the UDP helper defines these two; this table only passes them through.
     {"", "--udp-counters-64bit", false, F::kOther, "", "UDP's wire format (see UDP)", ""},

@@ -257,7 +257,9 @@ Status client_command(const CLI::App& app, Raw& r, int family, Command& cmd) {
                 {},
                 r.iperf3,
                 {r.expect_gbps, r.expect_cycles, r.expect_cpu, r.expect_copied},
-                {}};
+                {},
+                {},
+                r.compat.extra_data};
   if (cmd.client.expect.any() && cmd.compare)
     return usage("--expect-* checks one test; run it without --compare");
   if (app.count("--nic")) cmd.client.nic_socket = r.nic.empty() ? nic::kDefaultSocket : r.nic;

@@ -50,6 +50,7 @@ struct ClientOptions {
   std::string nic_socket;  // --nic: nicperf-nicd's control socket; empty = no NIC counters
   // --username: authenticate to an iperf3 server (--iperf3)
   Iperf3AuthClient iperf3_auth{};
+  std::string extra_data;  // --extra-data: "extra_data" in the -J report, as iperf3 keeps it
 };
 
 // The start of a client's report: who it tests against, with what, on what machine.
