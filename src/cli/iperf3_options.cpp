@@ -72,6 +72,7 @@ void define_compat_client(CLI::App& g, CompatRaw& r) {
                "iperf3's pacing tick in microseconds: accepted, nicperf paces by the clock")
       ->check(CLI::Range(1, 1000000));
   g.add_option("-T,--title", r.title, "start each text line with TITLE:");
+  g.add_option("--extra-data", r.extra_data, "a string kept as \"extra_data\" in the -J output");
 }
 
 void fill_compat_output(const CLI::App&, const CompatRaw& r, Command& cmd) {

@@ -15,6 +15,7 @@ namespace nicperf::cli {
 
 struct CompatRaw {
   std::string pidfile, bind_dev, title, tos, dscp, blockcount;
+  std::string extra_data;
   std::optional<std::string> timestamps;
   bool forceflush = false, dont_fragment = false;
   int cport = 0, mss = 0, pacing_timer = 1000;

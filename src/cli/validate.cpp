@@ -274,6 +274,7 @@ Status client_command(const CLI::App& app, Raw& r, int family, Command& cmd) {
     return usage("--expect-* checks one test; run it without --compare");
   if (app.count("--nic")) cmd.client.nic_socket = r.nic.empty() ? nic::kDefaultSocket : r.nic;
   cmd.client.nic_dev = r.nic_dev;
+  cmd.client.extra_data = r.compat.extra_data;
   if (auto st = fill_sweep(app, r, cmd); !st) return st.error();
   if (auto st = fill_compare_nic(r, cmd); !st) return st.error();
   cmd.sweep_options.nic_key = cmd.compare_options.nic_key;

@@ -295,6 +295,7 @@ Json report_json(const Report& r) {
   if (r.interrupted) j["interrupted"] = true;
   if (r.error) j["error"] = r.error->message;
   if (!r.thresholds.empty()) j["thresholds"] = thresholds_json(r);
+  if (!r.extra_data.empty()) j["extra_data"] = r.extra_data;
   return j;
 }
 

@@ -218,6 +218,7 @@ void init_client_report(Report& report, const ClientOptions& opt) {
   report.context = system_context();
   report.start.host = opt.host;
   report.start.port = opt.port;
+  report.extra_data = opt.extra_data;
 }
 
 int apply_expectations(Report& report, const Expectations& expect, int code) {

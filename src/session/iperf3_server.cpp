@@ -33,6 +33,8 @@ class Session {
     auto spec = spec_from_params(*params, s_.opt.limits);
     if (!spec) return refuse(spec.error(), server_errno(*params));
     report_.spec = *spec;
+    if (auto e = params->find("extra_data"); e != params->end() && e->is_string())
+      report_.extra_data = *e;  // iperf3's server keeps a client's --extra-data in its -J too
     TeeReporter reporter;
     reporter.add(make_reporter(s_.opt.format, s_.out, s_.err, s_.opt.verbose));
     std::ostringstream captured;

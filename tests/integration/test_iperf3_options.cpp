@@ -78,6 +78,28 @@ TEST_CASE("nicperf's -k, --cport, -M, -S, -T, --timestamps and -I on loopback") 
   CHECK(j.json()["start"]["connected"][0]["local_port"] == cport);
 }
 
+TEST_CASE("--extra-data: nicperf's -J keeps it at the top level, with or without iperf3") {
+  harness::Server s;
+  Proc c({"-c", "127.0.0.1", "-p", s.port_arg(), "-n", "1M", "-J", "--extra-data", "rack 7"});
+  CHECK(c.wait(30) == 0);
+  CHECK(c.json()["extra_data"] == "rack 7");
+  Proc plain({"-c", "127.0.0.1", "-p", s.port_arg(), "-n", "1M", "-J"});
+  CHECK(plain.wait(30) == 0);
+  CHECK_FALSE(plain.json().contains("extra_data"));
+}
+
+TEST_CASE("a stock client's --extra-data is kept in nicperf -s -J's report") {
+  if (!have_iperf3()) return;
+  // -J's server announces its port on stderr, so harness::Server cannot read it: a fixed one.
+  std::string port = std::to_string(harness::free_port());
+  Proc s({"-s", "-1", "-J", "-p", port});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Proc c(kIperf3, {"-c", "127.0.0.1", "-p", port, "-n", "1M", "--extra-data", "rack 7"});
+  CHECK(c.wait(30) == 0);
+  CHECK(s.wait(30) == 0);
+  CHECK(s.out().find("\"extra_data\": \"rack 7\"") != std::string::npos);
+}
+
 TEST_CASE("iperf3 options nicperf has not built stop with exit 2 and one line") {
   for (std::vector<std::string> args : {std::vector<std::string>{"-c", "127.0.0.1", "-F", "x"},
                                         {"-c", "127.0.0.1", "--mptcp"},

@@ -202,11 +202,11 @@ TEST_CASE("options keep their roles") {
                     "--time-skew-threshold"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kServer, name);
   for (auto name : {"-k", "-M", "-S", "--dscp", "--cport", "--bind-dev", "--dont-fragment",
-                    "--pacing-timer", "-T"})
+                    "--pacing-timer", "-T", "--extra-data"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kClient, name);
   for (auto name : {"-I", "--forceflush", "--timestamps"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kBoth, name);
-  CHECK(roles.size() == 81);  // and --help
+  CHECK(roles.size() == 82);  // and --help
 }
 
 TEST_CASE("--help shows the options by group") {

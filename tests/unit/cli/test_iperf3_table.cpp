@@ -155,3 +155,12 @@ TEST_CASE("-T, --timestamps, --forceflush and -I reach the command") {
   REQUIRE(bare);
   CHECK(bare->decoration.timestamps == "%c ");
 }
+
+TEST_CASE("--extra-data reaches the client's options, as given") {
+  auto c = parse_command_line({"-c", "h", "--extra-data", "rack 7", "-J"});
+  REQUIRE(c);
+  CHECK(c->client.extra_data == "rack 7");
+  auto none = parse_command_line({"-c", "h"});
+  REQUIRE(none);
+  CHECK(none->client.extra_data.empty());
+}
