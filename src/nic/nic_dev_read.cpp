@@ -135,6 +135,11 @@ DevSnapshot snapshot_device(const std::string& ifname) {
     s.driver = std::move(*stats);
   else
     s.driver_note = stats.error().message;
+  auto queues = read_qstats(ifname);
+  if (queues)
+    s.queues = std::move(*queues);
+  else
+    s.queues_note = queues.error().message;
   s.irqs = device_irqs(ifname, s.identity.value("bus", std::string()), s.vectors_note);
   for (const auto& lower : lower_devices(ifname)) s.lower.push_back(snapshot_device(lower));
   s.time_s = monotonic_s();

@@ -85,16 +85,35 @@ std::string driver_lines(const NicDevView& v) {
   return out;
 }
 
+// The kernel's own per-queue statistics, in the driver counters' layout.
+std::string queue_lines(const NicDevView& v) {
+  if (v.queues.empty())
+    return "  " + (v.queues_note.empty() ? "queue statistics: none moved" : v.queues_note) + "\n";
+  std::string out = "  queue statistics that moved (netdev netlink):\n";
+  for (const auto& g : v.queues) {
+    std::string line;
+    for (const auto& [k, n] : g.counters) line += (line.empty() ? "" : ", ") + k + " " + num(n);
+    out += "    " + g.group + ": " + line + "\n";
+  }
+  return out;
+}
+
 // Packets a queue's vector served: the queue's rx and tx packet counters where the driver
-// keeps them per queue.
-std::optional<std::uint64_t> queue_packets(const NicDevView& v, unsigned q) {
+// keeps them per queue, else the kernel's per-queue statistics.
+std::optional<std::uint64_t> queue_packets(const std::vector<DevCounterGroup>& groups,
+                                           unsigned q) {
   std::optional<std::uint64_t> n;
-  for (const auto& g : v.driver) {
+  for (const auto& g : groups) {
     if (g.group != "rx " + std::to_string(q) && g.group != "tx " + std::to_string(q)) continue;
     for (const auto& [k, c] : g.counters)
       if (k == "packets") n = n.value_or(0) + c;
   }
   return n;
+}
+
+std::optional<std::uint64_t> queue_packets(const NicDevView& v, unsigned q) {
+  auto n = queue_packets(v.driver, q);
+  return n ? n : queue_packets(v.queues, q);
 }
 
 std::string vector_lines(const NicDevView& v) {
@@ -145,7 +164,7 @@ std::string summary_line(const NicDevView& v) {
 std::string nic_dev_block(const NicDevView& v, const std::string& side) {
   if (v.loopback) return "NIC (" + side + "): loopback: no NIC\n";
   std::string out = identity_line(v, side) + summary_line(v) + config_lines(v) + link_lines(v) +
-                    driver_lines(v) + vector_lines(v);
+                    driver_lines(v) + queue_lines(v) + vector_lines(v);
   for (const auto& l : v.lower) {
     std::string inner = nic_dev_block(l, side + ", lower device of " + v.device);
     out += inner;

@@ -70,6 +70,22 @@ std::vector<DevVector> vector_delta(const IrqTable& a, const IrqTable& b) {
   return out;
 }
 
+// Per queue, the counters that moved; a queue that appeared within the window counts from 0.
+std::vector<DevCounterGroup> queue_delta(const std::vector<DevCounterGroup>& a,
+                                         const std::vector<DevCounterGroup>& b) {
+  std::vector<DevCounterGroup> out;
+  for (const auto& g : b) {
+    auto was = std::find_if(a.begin(), a.end(), [&](const auto& x) { return x.group == g.group; });
+    auto before = was != a.end() ? as_map(was->counters) : std::map<std::string, std::uint64_t>{};
+    DevCounterGroup d{g.group, {}};
+    for (const auto& [name, n] : g.counters)
+      if (std::uint64_t m = delta(before.count(name) ? before[name] : 0, n))
+        d.counters.emplace_back(name, m);
+    if (!d.counters.empty()) out.push_back(std::move(d));
+  }
+  return out;
+}
+
 Json counters_json(const Counters& c) {
   Json j = Json::object();
   for (const auto& [k, v] : c) j[k] = v;
@@ -102,6 +118,8 @@ NicDevView device_delta(const DevSnapshot& a, const DevSnapshot& b) {
   v.link = link_delta(a.link, b.link);
   v.driver = driver_delta(a.driver, b.driver);
   v.driver_note = b.driver_note;
+  v.queues = queue_delta(a.queues, b.queues);
+  v.queues_note = b.queues_note;
   v.vectors = vector_delta(a.irqs, b.irqs);
   v.vectors_note = b.vectors_note;
   for (std::size_t i = 0; i < b.lower.size() && i < a.lower.size(); ++i)
@@ -130,6 +148,12 @@ Json to_json(const NicDevView& v) {
             {"driver_counters", groups},   {"interrupts", vectors},
             {"stream_cpus", v.stream_cpus}};
   if (!v.driver_note.empty()) j["driver_counters_note"] = v.driver_note;
+  if (!v.queues.empty()) {
+    Json queues = Json::object();
+    for (const auto& g : v.queues) queues[g.group] = counters_json(g.counters);
+    j["queue_statistics"] = queues;
+  }
+  if (!v.queues_note.empty()) j["queue_statistics_note"] = v.queues_note;
   if (!v.vectors_note.empty()) j["interrupts_note"] = v.vectors_note;
   if (!v.lower.empty()) {
     j["lower"] = Json::array();
@@ -168,6 +192,13 @@ Expected<NicDevView> nic_dev_from_json(const Json& j) {
     v.stream_cpus = j.at("stream_cpus").get<std::vector<int>>();
     v.driver_note = j.value("driver_counters_note", std::string()).substr(0, 256);
     v.vectors_note = j.value("interrupts_note", std::string()).substr(0, 256);
+    if (j.contains("queue_statistics")) {
+      const Json& queues = j.at("queue_statistics");
+      if (!queues.is_object() || queues.size() > kMaxItems) throw std::out_of_range("queues");
+      for (const auto& [g, c] : queues.items())
+        v.queues.push_back({g.substr(0, 32), counters_from(c)});
+    }
+    v.queues_note = j.value("queue_statistics_note", std::string()).substr(0, 256);
     if (j.contains("lower")) {
       for (const auto& l : j.at("lower")) {
         if (v.lower.size() >= 16) break;

@@ -196,3 +196,83 @@ TEST_CASE("nic_dev: --compare-nic rx-frames on nicperf-nicd's tap, restored afte
     CHECK(rx_frames(nic.cli, tap) == before);
   }
 }
+
+TEST_CASE("nic_dev: --nic-dev naming an unknown device is one usage error, exit 2") {
+  Server server;
+  REQUIRE(server.port() > 0);
+  auto client = server.client({"-t", "0.3", "--nic-dev", "npnosuchdev0"});
+  CHECK(client->wait(30) == 2);
+  std::string err = client->err();
+  INFO(err);
+  CHECK(err.find("--nic-dev: no network device 'npnosuchdev0'") != std::string::npos);
+  CHECK(client->out().find("NIC ") == std::string::npos);
+}
+
+TEST_CASE("nic_dev: --nic-dev names the veth explicitly" * doctest::test_suite("root")) {
+  if (!have_root()) return;
+  VethPair veth;
+  REQUIRE(veth.ok);
+  Server server({"--netns", veth.srv});
+  REQUIRE(server.port() > 0);
+  Proc client({"-c", "198.19.77.2", "-p", server.port_arg(), "--netns", veth.cli, "-t", "1", "-J",
+               "--nic-dev", veth.cli_dev});
+  REQUIRE(client.wait(60) == 0);
+  auto j = client.json();
+  REQUIRE(j.is_object());
+  const auto& c = j["end"]["nic_dev"].at("client");
+  INFO(c.dump(1));
+  CHECK(c.at("device") == veth.cli_dev);
+  CHECK(c.at("identity").at("driver") == "veth");
+  CHECK(double(stat_of(c, "tx_bytes")) >= j["end"]["sum_sent"]["bytes"].get<double>());
+  CHECK(j["end"]["nic_dev"].at("server").at("device") == veth.srv_dev);
+  check_schema(j);
+}
+
+// An upper device on the client's veth (a VLAN where the kernel has 8021q, else a macvlan:
+// both link their lower device in sysfs), named with --nic-dev: the veth under it is reported
+// as its lower device, and the traffic shows there. The client runs under `ip netns exec`,
+// whose own sysfs mount is the namespace's (lower devices are read from sysfs).
+TEST_CASE("nic_dev: --nic-dev on a VLAN (or macvlan) reports its lower device" *
+          doctest::test_suite("root")) {
+  if (!have_root()) return;
+  VethPair veth;
+  REQUIRE(veth.ok);
+  std::string upper = "npup" + veth.tag;
+  std::string kind = "vlan";
+  if (ip({"-n", veth.cli, "link", "add", "link", veth.cli_dev, "name", upper, "type", "vlan", "id",
+          "7"}) != 0) {
+    kind = "macvlan";
+    if (ip({"-n", veth.cli, "link", "add", "link", veth.cli_dev, "name", upper, "type",
+            "macvlan"}) != 0) {
+      MESSAGE("skipping: this kernel creates neither a VLAN nor a macvlan device");
+      return;
+    }
+  }
+  MESSAGE("upper device: " << kind);
+  REQUIRE(ip({"-n", veth.cli, "link", "set", upper, "up"}) == 0);
+  Server server({"--netns", veth.srv});
+  REQUIRE(server.port() > 0);
+  Proc client("/usr/sbin/ip", {"netns", "exec", veth.cli, NICPERF_BIN, "-c", "198.19.77.2", "-p",
+                               server.port_arg(), "-t", "1", "-J", "--nic-dev", upper});
+  REQUIRE(client.wait(60) == 0);
+  auto j = client.json();
+  REQUIRE(j.is_object());
+  const auto& c = j["end"]["nic_dev"].at("client");
+  INFO(c.dump(1));
+  CHECK(c.at("device") == upper);
+  REQUIRE(c.contains("lower"));
+  REQUIRE(c["lower"].size() == 1);
+  const auto& lower = c["lower"][0];
+  CHECK(lower.at("device") == veth.cli_dev);
+  CHECK(lower.at("identity").at("driver") == "veth");
+  CHECK(double(stat_of(lower, "tx_bytes")) >= j["end"]["sum_sent"]["bytes"].get<double>());
+  check_schema(j);
+
+  Proc text("/usr/sbin/ip", {"netns", "exec", veth.cli, NICPERF_BIN, "-c", "198.19.77.2", "-p",
+                             server.port_arg(), "-t", "0.5", "--nic-dev", upper});
+  REQUIRE(text.wait(60) == 0);
+  std::string out = text.out();
+  INFO(out);
+  CHECK(out.find("NIC " + veth.cli_dev + " (client, lower device of " + upper + ")") !=
+        std::string::npos);
+}

@@ -58,17 +58,23 @@ std::vector<std::pair<std::string, std::uint64_t>> parse_net_dev(const std::stri
 
 // ---- The device view over one window ----
 
+struct DevCounterGroup {
+  std::string group;  // "rx 3", "tx 0", ...; "device" for the device-wide counters
+  std::vector<std::pair<std::string, std::uint64_t>> counters;  // those that moved
+};
+
+// The replies of a NETDEV_CMD_QSTATS_GET dump (generic netlink family "netdev", queue scope):
+// one group per queue ("rx 3", "tx 0"), its counters named as the netdev spec names them
+// without the direction ("packets", "bytes", "hw-drops", ...). A counter the driver does not
+// fill is absent from the reply, so absent here.
+std::vector<DevCounterGroup> parse_qstats(const void* data, std::size_t len);
+
 struct DevVector {
   unsigned irq = 0;
   std::string name;
   std::optional<unsigned> queue;
   std::vector<std::pair<int, std::uint64_t>> per_cpu;  // CPUs that took any, with their count
   std::uint64_t total() const;
-};
-
-struct DevCounterGroup {
-  std::string group;  // "rx 3", "tx 0", ...; "device" for the device-wide counters
-  std::vector<std::pair<std::string, std::uint64_t>> counters;  // those that moved
 };
 
 struct NicDevView {
@@ -80,6 +86,8 @@ struct NicDevView {
   std::vector<std::pair<std::string, std::uint64_t>> link;  // interface statistics deltas
   std::vector<DevCounterGroup> driver;                      // moved ethtool -S counters
   std::string driver_note;                                  // why there are no driver counters
+  std::vector<DevCounterGroup> queues;  // netdev netlink per-queue statistics that moved
+  std::string queues_note;              // why there are none
   std::vector<DevVector> vectors;
   std::string vectors_note;       // why there are no vectors
   std::vector<int> stream_cpus;   // CPUs the stream threads last ran on
@@ -99,6 +107,8 @@ struct DevSnapshot {
   nlohmann::json identity, config;
   std::vector<std::pair<std::string, std::uint64_t>> link, driver;
   std::string driver_note;
+  std::vector<DevCounterGroup> queues;
+  std::string queues_note;
   IrqTable irqs;  // the device's rows only
   std::string vectors_note;
   std::vector<DevSnapshot> lower;
@@ -108,6 +118,9 @@ DevSnapshot snapshot_device(const std::string& ifname);
 NicDevView device_delta(const DevSnapshot& begin, const DevSnapshot& end);
 // The interface holding a connected socket's local address ("lo" for loopback), if found.
 std::optional<std::string> device_of_socket(int fd);
+// The device's per-queue statistics from netdev netlink, or why there are none (no such
+// family in this kernel, or the driver does not implement them).
+Expected<std::vector<DevCounterGroup>> read_qstats(const std::string& ifname);
 // The driver's name as ETHTOOL_GDRVINFO gives it ("" when it does not answer).
 std::string driver_of(const std::string& ifname);
 
