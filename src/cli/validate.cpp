@@ -256,20 +256,20 @@ Status client_command(const CLI::App& app, Raw& r, int family, Command& cmd) {
   auto spec = build_spec(app, r);
   if (!spec) return spec.error();
   cmd.kind = Command::Kind::kClient;
-  cmd.client = {r.client,
-                r.port,
-                family,
-                *spec,
-                format_of(r),
-                r.verbose,
-                r.connect_timeout,
-                {r.rcv_timeout, r.snd_timeout},
-                {},
-                r.iperf3,
-                {r.expect_gbps, r.expect_cycles, r.expect_cpu, r.expect_copied},
-                {},
-                r.profile_out,
-                {}};
+  // Field by field: ClientOptions grows with each feature, and a brace list would leave the
+  // newest fields to -Wmissing-field-initializers.
+  ClientOptions& c = cmd.client = ClientOptions{};
+  c.host = r.client;
+  c.port = r.port;
+  c.family = family;
+  c.spec = *spec;
+  c.format = format_of(r);
+  c.verbose = r.verbose;
+  c.connect_timeout = r.connect_timeout;
+  c.timeouts = {r.rcv_timeout, r.snd_timeout};
+  c.iperf3 = r.iperf3;
+  c.expect = {r.expect_gbps, r.expect_cycles, r.expect_cpu, r.expect_copied};
+  c.profile_out = r.profile_out;
   if (cmd.client.expect.any() && cmd.compare)
     return usage("--expect-* checks one test; run it without --compare");
   if (app.count("--nic")) cmd.client.nic_socket = r.nic.empty() ? nic::kDefaultSocket : r.nic;
