@@ -213,9 +213,17 @@ SEC("tracepoint/napi/napi_poll")
 int napi_poll(void *ctx) {
   __u32 loc = 0;
   __s32 work = 0, budget = 0;
-  bpf_probe_read_kernel(&loc, sizeof loc, (char *)ctx + napi_dev_off);
-  bpf_probe_read_kernel(&work, sizeof work, (char *)ctx + napi_work_off);
-  bpf_probe_read_kernel(&budget, sizeof budget, (char *)ctx + napi_budget_off);
+  /* The usual layout is read straight from the context (the verifier drops the branch the
+   * frozen offsets rule out); any other through three helper calls. */
+  if (napi_dev_off == 16 && napi_work_off == 20 && napi_budget_off == 24) {
+    loc = *(__u32 *)((char *)ctx + 16);
+    work = *(__s32 *)((char *)ctx + 20);
+    budget = *(__s32 *)((char *)ctx + 24);
+  } else {
+    bpf_probe_read_kernel(&loc, sizeof loc, (char *)ctx + napi_dev_off);
+    bpf_probe_read_kernel(&work, sizeof work, (char *)ctx + napi_work_off);
+    bpf_probe_read_kernel(&budget, sizeof budget, (char *)ctx + napi_budget_off);
+  }
   struct np_napi_key key = {};
   bpf_probe_read_kernel_str(key.dev, sizeof key.dev, (char *)ctx + (loc & 0xffff));
   struct np_napi_val *v = bpf_map_lookup_elem(&napi, &key);
