@@ -2,6 +2,7 @@
 // window's edges, and the programs' own run time. Without NICPERF_HAVE_BPF start() says why.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -119,12 +120,25 @@ void BpfTracer::register_threads(const std::vector<pid_t>& streams,
     auto tid = std::uint32_t(t);
     bpf_map_update_elem(fd, &tid, &other, BPF_NOEXIST);
   }
+  // The programs' per-CPU slot caches start again.
+  impl_->skel->data->slot_gen = impl_->skel->data->slot_gen + 1;
 }
 
-void BpfTracer::set_peer(pid_t tgid) { impl_->skel->bss->peer_tgid = std::uint32_t(tgid); }
+void BpfTracer::set_peer(pid_t tgid) {
+  impl_->skel->bss->peer_tgid = std::uint32_t(tgid);
+  impl_->skel->data->slot_gen = impl_->skel->data->slot_gen + 1;
+}
+
+// NICPERF_BPF_STATS=0 leaves the kernel's run-time statistics off (no collector figures): the
+// statistics time every BPF program on the host, and this measures what that costs.
+static bool bpf_stats_wanted() {
+  const char* v = std::getenv("NICPERF_BPF_STATS");
+  return !v || std::string(v) != "0";
+}
 
 std::uint64_t BpfTracer::mark_start() {
-  if (impl_->stats_fd < 0) impl_->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  if (impl_->stats_fd < 0 && bpf_stats_wanted())
+    impl_->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
   start_ = read();
   return monotonic_ns();
 }

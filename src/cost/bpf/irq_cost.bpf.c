@@ -13,12 +13,16 @@ char LICENSE[] SEC("license") = "GPL";
 /* napi:napi_poll field offsets, read from tracefs's format file before the load. */
 const volatile __u32 napi_dev_off = 16, napi_work_off = 20, napi_budget_off = 24;
 
-/* Written by user space while loaded: this process and the peer on the same kernel (0: none). */
-volatile __u32 self_tgid = 0, peer_tgid = 0;
+/* Written by user space while loaded: this process and the peer on the same kernel (0: none),
+ * and a generation it bumps whenever tid_slot, self_tgid or peer_tgid change. */
+volatile __u32 self_tgid = 0, peer_tgid = 0, slot_gen = 1;
 
 struct cpu_state {
   __u64 sirq_start, sirq_nested, irq_start;
   __u32 sirq_vec, irq_no;
+  /* The slot of the task last seen on this CPU: on a busy CPU the same task takes softirq after
+   * softirq, and this spares the tid_slot hash lookup and the comm read for each. */
+  __u32 cached_tid, cached_slot, cached_gen;
   __u8 sirq_active, irq_active;
 };
 
@@ -79,10 +83,7 @@ static __always_inline struct cpu_state *cpu(void) {
   return bpf_map_lookup_elem(&state, &zero);
 }
 
-static __always_inline __u32 slot_of(__u32 *tid_out) {
-  __u64 id = bpf_get_current_pid_tgid();
-  __u32 tid = (__u32)id, tgid = (__u32)(id >> 32);
-  *tid_out = tid;
+static __always_inline __u32 lookup_slot(__u32 tid, __u32 tgid) {
   if (tid == 0) return NP_SLOT_IDLE;
   __u32 *s = bpf_map_lookup_elem(&tid_slot, &tid);
   if (s) return *s;
@@ -98,6 +99,18 @@ static __always_inline __u32 slot_of(__u32 *tid_out) {
   return NP_SLOT_OTHER;
 }
 
+static __always_inline __u32 slot_of(struct cpu_state *s, __u32 *tid_out) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tid = (__u32)id, gen = slot_gen;
+  *tid_out = tid;
+  if (s->cached_tid == tid && s->cached_gen == gen) return s->cached_slot;
+  __u32 slot = lookup_slot(tid, (__u32)(id >> 32));
+  s->cached_tid = tid;
+  s->cached_slot = slot;
+  s->cached_gen = gen;
+  return slot;
+}
+
 static __always_inline void add(void *map, __u32 key, __u64 ns) {
   struct np_charge *c = bpf_map_lookup_elem(map, &key);
   if (!c) return;
@@ -105,8 +118,8 @@ static __always_inline void add(void *map, __u32 key, __u64 ns) {
   c->count += 1;
 }
 
-static __always_inline void charge(__u32 cls, __u64 ns) {
-  __u32 tid = 0, slot = slot_of(&tid);
+static __always_inline void charge(struct cpu_state *s, __u32 cls, __u64 ns) {
+  __u32 tid = 0, slot = slot_of(s, &tid);
   add(&slot_class, slot * NP_CLASS_COUNT + cls, ns);
   if (slot != NP_SLOT_OTHER) return;
   struct np_tid_key key = {tid, cls};
@@ -120,17 +133,15 @@ static __always_inline void charge(__u32 cls, __u64 ns) {
   }
 }
 
+/* The entry only stores: everything else waits for the exit, which runs once per entry. */
 SEC("raw_tp/softirq_entry")
 int softirq_entry(struct bpf_raw_tracepoint_args *ctx) {
   struct cpu_state *s = cpu();
-  __u32 vec = (__u32)ctx->args[0];
-  if (!s || vec >= NP_VECTORS) return 0;
+  if (!s) return 0;
   s->sirq_start = bpf_ktime_get_ns();
   s->sirq_nested = 0;
-  s->sirq_vec = vec;
+  s->sirq_vec = (__u32)ctx->args[0];
   s->sirq_active = 1;
-  struct np_charge *c = bpf_map_lookup_elem(&vectors, &vec);
-  if (c) c->entries += 1;
   return 0;
 }
 
@@ -142,8 +153,15 @@ int softirq_exit(struct bpf_raw_tracepoint_args *ctx) {
   s->sirq_active = 0;
   __u64 ns = bpf_ktime_get_ns() - s->sirq_start;
   ns = ns > s->sirq_nested ? ns - s->sirq_nested : 0;
-  add(&vectors, vec, ns);
-  charge(vec == 3 ? NP_CLASS_NET_RX : vec == 2 ? NP_CLASS_NET_TX : NP_CLASS_SOFTIRQ_OTHER, ns);
+  /* Entries are counted here, with their interval: an entry whose exit is still to come at the
+   * window's edge counts in the next window (the truth check allows the events open there). */
+  struct np_charge *v = bpf_map_lookup_elem(&vectors, &vec);
+  if (v) {
+    v->ns += ns;
+    v->count += 1;
+    v->entries += 1;
+  }
+  charge(s, vec == 3 ? NP_CLASS_NET_RX : vec == 2 ? NP_CLASS_NET_TX : NP_CLASS_SOFTIRQ_OTHER, ns);
   return 0;
 }
 
@@ -174,7 +192,7 @@ int irq_exit(struct bpf_raw_tracepoint_args *ctx) {
     struct np_charge fresh = {ns, 1, 1};
     bpf_map_update_elem(&irqs, &irq, &fresh, BPF_ANY);
   }
-  charge(NP_CLASS_HARDIRQ, ns);
+  charge(s, NP_CLASS_HARDIRQ, ns);
   return 0;
 }
 
@@ -195,9 +213,17 @@ SEC("tracepoint/napi/napi_poll")
 int napi_poll(void *ctx) {
   __u32 loc = 0;
   __s32 work = 0, budget = 0;
-  bpf_probe_read_kernel(&loc, sizeof loc, (char *)ctx + napi_dev_off);
-  bpf_probe_read_kernel(&work, sizeof work, (char *)ctx + napi_work_off);
-  bpf_probe_read_kernel(&budget, sizeof budget, (char *)ctx + napi_budget_off);
+  /* The usual layout is read straight from the context (the verifier drops the branch the
+   * frozen offsets rule out); any other through three helper calls. */
+  if (napi_dev_off == 16 && napi_work_off == 20 && napi_budget_off == 24) {
+    loc = *(__u32 *)((char *)ctx + 16);
+    work = *(__s32 *)((char *)ctx + 20);
+    budget = *(__s32 *)((char *)ctx + 24);
+  } else {
+    bpf_probe_read_kernel(&loc, sizeof loc, (char *)ctx + napi_dev_off);
+    bpf_probe_read_kernel(&work, sizeof work, (char *)ctx + napi_work_off);
+    bpf_probe_read_kernel(&budget, sizeof budget, (char *)ctx + napi_budget_off);
+  }
   struct np_napi_key key = {};
   bpf_probe_read_kernel_str(key.dev, sizeof key.dev, (char *)ctx + (loc & 0xffff));
   struct np_napi_val *v = bpf_map_lookup_elem(&napi, &key);
