@@ -288,9 +288,9 @@ Expected<SideEnd> side_from_json(const Json& j, std::size_t max_streams) {
       side.profile = std::move(*profile);
     }
     if (j.contains("interval_cpu")) {
-      auto cpu = interval_cpu_from_json(j.at("interval_cpu"));
-      if (!cpu) return cpu.error();
-      side.interval_cpu = std::move(*cpu);
+      auto series = interval_cpu_from_json(j.at("interval_cpu"));
+      if (!series) return series.error();
+      side.interval_cpu = std::move(*series);
     }
     return side;
   } catch (const std::exception& e) {
