@@ -7,10 +7,10 @@
 #include <atomic>
 #include <cerrno>
 #include <ctime>
-#include <mutex>
 #include <vector>
 
 #include "nicperf/stream/latency.hpp"
+#include "stream/rr_latency.hpp"
 #include "stream/worker.hpp"
 
 namespace nicperf {
@@ -64,45 +64,28 @@ class RrWorker final : public StreamWorker {
     std::uint64_t n = transactions_.load(std::memory_order_relaxed);
     s.rr.emplace();
     s.rr->transactions = n - last_transactions_;
-    s.rr->latency = take_interval_latency();
+    s.rr->latency = latency_.take_interval();
     last_transactions_ = n;
   }
   void end(StreamEnd& e) override {
     if (!cfg_.sender) return;
     e.rr.emplace();
     e.rr->transactions = transactions_.load(std::memory_order_relaxed);
-    e.rr->latency = latency_;
+    e.rr->latency = latency_.total();
   }
 
  private:
   void client_loop(std::stop_token& stop);
   void server_loop();
-  void record_latency(std::uint64_t ns);
-  LatencyHistogram take_interval_latency();
   void count(std::uint64_t done) {
     transactions_.store(done, std::memory_order_relaxed);
     publish_bytes(done * cfg_.req_len);
   }
 
   std::atomic<std::uint64_t> transactions_{0};
-  LatencyHistogram latency_;  // the stream thread's own until it ended
-  std::mutex interval_mutex_;
-  LatencyHistogram interval_latency_;
+  RrLatency latency_;
   std::uint64_t last_transactions_ = 0;  // main thread
 };
-
-void RrWorker::record_latency(std::uint64_t ns) {
-  latency_.record(ns);
-  std::lock_guard lock(interval_mutex_);
-  interval_latency_.record(ns);
-}
-
-LatencyHistogram RrWorker::take_interval_latency() {
-  std::lock_guard lock(interval_mutex_);
-  LatencyHistogram out = std::move(interval_latency_);
-  interval_latency_ = LatencyHistogram();
-  return out;
-}
 
 void RrWorker::client_loop(std::stop_token& stop) {
   std::vector<char> request(cfg_.req_len, 'q'), response(cfg_.resp_len);
@@ -121,7 +104,7 @@ void RrWorker::client_loop(std::stop_token& stop) {
                    : errno_text(name + " response", err));
       break;
     }
-    record_latency(mono_ns() - t0);
+    latency_.record(mono_ns() - t0);
     ++done;
     count(done);
   }

@@ -12,12 +12,12 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "nicperf/control/protocol.hpp"
 #include "nicperf/stream/latency.hpp"
+#include "stream/rr_latency.hpp"
 #include "stream/udp_rr_timeout.hpp"
 #include "stream/worker.hpp"
 
@@ -53,7 +53,7 @@ class UdpRrWorker final : public StreamWorker {
     std::uint64_t lost = lost_.load(std::memory_order_relaxed);
     RrCounts rr;
     rr.transactions = n - last_transactions_;
-    rr.latency = take_interval_latency();
+    rr.latency = latency_.take_interval();
     rr.lost = lost - last_lost_;
     s.rr = std::move(rr);
     last_transactions_ = n;
@@ -63,7 +63,7 @@ class UdpRrWorker final : public StreamWorker {
     if (!cfg_.sender) return;
     RrCounts rr;
     rr.transactions = transactions_.load(std::memory_order_relaxed);
-    rr.latency = latency_;
+    rr.latency = latency_.total();
     rr.lost = lost_.load(std::memory_order_relaxed);
     e.rr = std::move(rr);
   }
@@ -74,17 +74,13 @@ class UdpRrWorker final : public StreamWorker {
   Wait await_response(std::uint64_t seq, std::uint64_t deadline, std::vector<char>& buf);
   void server_loop(std::stop_token& stop);
   void send_fin();
-  void record_latency(std::uint64_t ns);
-  LatencyHistogram take_interval_latency();
   // The sequence field's width: as much of a 64-bit number as both messages hold.
   std::size_t seq_bytes() const {
     return std::size_t(std::min<std::uint64_t>({cfg_.req_len, cfg_.resp_len, 8}));
   }
 
   std::atomic<std::uint64_t> transactions_{0}, lost_{0};
-  LatencyHistogram latency_;  // the stream thread's own until it ended
-  std::mutex interval_mutex_;
-  LatencyHistogram interval_latency_;
+  RrLatency latency_;
   std::uint64_t last_transactions_ = 0, last_lost_ = 0;  // main thread
 };
 
@@ -94,19 +90,6 @@ Status UdpRrWorker::open(const Payload&) {
   if (setsockopt(cfg_.fd, SOL_SOCKET, SO_RCVTIMEO, &kReceivePoll, sizeof kReceivePoll) != 0)
     return Error{Errc::kSystem, errno_text("SO_RCVTIMEO", errno)};
   return ok();
-}
-
-void UdpRrWorker::record_latency(std::uint64_t ns) {
-  latency_.record(ns);
-  std::lock_guard lock(interval_mutex_);
-  interval_latency_.record(ns);
-}
-
-LatencyHistogram UdpRrWorker::take_interval_latency() {
-  std::lock_guard lock(interval_mutex_);
-  LatencyHistogram out = std::move(interval_latency_);
-  interval_latency_ = LatencyHistogram();
-  return out;
 }
 
 void UdpRrWorker::client_loop(std::stop_token& stop) {
@@ -133,8 +116,8 @@ void UdpRrWorker::client_loop(std::stop_token& stop) {
       continue;
     }
     std::uint64_t ns = mono_ns() - t0;
-    record_latency(ns);
-    timeout.on_answer(latency_);
+    latency_.record(ns);
+    timeout.on_answer(latency_.total());
     transactions_.store(++done, std::memory_order_relaxed);
   }
   send_fin();
