@@ -93,15 +93,25 @@ namespace {
 std::uint64_t u64(const json& j, const char* key) { return j.at(key).get<std::uint64_t>(); }
 
 // What a lossless loopback test must show in either tool's JSON: datagrams sent, none lost,
-// the receiver's count equal to the sender's, jitter measured.
-void lossless(const json& j, const char* sent_key, const char* received_key) {
+// the receiver's count equal to the sender's, jitter measured. When the server sends (-R, and
+// --bidir's reverse streams), the client ends the test by its own clock and stops reading
+// while the server sends on until TEST_END reaches it: that tail (tens of milliseconds of
+// datagrams) is sent and never read, as between two iperf3s.
+void lossless(const json& j, const char* sent_key, const char* received_key,
+              bool server_sends = false) {
   REQUIRE(j.is_object());
   CHECK_FALSE(j.contains("error"));
   const json& sent = j["end"][sent_key];
   const json& got = j["end"][received_key];
   CHECK(u64(sent, "packets") > 0);
   CHECK(u64(got, "lost_packets") == 0);
-  CHECK(u64(got, "packets") == u64(sent, "packets"));
+  if (server_sends) {
+    CHECK(u64(got, "packets") <= u64(sent, "packets"));
+    CHECK(u64(sent, "packets") - u64(got, "packets") <=
+          std::max<std::uint64_t>(16, u64(sent, "packets") / 20));
+  } else {
+    CHECK(u64(got, "packets") == u64(sent, "packets"));
+  }
   CHECK(got["jitter_ms"].get<double>() >= 0);
 }
 
@@ -130,14 +140,15 @@ TEST_CASE("a stock iperf3 -u client against nicperf -s: exact counts, -P 2, -R, 
     REQUIRE(c.wait(60) == 0);
     json j = c.json();
     INFO(j.dump(1).substr(0, 4000));
-    lossless(j, "sum_sent", "sum_received");
-    CHECK(u64(j["end"]["sum"], "lost_packets") == 0);
     std::string first = extra.empty() ? "" : extra[0];
+    lossless(j, "sum_sent", "sum_received", first == "-R");
+    CHECK(u64(j["end"]["sum"], "lost_packets") == 0);
     if (first.empty() || first == "-P" || first == "--udp-counters-64bit")
       // iperf3 sent; nicperf's count came back in iperf3's results exchange.
       CHECK(u64(j["end"]["sum_received"], "bytes") == u64(j["end"]["sum_sent"], "bytes"));
     if (first == "-n") CHECK(u64(j["end"]["sum_sent"], "packets") == 500);
-    if (first == "--bidir") lossless(j, "sum_sent_bidir_reverse", "sum_received_bidir_reverse");
+    if (first == "--bidir")
+      lossless(j, "sum_sent_bidir_reverse", "sum_received_bidir_reverse", true);
     MESSAGE("iperf3 -u " << what << "-> nicperf -s: " << j["end"]["sum"].dump());
   }
 }
@@ -161,12 +172,13 @@ TEST_CASE("nicperf --iperf3 -u against a stock iperf3 server: exact counts, -P 2
     REQUIRE(c.wait(60) == 0);
     json j = c.json();
     INFO(c.err() << j.dump(1).substr(0, 4000));
-    lossless(j, "sum_sent", "sum_received");
-    CHECK(j["remote_context"]["implementation"] == "iperf3");
     std::string first = extra.empty() ? "" : extra[0];
+    lossless(j, "sum_sent", "sum_received", first == "-R");
+    CHECK(j["remote_context"]["implementation"] == "iperf3");
     if (first.empty() || first == "-P" || first == "--udp-counters-64bit")
       CHECK(u64(j["end"]["sum_received"], "bytes") == u64(j["end"]["sum_sent"], "bytes"));
-    if (first == "--bidir") lossless(j, "sum_sent_bidir_reverse", "sum_received_bidir_reverse");
+    if (first == "--bidir")
+      lossless(j, "sum_sent_bidir_reverse", "sum_received_bidir_reverse", true);
     nic_harness::check_schema(j);
     MESSAGE("nicperf --iperf3 -u " << what << "-> iperf3 -s: " << j["end"]["sum"].dump());
   }
@@ -189,15 +201,30 @@ TEST_CASE("udp interop through nicd --loss 5: loss within 2 points, equal on bot
     CHECK(pct < 7.0);
     return u64(sum, "lost_packets");
   };
+  // iperf3's UDP connect datagram and its reply cross the lossy link too, and iperf3 3.12
+  // sends each once: about one test in ten loses one, and that test fails to start. Such a
+  // test is run again (at most three times); the figures are checked on one that ran.
   SUBCASE("nicperf --iperf3 -u against iperf3 -s") {
-    int port = harness::free_port();
-    auto server = in_ns(nic.srv, {"-s", "-1", "-p", std::to_string(port), "-J"});
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    Proc c({"-c", "198.18.0.2", "-p", std::to_string(port), "--netns", nic.cli, "--iperf3", "-u",
-            "-b", "20M", "-t", "3", "-l", "1000", "-J", "--cost", "off"});
-    REQUIRE(c.wait(60) == 0);
-    REQUIRE(server->wait(20) == 0);
-    json ours = c.json(), theirs = server->json();
+    json ours, theirs;
+    for (int attempt = 0; attempt < 3 && !theirs.contains("end"); ++attempt) {
+      int port = harness::free_port();
+      auto server = in_ns(nic.srv, {"-s", "-1", "-p", std::to_string(port), "-J"});
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      Proc c({"-c", "198.18.0.2", "-p", std::to_string(port), "--netns", nic.cli, "--iperf3", "-u",
+              "-b", "20M", "-t", "3", "-l", "1000", "-J", "--cost", "off"});
+      int code = c.wait(60);
+      if (code != 0) {
+        MESSAGE("attempt " << attempt << " did not start: " << c.err());
+        server->signal(SIGTERM);
+        server->wait(10);
+        continue;
+      }
+      REQUIRE(server->wait(20) == 0);
+      ours = c.json();
+      theirs = server->json();
+    }
+    REQUIRE(ours.contains("end"));
+    REQUIRE(theirs.contains("end"));
     INFO(ours["end"]["sum"].dump() << "\n" << theirs["end"]["sum_received"].dump());
     auto lost_ours = near_injected(ours["end"]["sum"]);
     auto lost_theirs = near_injected(theirs["end"]["sum_received"]);
@@ -212,10 +239,16 @@ TEST_CASE("udp interop through nicd --loss 5: loss within 2 points, equal on bot
   SUBCASE("iperf3 -u against nicperf -s") {
     harness::Server server({"--netns", nic.srv});
     REQUIRE(server.port() > 0);
-    auto c = in_ns(nic.cli, {"-c", "198.18.0.2", "-p", server.port_arg(), "-u", "-b", "20M", "-t",
-                             "3", "-l", "1000", "-J"});
-    REQUIRE(c->wait(60) == 0);
-    json theirs = c->json();
+    json theirs;
+    for (int attempt = 0; attempt < 3 && !theirs.contains("end"); ++attempt) {
+      auto c = in_ns(nic.cli, {"-c", "198.18.0.2", "-p", server.port_arg(), "-u", "-b", "20M", "-t",
+                               "3", "-l", "1000", "-J"});
+      int code = c->wait(60);
+      theirs = c->json();
+      if (code != 0 || !theirs.contains("end"))
+        MESSAGE("attempt " << attempt << " did not run: exit " << code << ", " << c->out());
+    }
+    REQUIRE(theirs.contains("end"));
     INFO(theirs["end"]["sum"].dump());
     auto lost = near_injected(theirs["end"]["sum"]);
     CHECK(theirs["end"]["sum"]["jitter_ms"].get<double>() > 0);
