@@ -22,7 +22,9 @@ inline std::uint64_t irq_sum(const json& share) {
 // Traced softirq entries equal /proc/softirqs over the window (NET_TX 2, NET_RX 3; the two are
 // read a few microseconds apart at each edge, so the events open there may differ), and the
 // attributed time adds up to everything traced. Both sides run on this kernel (loopback).
-inline void traced_side_adds_up(const json& k) {
+// slack_ns: the bpf level reads its maps one after another, not at one instant, so an interval
+// that completes between two reads at a window edge is in one map and not yet in the other.
+inline void traced_side_adds_up(const json& k, std::uint64_t slack_ns = 0) {
   CHECK(k["lost_records"] == 0);
   for (int vec : {2, 3}) {
     CAPTURE(vec);
@@ -33,7 +35,8 @@ inline void traced_side_adds_up(const json& k) {
   const json& a = k["attribution"];
   std::uint64_t parts = irq_sum(a["streams"]) + irq_sum(a["rest_of_process"]) +
                         irq_sum(a["peer_process"]) + irq_sum(a["other"]);
-  CHECK(parts == irq_sum(k["traced_total"]));
+  std::uint64_t total = irq_sum(k["traced_total"]);
+  CHECK(std::max(parts, total) - std::min(parts, total) <= slack_ns);
   CHECK(a["peer_on_host"] == true);
 }
 

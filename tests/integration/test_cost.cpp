@@ -48,12 +48,14 @@ TEST_CASE("traced softirq entries equal /proc/softirqs, and attribution adds up"
           doctest::test_suite("root")) {
   if (!can_trace()) return;
   Server s;
-  auto c = s.client({"-t", "2", "-J"});
+  // The ring level, forced: the default (full) reaches bpf here, which test_cost_bpf checks.
+  auto c = s.client({"-t", "2", "-J", "--cost", "ring"});
   REQUIRE(c->wait(0) == 0);
   json cost = c->json()["end"]["cost"];
   for (const char* side : {"client", "server"}) {
     CAPTURE(side);
     const json& k = cost[side];
+    CHECK(k["level"] == "ring");
     cost_checks::traced_side_adds_up(k);
   }
   // On loopback NET_RX runs in the context of whoever transmitted: the sender's data and the

@@ -60,7 +60,8 @@ TEST_CASE("bpf: per-vector softirq counts equal /proc/softirqs and attribution a
   for (const char* side : {"client", "server"}) {
     CAPTURE(side);
     const json& k = (*cost)[side];
-    cost_checks::traced_side_adds_up(k);
+    // Two edges, each with at most a few softirq intervals completing between map reads.
+    cost_checks::traced_side_adds_up(k, 200'000);
     const json& a = k["attribution"];
     CHECK(a["streams"]["net_rx"]["ns"].get<double>() > 0);
     REQUIRE(k.contains("collector_kernel"));
