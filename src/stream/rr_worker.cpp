@@ -6,21 +6,15 @@
 
 #include <atomic>
 #include <cerrno>
-#include <ctime>
 #include <vector>
 
 #include "nicperf/stream/latency.hpp"
+#include "nicperf/util/clock.hpp"
 #include "stream/rr_latency.hpp"
 #include "stream/worker.hpp"
 
 namespace nicperf {
 namespace {
-
-std::uint64_t mono_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::uint64_t(ts.tv_sec) * 1'000'000'000 + std::uint64_t(ts.tv_nsec);
-}
 
 // 0 on success, else errno (EPIPE-like -1 for a peer that closed).
 int write_all(int fd, const char* p, std::size_t n) {
@@ -94,7 +88,7 @@ void RrWorker::client_loop(std::stop_token& stop) {
   std::uint64_t done = 0;
   const std::string name = StreamWorker::name();
   while (done < limit && !stop.stop_requested()) {
-    std::uint64_t t0 = mono_ns();
+    std::uint64_t t0 = monotonic_ns();
     if (int err = write_all(cfg_.fd, request.data(), request.size()); err) {
       fail(errno_text(name + " request", err));
       break;
@@ -104,7 +98,7 @@ void RrWorker::client_loop(std::stop_token& stop) {
                    : errno_text(name + " response", err));
       break;
     }
-    latency_.record(mono_ns() - t0);
+    latency_.record(monotonic_ns() - t0);
     ++done;
     count(done);
   }

@@ -17,18 +17,13 @@
 
 #include "nicperf/control/protocol.hpp"
 #include "nicperf/stream/latency.hpp"
+#include "nicperf/util/clock.hpp"
 #include "stream/rr_latency.hpp"
 #include "stream/udp_rr_timeout.hpp"
 #include "stream/worker.hpp"
 
 namespace nicperf {
 namespace {
-
-std::uint64_t mono_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::uint64_t(ts.tv_sec) * 1'000'000'000 + std::uint64_t(ts.tv_nsec);
-}
 
 // How often the server looks at its stop flag while no request comes.
 constexpr timeval kReceivePoll{0, 100'000};
@@ -101,7 +96,7 @@ void UdpRrWorker::client_loop(std::stop_token& stop) {
   RrTimeout timeout;
   for (std::uint64_t seq = 0; seq < limit && !stop.stop_requested(); ++seq) {
     std::memcpy(request.data(), &seq, k);  // little-endian: the low bytes first
-    std::uint64_t t0 = mono_ns();
+    std::uint64_t t0 = monotonic_ns();
     if (::send(cfg_.fd, request.data(), request.size(), 0) < 0 && errno != ENOBUFS &&
         errno != EINTR) {
       fail(errno == ECONNREFUSED ? name() + ": the server's port is closed (ICMP port unreachable)"
@@ -115,7 +110,7 @@ void UdpRrWorker::client_loop(std::stop_token& stop) {
       lost_.store(++lost, std::memory_order_relaxed);
       continue;
     }
-    std::uint64_t ns = mono_ns() - t0;
+    std::uint64_t ns = monotonic_ns() - t0;
     latency_.record(ns);
     timeout.on_answer(latency_.total());
     transactions_.store(++done, std::memory_order_relaxed);
@@ -129,7 +124,7 @@ UdpRrWorker::Wait UdpRrWorker::await_response(std::uint64_t seq, std::uint64_t d
                                               std::vector<char>& buf) {
   const std::size_t k = seq_bytes();
   for (;;) {
-    std::uint64_t now = mono_ns();
+    std::uint64_t now = monotonic_ns();
     if (now >= deadline) return Wait::kTimedOut;
     std::uint64_t left = deadline - now;
     timespec ts{time_t(left / 1'000'000'000), long(left % 1'000'000'000)};
