@@ -196,4 +196,15 @@ class Server {
   int port_ = 0;
 };
 
+// A --rr latency summary's percentiles, in order (TCP and UDP request/response alike).
+inline void check_latency_ordered(const nlohmann::json& l) {
+  auto at = [&](const char* key) { return l.at(key).get<std::uint64_t>(); };
+  CHECK(at("min") > 0);
+  CHECK(at("min") <= at("p50"));
+  CHECK(at("p50") <= at("p90"));
+  CHECK(at("p90") <= at("p99"));
+  CHECK(at("p99") <= at("p999"));
+  CHECK(at("p999") <= at("max"));
+}
+
 }  // namespace harness

@@ -12,15 +12,6 @@ namespace {
 
 std::uint64_t u64(const json& j, const char* key) { return j.at(key).get<std::uint64_t>(); }
 
-void check_ordered(const json& l) {
-  CHECK(u64(l, "min") > 0);
-  CHECK(u64(l, "min") <= u64(l, "p50"));
-  CHECK(u64(l, "p50") <= u64(l, "p90"));
-  CHECK(u64(l, "p90") <= u64(l, "p99"));
-  CHECK(u64(l, "p99") <= u64(l, "p999"));
-  CHECK(u64(l, "p999") <= u64(l, "max"));
-}
-
 }  // namespace
 
 TEST_CASE("udp rr: request/response on loopback reports transactions and ordered percentiles") {
@@ -35,7 +26,7 @@ TEST_CASE("udp rr: request/response on loopback reports transactions and ordered
   auto n = u64(rr, "transactions");
   CHECK(n > 200);
   CHECK(u64(rr["latency_ns"], "count") == n);
-  check_ordered(rr["latency_ns"]);
+  harness::check_latency_ordered(rr["latency_ns"]);
   // Loopback loses nothing, but on a loaded machine a response may come after the 1 ms floor
   // of the timeout and count as lost; nearly every transaction is answered.
   CHECK(u64(rr, "lost_transactions") <= n / 20);
@@ -69,7 +60,7 @@ TEST_CASE("udp rr: loss injected by nicd is counted as lost transactions" *
   auto lost = u64(rr, "lost_transactions");
   CHECK(n > 100);
   CHECK(lost > 0);
-  check_ordered(rr["latency_ns"]);
+  harness::check_latency_ordered(rr["latency_ns"]);
   // Each transaction crosses the lossy NIC twice: about 1 - 0.95^2 = 9.75% are lost.
   double pct = 100.0 * double(lost) / double(n + lost);
   CHECK(pct > 5.0);
