@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "nicperf/profile/profile_table.hpp"
 #include "nicperf/results/results.hpp"
 #include "nicperf/session/session.hpp"
 
@@ -81,17 +82,9 @@ void summarize(CompareResult& result, const std::vector<CompareCell>& cells,
 Json compare_json(const CompareResult& result);
 void print_compare(std::ostream& out, const CompareResult& result);
 
-// --compare --profile: the top kernel functions (kernel, softirq and hardirq frames, by self
-// time) of one side, a column per path (rounds pooled); share absent for a path with no profile.
-struct CompareProfile {
-  std::vector<std::string> columns;  // "send/recv" (with the NIC setting, if swept)
-  struct Row {
-    std::string function;
-    FrameGroup group = FrameGroup::kKernel;
-    std::vector<std::optional<double>> share;  // one per column
-  };
-  std::vector<Row> rows;
-};
+// --compare --profile: the top kernel functions of one side, a column per path (rounds pooled;
+// share absent for a path with no profile).
+using CompareProfile = ProfileTable;
 inline constexpr std::size_t kCompareProfileRows = 12;
 CompareProfile compare_profile(const CompareResult& result, bool sender,
                                std::size_t top = kCompareProfileRows);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "nicperf/profile/profile_table.hpp"
 #include "nicperf/results/results.hpp"
 #include "nicperf/util/error.hpp"
 
@@ -69,6 +70,9 @@ struct DiffResult {
   std::vector<std::string> notes;  // unmatched rows, differing test specs, interrupted runs
   Effect overall = Effect::kNone;  // any regression wins over improvements
   bool rule_of_thumb = false;      // some verdict had no noise estimate
+  // Two single tests run with --profile: per side ("client (sender)", ...) the top kernel
+  // functions with A and B as columns.
+  std::vector<std::pair<std::string, ProfileTable>> profiles;
 };
 
 // Errors are usage errors (Errc::kUsage): not a result, mixed kinds, no row in common.

@@ -234,6 +234,7 @@ Expected<DiffResult> diff_results(const Json& a, const Json& b, const std::strin
   d.name_b = name_b;
   if (d.kind == DiffKind::kSingle) {
     d.rows.push_back(diff_row(single_row(a), single_row(b)));
+    diff::diff_profiles(a, b, d);
   } else {
     auto rows = compare_rows(a, b, d);
     if (!rows) return rows.error();

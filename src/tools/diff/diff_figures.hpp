@@ -34,4 +34,7 @@ inline const FigureDef& figure_def(const std::string& key) {
     if (key == f.key) return f;
   return kFigures[0];
 }
+// Two single tests' end.profile sides, A and B as columns (diff_profile.cpp).
+void diff_profiles(const Json& a, const Json& b, DiffResult& d);
+
 }  // namespace nicperf::diff

@@ -54,14 +54,20 @@ Json diff_json(const DiffResult& d) {
     if (!r.nic_setting.empty()) j["nic_setting"] = r.nic_setting;
     rows.push_back(j);
   }
-  return {{"diff",
-           {{"kind", d.kind == DiffKind::kSingle ? "single" : "compare"},
-            {"a", d.name_a},
-            {"b", d.name_b},
-            {"rule_of_thumb_percent", kRuleOfThumbPercent},
-            {"rows", rows},
-            {"notes", d.notes},
-            {"verdict", overall_name(d.overall)}}}};
+  Json out = {{"diff",
+               {{"kind", d.kind == DiffKind::kSingle ? "single" : "compare"},
+                {"a", d.name_a},
+                {"b", d.name_b},
+                {"rule_of_thumb_percent", kRuleOfThumbPercent},
+                {"rows", rows},
+                {"notes", d.notes},
+                {"verdict", overall_name(d.overall)}}}};
+  if (!d.profiles.empty()) {
+    Json& profile = out["diff"]["profile"];
+    for (const auto& [side, table] : d.profiles)
+      profile[side.substr(0, side.find(' '))] = profile_table_json(table);
+  }
+  return out;
 }
 
 namespace {
@@ -157,6 +163,10 @@ void print_diff(std::ostream& out, const DiffResult& d) {
       lines.push_back({&f == &r.figures.front() ? r.label : "", f.label, value_cell(f, f.a),
                        value_cell(f, f.b), change_cell(f), verdict_cell(f)});
   print_table(out, lines);
+  for (const auto& [side, table] : d.profiles) print_profile_table(out, side, table);
+  if (!d.profiles.empty())
+    out << "the whole stacks as a differential flame graph: nicperf plot B/client.folded "
+           "--base A/client.folded (each test's --profile-out DIR)\n";
   print_footer(out, d);
 }
 

@@ -275,3 +275,64 @@ TEST_CASE("diff: files: -J documents, --json-stream captures, unreadable files")
   for (const auto& f : {a, b, bad}) std::remove(f.c_str());
   rmdir(dir.c_str());
 }
+
+namespace {
+
+Json profile_json(std::vector<std::pair<std::string, std::uint64_t>> kernel_self,
+                  std::uint64_t samples) {
+  Profile p;
+  p.event = "cpu-clock";
+  p.rate_hz = 499;
+  p.samples = samples;
+  p.threads = 1;
+  p.window_s = 1;
+  p.bytes = 1000000;
+  for (const auto& [name, n] : kernel_self)
+    p.top_self.push_back({name, FrameGroup::kKernel, n, double(n) / double(samples), 0});
+  p.top_self.push_back({"main", FrameGroup::kUser, samples / 10, 0.1, 0});
+  return to_json(p, false);
+}
+
+}  // namespace
+
+TEST_CASE("diff: two profiled tests get each side's kernel functions with A and B as columns") {
+  Json a = single_doc(10, 0.5, 0.5), b = single_doc(12, 0.4, 0.5);
+  a["end"]["profile"]["client"] =
+      profile_json({{"_copy_from_iter", 400}, {"tcp_sendmsg", 100}}, 1000);
+  b["end"]["profile"]["client"] = profile_json({{"tcp_sendmsg", 150}, {"filemap_read", 50}}, 500);
+  auto d = diff_results(a, b);
+  REQUIRE(d);
+  REQUIRE(d->profiles.size() == 1);  // the server was not profiled
+  const auto& [side, t] = d->profiles[0];
+  CHECK(side == "client (sender)");
+  CHECK(t.columns == std::vector<std::string>{"A", "B"});
+  REQUIRE(t.rows.size() == 3);  // user code is left out
+  // Ranked by the largest share either gives: 40% in A, then 30% in B, then 10% in B.
+  CHECK(t.rows[0].function == "_copy_from_iter");
+  CHECK(*t.rows[0].share[0] == doctest::Approx(0.4));
+  CHECK(*t.rows[0].share[1] == 0);
+  CHECK(t.rows[1].function == "tcp_sendmsg");
+  CHECK(*t.rows[1].share[0] == doctest::Approx(0.1));
+  CHECK(*t.rows[1].share[1] == doctest::Approx(0.3));
+  CHECK(t.rows[2].function == "filemap_read");
+  std::string text = text_of(*d);
+  CHECK(text.find("Profile of the client (sender)") != std::string::npos);
+  CHECK(text.find("--base A/client.folded") != std::string::npos);
+  Json j = diff_json(*d);
+  CHECK(j["diff"]["profile"]["client"]["rows"][0]["share"][0] == doctest::Approx(0.4));
+  CHECK_FALSE(j["diff"]["profile"].contains("server"));
+}
+
+TEST_CASE("diff: a side profiled in A only shows no share for B, and no profile means no table") {
+  Json a = single_doc(10, 0.5, 0.5, "reverse"), b = single_doc(10, 0.5, 0.5, "reverse");
+  auto plain = diff_results(a, b);
+  REQUIRE(plain);
+  CHECK(plain->profiles.empty());
+  CHECK_FALSE(diff_json(*plain)["diff"].contains("profile"));
+  a["end"]["profile"]["server"] = profile_json({{"_copy_from_iter", 300}}, 1000);
+  auto d = diff_results(a, b);
+  REQUIRE(d);
+  REQUIRE(d->profiles.size() == 1);
+  CHECK(d->profiles[0].first == "server (sender)");
+  CHECK_FALSE(d->profiles[0].second.rows[0].share[1].has_value());
+}
