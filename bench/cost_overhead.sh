@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# What measuring costs: the same loopback tests with --cost off, bpf and ring, interleaved
-# (A B C A B C ...), same placement; prints median [min-max] for each level, its ratio to off
-# and the per-round ratio range, and the in-kernel collector's own cost (BPF run-time
-# statistics: ns per event, events/s, % of one CPU, per side; on loopback each event runs both
-# sides' programs).
+# What measuring costs: the same loopback tests with --cost off, bpf, ring and bpf with the
+# kernel's BPF run-time statistics on, interleaved (A B C D A B C D ...), same placement; prints
+# median [min-max] for each level, its ratio to off and the per-round ratio range, and from the
+# bpf-stats runs the in-kernel collector's own cost (ns per event, events/s, % of one CPU; the
+# client's: the servers run without the statistics; on loopback each event runs both sides'
+# programs).
 #   write   TCP write, client on CPU 0, server on CPU 1 (Gbit/s)
 #   udp64   -u -b 0 -l 64, same placement (datagrams/s received)
 #   p2      -P 2, unpinned (Gbit/s)
@@ -18,7 +19,9 @@ while getopts "r:t:b:w:" opt; do
   esac
 done
 NICPERF=$BUILD_DIR/nicperf
-LEVELS="off bpf ring"
+# bpf-stats: bpf with the kernel's BPF run-time statistics on (NICPERF_BPF_STATS=1, client side),
+# for the collector's own ns/event; the statistics cost something themselves, hence its own level.
+LEVELS="off bpf ring bpf-stats"
 command -v python3 >/dev/null || { echo "bench needs python3: apt-get install -y python3" >&2; exit 1; }
 work=$(mktemp -d); pinned=""; free=""
 trap '[ -n "$pinned" ] && kill "$pinned" 2>/dev/null; [ -n "$free" ] && kill "$free" 2>/dev/null; rm -rf "$work"' EXIT
@@ -45,10 +48,12 @@ for r in $(seq "$ROUNDS"); do
   for w in $WORKLOADS; do
     for level in $LEVELS; do
       busy >"$work/$w.$level.$r.busy"
+      cost=${level%-stats} stats=0
+      [ "$level" = bpf-stats ] && stats=1
       case $w in
-        write) taskset -c 0 "$NICPERF" -c 127.0.0.1 -p "$PINNED_PORT" -t "$SECS" --cost $level -J ;;
-        udp64) taskset -c 0 "$NICPERF" -c 127.0.0.1 -p "$PINNED_PORT" -t "$SECS" -u -b 0 -l 64 --cost $level -J ;;
-        p2) "$NICPERF" -c 127.0.0.1 -p "$FREE_PORT" -t "$SECS" -P 2 --cost $level -J ;;
+        write) NICPERF_BPF_STATS=$stats taskset -c 0 "$NICPERF" -c 127.0.0.1 -p "$PINNED_PORT" -t "$SECS" --cost "$cost" -J ;;
+        udp64) NICPERF_BPF_STATS=$stats taskset -c 0 "$NICPERF" -c 127.0.0.1 -p "$PINNED_PORT" -t "$SECS" -u -b 0 -l 64 --cost "$cost" -J ;;
+        p2) NICPERF_BPF_STATS=$stats "$NICPERF" -c 127.0.0.1 -p "$FREE_PORT" -t "$SECS" -P 2 --cost "$cost" -J ;;
       esac >"$work/$w.$level.$r.json"
     done
   done
@@ -76,14 +81,14 @@ for w in workloads:
         ratio = "" if level == "off" else (
             f"   ratio to off {med(v)/med(base):.3f} (per-round {min(a/b for a,b in zip(v,base)):.3f}"
             f"-{max(a/b for a,b in zip(v,base)):.3f})")
-        print(f"  --cost {level:<5} {med(v):9.2f} [{min(v):.2f}-{max(v):.2f}]{ratio}")
+        print(f"  --cost {level:<9} {med(v):9.2f} [{min(v):.2f}-{max(v):.2f}]{ratio}")
     for level in levels:
         if level == "off": continue
         for side in ("client", "server"):
             got = [d["end"]["cost"][side] for d in load(w, level) if side in d["end"].get("cost", {})]
             lv = sorted({c["level"] for c in got})
             cpu = [c["derived"]["cpu_ns_per_byte"] for c in got]
-            line = f"  {level:<5} {side:<6} level {','.join(lv)}  CPU ns/byte {med(cpu):.3f}" if cpu else ""
+            line = f"  {level:<9} {side:<6} level {','.join(lv)}  CPU ns/byte {med(cpu):.3f}" if cpu else ""
             k = [c["collector_kernel"] for c in got if "collector_kernel" in c]
             if k:
                 line += (f"  collector {med([x['ns_per_event'] for x in k]):.0f} ns/event, "

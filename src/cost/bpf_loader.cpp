@@ -129,11 +129,14 @@ void BpfTracer::set_peer(pid_t tgid) {
   impl_->skel->data->slot_gen = impl_->skel->data->slot_gen + 1;
 }
 
-// NICPERF_BPF_STATS=0 leaves the kernel's run-time statistics off (no collector figures): the
-// statistics time every BPF program on the host, and this measures what that costs.
+// NICPERF_BPF_STATS=1 turns on the kernel's BPF run-time statistics for the window, for the
+// "collector:" figures. They are off by default because they cost as much as the programs: the
+// kernel then reads sched_clock twice around every BPF program run on the host, and on a KVM
+// guest that is a paravirtual clock read (pvclock_clocksource_read_nowd was 13.8% of the
+// sender's --profile samples in a 64-byte UDP test with them on, absent with them off).
 static bool bpf_stats_wanted() {
   const char* v = std::getenv("NICPERF_BPF_STATS");
-  return !v || std::string(v) != "0";
+  return v && std::string(v) == "1";
 }
 
 std::uint64_t BpfTracer::mark_start() {
@@ -184,8 +187,7 @@ BpfCounts BpfTracer::read() const {
   auto read_slot = [&](int slot) {
     for (int cls = 0; cls < kBpfClasses; ++cls) {
       auto key = std::uint32_t(slot * kBpfClasses + cls);
-      if (bpf_map_lookup_elem(fd, &key, vals.data()) == 0)
-        out.slot_class[key] = charge_sum(vals);
+      if (bpf_map_lookup_elem(fd, &key, vals.data()) == 0) out.slot_class[key] = charge_sum(vals);
     }
   };
   // Only the slots in use: the stream slots past this test's streams stay empty.
@@ -219,6 +221,8 @@ BpfCounts BpfTracer::read() const {
       }
     });
   }
+  // Without the statistics on, run_time_ns and run_cnt do not move: no figure rather than 0.
+  if (impl_->stats_fd < 0) return out;
   bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, impl_->skel->obj) {
     int pfd = bpf_program__fd(prog);

@@ -41,7 +41,8 @@ void CostCollector::attribute_bpf(const CostInputs& in, SideCost& c) const {
     c.traced_softirqs[i] = w.entries[i];
     c.proc_softirqs[i] = proc_end_[i] - proc_begin_[i];
   }
-  for (int slot = 0; slot < kBpfSlots; ++slot) c.traced_total.hardirq += w.at(slot, BpfClass::kHard);
+  for (int slot = 0; slot < kBpfSlots; ++slot)
+    c.traced_total.hardirq += w.at(slot, BpfClass::kHard);
   auto names = read_irq_names();
   for (const auto& [irq, charge] : w.irqs) {
     auto n = names.find(irq);
@@ -53,7 +54,7 @@ void CostCollector::attribute_bpf(const CostInputs& in, SideCost& c) const {
     run.run_ns += p.run_ns;
     run.runs += p.runs;
   }
-  c.bpf_run = run;
+  if (!w.progs.empty()) c.bpf_run = run;
 }
 
 std::string bpf_run_text(const SideCost& c) {
