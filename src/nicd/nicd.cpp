@@ -57,6 +57,7 @@ nlohmann::json backend_info(Backend b) {
           {"gro", true},
           {"large_frames", false},
           {"max_mtu", kXdpMaxMtu},
+          {"xsk_ring", 4096},  // XskPort::kDeviceRing (no libxdp header here)
           {"note", "AF_XDP copy mode on veth, MTU frames; TSO/GRO super-frames need --backend tap"}};
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdio>
 
 #include "nicd/nicd.hpp"
@@ -40,6 +41,8 @@ Status software_offloads(int sock, const std::string& dev) {
 Status Nicd::make_veths() {
   if (auto s = netns_add(nicd_ns()); !s) return s;
   std::string q = std::to_string(config_.queues), mtu = std::to_string(config_.mtu);
+  // Half-page frames while an MTU frame and the XDP headroom fit: half the pinned memory.
+  std::uint32_t frame_size = config_.mtu + 14 + XskPort::kHeadroom <= 2048 ? 2048 : 4096;
   struct Side {
     std::string ns, dev, peer, addr;
     std::vector<std::unique_ptr<Port>>* ports;
@@ -69,7 +72,8 @@ Status Nicd::make_veths() {
     if (!made) return made;
     made = in_netns(nicd_ns(), [&]() -> Status {
       for (unsigned i = 0; i < config_.queues; ++i) {
-        auto port = XskPort::open(side.peer, i, config_.settings.ring);
+        auto port = XskPort::open(side.peer, i, std::max(XskPort::kDeviceRing, config_.settings.ring),
+                                  frame_size);
         if (!port) return port.error();
         side.ports->push_back(std::move(*port));
       }

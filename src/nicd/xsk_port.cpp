@@ -42,21 +42,23 @@ void copy_in(std::span<const iovec> into, std::size_t at, const std::uint8_t* sr
 }  // namespace
 
 Expected<std::unique_ptr<XskPort>> XskPort::open(const std::string& ifname, unsigned queue,
-                                                 std::uint32_t ring) {
+                                                 std::uint32_t ring, std::uint32_t frame_size) {
   std::unique_ptr<XskPort> p(new XskPort());
-  if (auto s = p->setup(ifname, queue, std::bit_ceil(ring)); !s) return s.error();
+  p->ring_ = std::bit_ceil(ring);
+  p->frame_size_ = frame_size;
+  if (auto s = p->setup(ifname, queue); !s) return s.error();
   return p;
 }
 
-Status XskPort::setup(const std::string& ifname, unsigned queue, std::uint32_t ring) {
+Status XskPort::setup(const std::string& ifname, unsigned queue) {
   libxdp_set_print(quiet);
   libbpf_set_print(nullptr);
-  ring_ = ring;
-  area_size_ = std::size_t{2} * ring * kFrameSize;
+  std::uint32_t ring = ring_, frame = frame_size_;
+  area_size_ = std::size_t{2} * ring * frame;
   void* area = mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (area == MAP_FAILED) return Error{Errc::kSystem, errno_text("mmap (UMEM)", errno)};
   area_ = static_cast<std::uint8_t*>(area);
-  xsk_umem_config ucfg{ring, ring, kFrameSize, 0, 0};
+  xsk_umem_config ucfg{ring, ring, frame, 0, 0};
   std::string where = ifname + " queue " + std::to_string(queue);
   if (int rc = xsk_umem__create(&umem_, area_, area_size_, &fill_, &comp_, &ucfg); rc != 0) {
     return Error{Errc::kSystem, errno_text("xsk_umem__create on " + where, -rc)};
@@ -76,10 +78,10 @@ Status XskPort::setup(const std::string& ifname, unsigned queue, std::uint32_t r
     return Error{Errc::kSystem, "the fill ring of " + where + " took fewer than its size"};
   }
   for (std::uint32_t i = 0; i < ring; ++i) {
-    *xsk_ring_prod__fill_addr(&fill_, idx + i) = std::uint64_t{i} * kFrameSize;
+    *xsk_ring_prod__fill_addr(&fill_, idx + i) = std::uint64_t{i} * frame;
   }
   xsk_ring_prod__submit(&fill_, ring);
-  for (std::uint32_t i = ring; i < 2 * ring; ++i) tx_free_.push_back(std::uint64_t{i} * kFrameSize);
+  for (std::uint32_t i = ring; i < 2 * ring; ++i) tx_free_.push_back(std::uint64_t{i} * frame);
   return ok();
 }
 
@@ -124,7 +126,7 @@ void XskPort::end_receive() {
 }
 
 bool XskPort::send(std::span<const iovec> frame, std::size_t len) {
-  if (len <= sizeof(VnetHdr) || len - sizeof(VnetHdr) > kFrameSize) return false;
+  if (len <= sizeof(VnetHdr) || len - sizeof(VnetHdr) > frame_size_ - kHeadroom) return false;
   std::lock_guard lock(tx_mutex_);
   if (tx_free_.empty()) reclaim();
   if (tx_free_.empty()) flush_locked();  // the kernel holds them all: let it finish some

@@ -1,6 +1,6 @@
 // A port on one queue of a veth through an AF_XDP socket (libxdp, copy mode, native XDP): the
 // UMEM is the DMA region; half its frames feed the fill ring (the RX descriptors handed to the
-// NIC), half carry transmits until the completion ring gives them back. Frames move in batches
+// kernel), half carry transmits until the completion ring gives them back. Frames move in batches
 // per wake-up; the kernel is kicked only when the rings' need-wakeup flags ask for it.
 #pragma once
 
@@ -20,9 +20,10 @@ namespace nicperf::nic {
 class XskPort final : public Port {
  public:
   // A socket on `queue` of `ifname` in the calling thread's namespace, rings of `ring` entries
-  // (rounded up to a power of two). The first socket on a device loads libxdp's redirect program.
+  // (a power of two) over UMEM frames of `frame_size` bytes (2048 or 4096). The first socket on
+  // a device loads libxdp's redirect program.
   static Expected<std::unique_ptr<XskPort>> open(const std::string& ifname, unsigned queue,
-                                                 std::uint32_t ring);
+                                                 std::uint32_t ring, std::uint32_t frame_size);
   ~XskPort() override;  // call in the device's namespace: libxdp detaches by ifindex
   XskPort(const XskPort&) = delete;
   XskPort& operator=(const XskPort&) = delete;
@@ -34,17 +35,21 @@ class XskPort final : public Port {
   int fd() const override { return fd_; }
   std::uint64_t rx_dropped() override;
 
-  static constexpr std::uint32_t kFrameSize = 4096;
   static constexpr std::uint32_t kBatch = 64;
+  // The rings stand where the TAP's queue stands on the tap backend: ahead of the model's ring
+  // (--ring), deep enough that a queue thread the scheduler holds back a few milliseconds does
+  // not lose frames in the kernel (with 256 entries TCP lost one frame in six here).
+  static constexpr std::uint32_t kDeviceRing = 4096;
+  static constexpr std::uint32_t kHeadroom = 256;  // XDP_PACKET_HEADROOM, off each frame
 
  private:
   XskPort() = default;
-  Status setup(const std::string& ifname, unsigned queue, std::uint32_t ring);
+  Status setup(const std::string& ifname, unsigned queue);
   void flush_locked();
   void kick();
   void reclaim();
 
-  std::uint32_t ring_ = 0;
+  std::uint32_t ring_ = 0, frame_size_ = 0;
   std::uint8_t* area_ = nullptr;
   std::size_t area_size_ = 0;
   xsk_umem* umem_ = nullptr;

@@ -23,13 +23,12 @@ struct Backend {
   const char* name;
   std::vector<std::string> up;  // what `up` needs for it
   // The share of frames the NIC may drop: a TAP holds frames back in its queue; AF_XDP's RX
-  // ring drops what finds no room, as a NIC's does, when the queue thread is late (the
-  // largest ring makes that rare on a busy 2-CPU machine, not impossible).
+  // ring drops what finds no room, as a NIC's does, when the queue thread is late (its 4096
+  // entries make that rare on a busy 2-CPU machine, not impossible).
   double drop_share;
 };
 const Backend kTap{"tap", {}, 0};
-const Backend kXdp{"xdp", {"--backend", "xdp", "--tso", "off", "--gro", "off", "--ring", "4096"},
-                   0.01};
+const Backend kXdp{"xdp", {"--backend", "xdp", "--tso", "off", "--gro", "off"}, 0.01};
 
 std::string run_out(std::vector<std::string> argv) {
   std::string bin = argv.front();
