@@ -52,13 +52,14 @@ nlohmann::json backend_info(Backend b) {
   if (b == Backend::kTap) {
     return {{"name", "tap"}, {"tso", true}, {"gro", true}, {"large_frames", true}};
   }
-  return {{"name", "xdp"},
-          {"tso", false},
-          {"gro", true},
-          {"large_frames", false},
-          {"max_mtu", kXdpMaxMtu},
-          {"xsk_ring", 4096},  // XskPort::kDeviceRing (no libxdp header here)
-          {"note", "AF_XDP copy mode on veth, MTU frames; TSO/GRO super-frames need --backend tap"}};
+  return {
+      {"name", "xdp"},
+      {"tso", false},
+      {"gro", true},
+      {"large_frames", false},
+      {"max_mtu", kXdpMaxMtu},
+      {"xsk_ring", 4096},  // XskPort::kDeviceRing (no libxdp header here)
+      {"note", "AF_XDP copy mode on veth, MTU frames; TSO/GRO super-frames need --backend tap"}};
 }
 
 }  // namespace
@@ -177,11 +178,11 @@ Status Nicd::start_threads() {
       return out;
     };
     workers_.push_back(std::make_unique<QueueWorker>(Direction::kCliToSrv, q, *cli_ports_[q],
-                                                     all(srv_ports_),
-                                                     cpu_of(config_.srv_irq_cpus), shared_));
+                                                     all(srv_ports_), cpu_of(config_.srv_irq_cpus),
+                                                     shared_));
     workers_.push_back(std::make_unique<QueueWorker>(Direction::kSrvToCli, q, *srv_ports_[q],
-                                                     all(cli_ports_),
-                                                     cpu_of(config_.cli_irq_cpus), shared_));
+                                                     all(cli_ports_), cpu_of(config_.cli_irq_cpus),
+                                                     shared_));
   }
   for (auto& w : workers_) w->start();
   for (int i = 0; i < 1000 && std::any_of(workers_.begin(), workers_.end(),

@@ -2,7 +2,8 @@
 // TAP, or with the xdp backend one end of a veth pair whose other end nicd serves through AF_XDP
 // sockets); per queue and direction a thread reads the sending device (the TX ring), runs the
 // frame through the model (nic_model.hpp: ring, link, coalescer; nic_packet.hpp: RSS,
-// segmentation) and writes it into the receiving device (the RX interrupt). Its control socket speaks JSON lines:
+// segmentation) and writes it into the receiving device (the RX interrupt). Its control socket
+// speaks JSON lines:
 //   {"cmd":"info"} {"cmd":"stats"} {"cmd":"reset"} {"cmd":"set","settings":{...}} {"cmd":"down"}
 // and every reply is one line {"ok":true,...} or {"ok":false,"error":"..."}.
 #pragma once
@@ -87,7 +88,7 @@ class Nicd {
   Shared shared_;
   std::vector<int> cli_taps_, srv_taps_;
   std::vector<std::unique_ptr<Port>> cli_ports_, srv_ports_;  // one per queue
-  int cli_sock_ = -1, srv_sock_ = -1;  // ethtool sockets in each namespace
+  int cli_sock_ = -1, srv_sock_ = -1;                         // ethtool sockets in each namespace
   int listen_fd_ = -1;
   std::vector<std::unique_ptr<QueueWorker>> workers_;
   std::uint64_t reset_at_ns_ = 0;

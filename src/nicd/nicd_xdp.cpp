@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 #include "nicd/nicd.hpp"
@@ -53,10 +53,13 @@ Status Nicd::make_veths() {
                     Side{config_.srv_ns, tap_name(Direction::kSrvToCli), "nicd-srv",
                          config_.srv_addr, &srv_ports_, &srv_sock_}}) {
     std::string prefix = side.addr + "/" + std::to_string(config_.prefix_len);
+    // clang-format off
+    std::vector<std::string> add = {"ip", "-n", nicd_ns(), "link", "add", side.peer,
+        "numtxqueues", q, "numrxqueues", q, "type", "veth", "peer", "name", side.dev,
+        "netns", side.ns, "numtxqueues", q, "numrxqueues", q};
+    // clang-format on
     for (auto argv : std::vector<std::vector<std::string>>{
-             {"ip", "-n", nicd_ns(), "link", "add", side.peer, "numtxqueues", q, "numrxqueues", q,
-              "type", "veth", "peer", "name", side.dev, "netns", side.ns, "numtxqueues", q,
-              "numrxqueues", q},
+             add,
              {"ip", "-n", nicd_ns(), "link", "set", side.peer, "mtu", mtu, "up"},
              {"ip", "-n", side.ns, "link", "set", "lo", "up"},
              {"ip", "-n", side.ns, "link", "set", side.dev, "mtu", mtu, "up"},
@@ -72,8 +75,8 @@ Status Nicd::make_veths() {
     if (!made) return made;
     made = in_netns(nicd_ns(), [&]() -> Status {
       for (unsigned i = 0; i < config_.queues; ++i) {
-        auto port = XskPort::open(side.peer, i, std::max(XskPort::kDeviceRing, config_.settings.ring),
-                                  frame_size);
+        auto port = XskPort::open(
+            side.peer, i, std::max(XskPort::kDeviceRing, config_.settings.ring), frame_size);
         if (!port) return port.error();
         side.ports->push_back(std::move(*port));
       }

@@ -5,8 +5,8 @@
 // against each other.
 #pragma once
 
-#include <sys/uio.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -40,8 +40,7 @@ class TapPort final : public Port {
     return readv(fd_, into.data(), static_cast<int>(into.size()));
   }
   bool send(std::span<const iovec> frame, std::size_t len) override {
-    return writev(fd_, frame.data(), static_cast<int>(frame.size())) ==
-           static_cast<ssize_t>(len);
+    return writev(fd_, frame.data(), static_cast<int>(frame.size())) == static_cast<ssize_t>(len);
   }
   int fd() const override { return fd_; }
 

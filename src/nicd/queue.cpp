@@ -26,8 +26,8 @@ VnetHdr header_of(std::span<const std::uint8_t> frame) {
 
 }  // namespace
 
-QueueWorker::QueueWorker(Direction dir, unsigned queue, Port& src, std::vector<Port*> dst,
-                         int cpu, Shared& shared)
+QueueWorker::QueueWorker(Direction dir, unsigned queue, Port& src, std::vector<Port*> dst, int cpu,
+                         Shared& shared)
     : dir_(dir),
       queue_(queue),
       src_(src),

@@ -1,6 +1,6 @@
 // One queue thread of nicperf-nicd: reads one queue (port.hpp) of the sending device, writes the
-// receiving device's queue that RSS picks. Only this thread touches its ring, coalescer and link; it publishes
-// counters (single writer) and picks up settings and resets by epoch.
+// receiving device's queue that RSS picks. Only this thread touches its ring, coalescer and link;
+// it publishes counters (single writer) and picks up settings and resets by epoch.
 #pragma once
 
 #include <sys/types.h>
@@ -73,7 +73,7 @@ class QueueWorker {
   Link link_;
   RssTable rss_;
   std::uint64_t device_drops_ = 0;  // the source port's rx_dropped() when last counted
-  std::size_t noted_ = 0;  // frames at the ring's front that reached the RX side
+  std::size_t noted_ = 0;           // frames at the ring's front that reached the RX side
   QueueCounters counters_;
   Counter steered_;  // frames RSS sent to another queue than the one they were read from
   std::vector<iovec> iov_;

@@ -1,10 +1,10 @@
 #include "nicd/xsk_port.hpp"
 
-#include <linux/if_xdp.h>
+#include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <linux/if_xdp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
 #include <algorithm>
@@ -55,7 +55,8 @@ Status XskPort::setup(const std::string& ifname, unsigned queue) {
   libbpf_set_print(nullptr);
   std::uint32_t ring = ring_, frame = frame_size_;
   area_size_ = std::size_t{2} * ring * frame;
-  void* area = mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* area =
+      mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (area == MAP_FAILED) return Error{Errc::kSystem, errno_text("mmap (UMEM)", errno)};
   area_ = static_cast<std::uint8_t*>(area);
   xsk_umem_config ucfg{ring, ring, frame, 0, 0};
@@ -68,9 +69,9 @@ Status XskPort::setup(const std::string& ifname, unsigned queue) {
   cfg.tx_size = ring;
   cfg.xdp_flags = XDP_FLAGS_DRV_MODE;
   cfg.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
-  if (int rc = xsk_socket__create(&xsk_, ifname.c_str(), queue, umem_, &rx_, &tx_, &cfg);
-      rc != 0) {
-    return Error{Errc::kSystem, errno_text("AF_XDP socket (native XDP, copy mode) on " + where, -rc)};
+  if (int rc = xsk_socket__create(&xsk_, ifname.c_str(), queue, umem_, &rx_, &tx_, &cfg); rc != 0) {
+    return Error{Errc::kSystem,
+                 errno_text("AF_XDP socket (native XDP, copy mode) on " + where, -rc)};
   }
   fd_ = xsk_socket__fd(xsk_);
   std::uint32_t idx = 0;

@@ -139,8 +139,9 @@ void crash_test(const Backend& b) {
   CHECK(nic.ctl({"info"}) == 0);
   if (std::string(b.name) != "xdp") return;
   // One XDP program on each nicd-side veth while up, none left anywhere after down.
-  CHECK(run_out({"/usr/sbin/ip", "-n", nic.cli + "-nicd", "link", "show", "nicd-cli"})
-            .find(" xdp") != std::string::npos);
+  CHECK(
+      run_out({"/usr/sbin/ip", "-n", nic.cli + "-nicd", "link", "show", "nicd-cli"}).find(" xdp") !=
+      std::string::npos);
   REQUIRE(nic.ctl({"down"}) == 0);
   CHECK(nic.daemon->wait(10) == 0);
   CHECK_FALSE(nicperf::netns_exists(nic.cli + "-nicd"));
