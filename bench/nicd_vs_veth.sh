@@ -2,7 +2,9 @@
 # The emulated NIC's benchmark: throughput through nicperf-nicd (a userspace NIC between two
 # network namespaces) vs a veth pair between two namespaces of the same kind, in the same run,
 # alternating (nicd veth nicd veth ...). Prints each run, then per scenario median [min-max] of
-# each and the ratio of medians nicd/veth against its target (met / NOT met; informative only).
+# each and the ratio of medians nicd/veth against its target (met / NOT met; informative only),
+# per nicd backend (BACKENDS), with nicd's own CPU per frame (its queue threads' run time over
+# the frames they moved, both directions).
 #
 #   sudo bench/nicd_vs_veth.sh [-r ROUNDS] [-t SECONDS] [-s SCENARIOS] [-h]
 # Scenarios (comma list, default all):
@@ -13,7 +15,9 @@
 #                     (-u -l 64 -b 0; nicperf has no UDP mode yet)               target >= 0.5
 # Environment: BUILD_DIR (default ROOT/build), NICD_ARGS (extra args for 'nicperf-nicd up',
 # e.g. "--rx-usecs 0 --irq-cpus 1"), CLIENT_ARGS (extra args for every nicperf client, nicd and
-# veth alike, e.g. "-A 0/1"), NO_BUILD=1 (skip the build when both binaries exist).
+# veth alike, e.g. "-A 0/1"), NO_BUILD=1 (skip the build when both binaries exist),
+# BACKENDS (default "tap xdp"; xdp runs with --tso off, and a scenario it refuses is a row
+# saying why).
 # Needs root (namespaces). Exits 0 whether or not targets are met; 1 when something failed to
 # run, 2 on usage (or not root, or a missing package it may not install).
 set -euo pipefail
@@ -24,7 +28,7 @@ ROOT=$PWD
 
 ALL_SCENARIOS="tcp-offloads-on,tcp-offloads-off,udp-small"
 ROUNDS=3 SECS=5 SCENARIOS=$ALL_SCENARIOS
-usage() { sed -n '2,18p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$SELF" | sed 's/^# \{0,1\}//'; }
 while getopts "r:t:s:h" opt; do
   case $opt in
     r) ROUNDS=$OPTARG ;; t) SECS=$OPTARG ;; s) SCENARIOS=$OPTARG ;;
@@ -52,6 +56,10 @@ BUILD=${BUILD_DIR:-$ROOT/build}
 NICPERF=$BUILD/nicperf NICD=$BUILD/nicperf-nicd
 read -ra nicd_extra <<<"${NICD_ARGS:-}"
 read -ra client_extra <<<"${CLIENT_ARGS:-}"
+read -ra backends <<<"${BACKENDS:-tap xdp}"
+for b in "${backends[@]}"; do
+  [[ "$b" == tap || "$b" == xdp ]] || { echo "BACKENDS: unknown backend '$b' (tap, xdp)" >&2; exit 2; }
+done
 NICD_CLI=nicperf-bc NICD_SRV=nicperf-bs NICD_CLI_ADDR=198.18.0.1 NICD_SRV_ADDR=198.18.0.2
 VETH_CLI=nicperf-vc VETH_SRV=nicperf-vs VETH_CLI_DEV=npveth-c VETH_SRV_DEV=npveth-s
 VETH_CLI_ADDR=198.19.0.1 VETH_SRV_ADDR=198.19.0.2
@@ -99,7 +107,7 @@ kill_server() {  # the one server this script started last, by its PID, if it is
   srv_pid=""
 }
 alive() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]; }
-nicd_gone() { ! alive "$nicd_pid" && [ ! -e "/run/netns/$NICD_CLI" ] && [ ! -e "/run/netns/$NICD_SRV" ]; }
+nicd_gone() { ! alive "$nicd_pid" && [ ! -e "/run/netns/$NICD_CLI" ] && [ ! -e "/run/netns/$NICD_SRV" ] && [ ! -e "/run/netns/$NICD_CLI-nicd" ]; }
 nicd_down() {
   # With a daemon answering on SOCK it tears itself down; without one, down clears the namespaces.
   timeout -k 5 30 "$NICD" --socket "$SOCK" down --cli-ns "$NICD_CLI" --srv-ns "$NICD_SRV" \
@@ -111,7 +119,7 @@ nicd_down() {
     kill "$nicd_pid" 2>/dev/null
     for _ in $(seq 50); do nicd_gone && break; sleep 0.1; done
   fi
-  for ns in "$NICD_CLI" "$NICD_SRV"; do
+  for ns in "$NICD_CLI" "$NICD_SRV" "$NICD_CLI-nicd"; do
     [ -e "/run/netns/$ns" ] && { ip netns del "$ns" 2>/dev/null || echo "warning: ip netns del $ns failed" >&2; }
   done
   nicd_is_up=0 nicd_pid=""
@@ -133,7 +141,7 @@ cleanup() {
   [ "$nicd_is_up" = 1 ] && nicd_down
   [ "$veth_is_up" = 1 ] && veth_down
   if [ "$owns_names" = 1 ]; then
-    for ns in "$NICD_CLI" "$NICD_SRV" "$VETH_CLI" "$VETH_SRV"; do
+    for ns in "$NICD_CLI" "$NICD_SRV" "$NICD_CLI-nicd" "$VETH_CLI" "$VETH_SRV"; do
       [ -e "/run/netns/$ns" ] && echo "warning: namespace $ns is still there" >&2
     done
   fi
@@ -174,7 +182,7 @@ for cmdline in /proc/[0-9]*/cmdline; do
   timeout -k 5 30 "$NICD" --socket "$old_sock" down >/dev/null 2>&1 || true
 done
 owns_names=1
-[ -e "/run/netns/$NICD_CLI" ] || [ -e "/run/netns/$NICD_SRV" ] && nicd_down
+[ -e "/run/netns/$NICD_CLI" ] || [ -e "/run/netns/$NICD_SRV" ] || [ -e "/run/netns/$NICD_CLI-nicd" ] && nicd_down
 veth_down
 
 busy_share() {  # percent of the last 0.5 s the CPUs were busy (shown, not judged)
@@ -265,10 +273,15 @@ udp_run() {  # udp_run CLI_NS SRV_NS SRV_ADDR TAG
 }
 
 nicd_up() {  # nicd_up [up args...]; up returns once the daemon serves, saying its pid
-  local out
-  nicd_is_up=1
+  local out rc=0
+  nicd_is_up=1 REFUSED=""
   out=$(timeout -k 5 60 "$NICD" --socket "$SOCK" up --cli-ns "$NICD_CLI" --srv-ns "$NICD_SRV" \
-    "$@" "${nicd_extra[@]}" 2>&1) || { echo "$out" >>"$work/nicd.log"; fail "nicperf-nicd up $* ${nicd_extra[*]} failed" "$work/nicd.log"; }
+    "$@" "${nicd_extra[@]}" 2>&1) || rc=$?
+  if [ "$rc" = 2 ]; then  # a usage refusal (the xdp backend's limits): a row, not a failure
+    REFUSED=${out#nicperf-nicd: error: } nicd_is_up=0
+    return 0
+  fi
+  [ "$rc" = 0 ] || { echo "$out" >>"$work/nicd.log"; fail "nicperf-nicd up $* ${nicd_extra[*]} failed" "$work/nicd.log"; }
   echo "$out" >>"$work/nicd.log"
   nicd_pid=$(sed -n 's/.*up (pid \([0-9]*\)).*/\1/p' <<<"$out" | head -1)
 }
@@ -295,6 +308,16 @@ offload_summary() {  # offload_summary NS DEV: "tso on gso on gro on"
     printf "tso %s gso %s gro %s", a[1], b[1], c[1]}'
 }
 
+# nicd's CPU per frame since its last reset: queue threads' run time / frames, both directions.
+nicd_ns_per_frame() {
+  "$NICD" --socket "$SOCK" stats --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["directions"]
+qs = d["cli_to_srv"] + d["srv_to_cli"]
+frames = sum(q["frames"] + q["drops"] + q["lost"] for q in qs)
+print(sum(q["busy_ns"] for q in qs) / frames if frames else 0)' 2>/dev/null || echo 0
+}
+
 stats() {  # stats FILE: "median min max"
   sort -g "$1" | awk '{v[NR] = $1} END { if (!NR) exit 1
     m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
@@ -313,41 +336,55 @@ for sc in "${scenario_list[@]}"; do
     tcp-offloads-off) up_args=(--tso off --gro off) target=0.5 unit="Gbit/s" run=tcp_run ;;
     udp-small) up_args=() target=0.5 unit="kpps" run=udp_run ;;
   esac
-  nicd_up "${up_args[@]}"
-  veth_up
-  [ "$sc" = tcp-offloads-off ] && veth_offloads_off
-  veth_state=""
-  command -v ethtool >/dev/null &&
-    veth_state=" (veth $(offload_summary "$VETH_CLI" "$VETH_CLI_DEV") / $(offload_summary "$VETH_SRV" "$VETH_SRV_DEV"))"
-  echo "## $sc: nicd up ${up_args[*]:-(defaults)}${NICD_ARGS:+ $NICD_ARGS}$veth_state"
-  : >"$work/$sc.nicd"; : >"$work/$sc.veth"
-  for r in $(seq "$ROUNDS"); do
-    busy_n=$(busy_share)
-    $run "$NICD_CLI" "$NICD_SRV" "$NICD_SRV_ADDR" "$sc.nicd.$r"; n=$RESULT
-    busy_v=$(busy_share)
-    $run "$VETH_CLI" "$VETH_SRV" "$VETH_SRV_ADDR" "$sc.veth.$r"; v=$RESULT
-    echo "${n%% *}" >>"$work/$sc.nicd"; echo "${v%% *}" >>"$work/$sc.veth"
-    if [ "$run" = udp_run ]; then
-      printf "%-17s round %d  nicd %9.1f kpps (lost %5.1f%%, busy-before %3s%%)   veth %9.1f kpps (lost %5.1f%%, busy-before %3s%%)\n" \
-        "$sc" "$r" "${n% *}" "${n#* }" "$busy_n" "${v% *}" "${v#* }" "$busy_v"
-    else
-      printf "%-17s round %d  nicd %7.2f Gbit/s (busy-before %3s%%)   veth %7.2f Gbit/s (busy-before %3s%%)\n" \
-        "$sc" "$r" "$n" "$busy_n" "$v" "$busy_v"
+  for be in "${backends[@]}"; do
+    be_args=(--backend "$be")
+    # The xdp backend carries MTU frames: it takes --tso off, and refuses a scenario needing on.
+    [ "$be" = xdp ] && [ "$sc" = udp-small ] && be_args+=(--tso off)
+    nicd_up "${up_args[@]}" "${be_args[@]}"
+    if [ -n "$REFUSED" ]; then
+      echo "## $sc on $be: refused: $REFUSED"
+      rows+=("$(printf "%-17s %-4s refused: %s" "$sc" "$be" "$REFUSED")")
+      continue
     fi
+    veth_up
+    [ "$sc" = tcp-offloads-off ] && veth_offloads_off
+    veth_state=""
+    command -v ethtool >/dev/null &&
+      veth_state=" (veth $(offload_summary "$VETH_CLI" "$VETH_CLI_DEV") / $(offload_summary "$VETH_SRV" "$VETH_SRV_DEV"))"
+    echo "## $sc on $be: nicd up ${up_args[*]} ${be_args[*]}${NICD_ARGS:+ $NICD_ARGS}$veth_state"
+    tag=$sc.$be
+    : >"$work/$tag.nicd"; : >"$work/$tag.veth"; : >"$work/$tag.cpf"
+    for r in $(seq "$ROUNDS"); do
+      busy_n=$(busy_share)
+      "$NICD" --socket "$SOCK" reset >/dev/null 2>&1 || true
+      $run "$NICD_CLI" "$NICD_SRV" "$NICD_SRV_ADDR" "$tag.nicd.$r"; n=$RESULT
+      cpf=$(nicd_ns_per_frame)
+      busy_v=$(busy_share)
+      $run "$VETH_CLI" "$VETH_SRV" "$VETH_SRV_ADDR" "$tag.veth.$r"; v=$RESULT
+      echo "${n%% *}" >>"$work/$tag.nicd"; echo "${v%% *}" >>"$work/$tag.veth"; echo "$cpf" >>"$work/$tag.cpf"
+      if [ "$run" = udp_run ]; then
+        printf "%-17s %-4s round %d  nicd %9.1f kpps (lost %5.1f%%, %5.0f ns/frame, busy-before %3s%%)   veth %9.1f kpps (lost %5.1f%%, busy-before %3s%%)\n" \
+          "$sc" "$be" "$r" "${n% *}" "${n#* }" "$cpf" "$busy_n" "${v% *}" "${v#* }" "$busy_v"
+      else
+        printf "%-17s %-4s round %d  nicd %7.2f Gbit/s (%5.0f ns/frame, busy-before %3s%%)   veth %7.2f Gbit/s (busy-before %3s%%)\n" \
+          "$sc" "$be" "$r" "$n" "$cpf" "$busy_n" "$v" "$busy_v"
+      fi
+    done
+    nicd_down
+    veth_down
+    read -r nm nlo nhi < <(stats "$work/$tag.nicd")
+    read -r vm vlo vhi < <(stats "$work/$tag.veth")
+    read -r cm _ _ < <(stats "$work/$tag.cpf")
+    dec=2; [ "$unit" = kpps ] && dec=1
+    rows+=("$(awk -v sc="$sc" -v be="$be" -v nm="$nm" -v nlo="$nlo" -v nhi="$nhi" -v vm="$vm" -v vlo="$vlo" \
+      -v vhi="$vhi" -v u="$unit" -v t="$target" -v d="$dec" -v cm="$cm" 'BEGIN {
+      f = "%." d "f [%." d "f-%." d "f] %s"
+      ratio = vm > 0 ? nm / vm : 0
+      printf "%-17s %-4s %-29s %-29s %-6.2f %-9.0f >=%s %s", sc, be, sprintf(f, nm, nlo, nhi, u),
+        sprintf(f, vm, vlo, vhi, u), ratio, cm, t, (vm > 0 && ratio >= t) ? "met" : "NOT met" }')")
   done
-  nicd_down
-  veth_down
-  read -r nm nlo nhi < <(stats "$work/$sc.nicd")
-  read -r vm vlo vhi < <(stats "$work/$sc.veth")
-  dec=2; [ "$unit" = kpps ] && dec=1
-  rows+=("$(awk -v sc="$sc" -v nm="$nm" -v nlo="$nlo" -v nhi="$nhi" -v vm="$vm" -v vlo="$vlo" \
-    -v vhi="$vhi" -v u="$unit" -v t="$target" -v d="$dec" 'BEGIN {
-    f = "%." d "f [%." d "f-%." d "f] %s"
-    ratio = vm > 0 ? nm / vm : 0
-    printf "%-19s %-29s %-29s %-6.2f >=%s %s", sc, sprintf(f, nm, nlo, nhi, u),
-      sprintf(f, vm, vlo, vhi, u), ratio, t, (vm > 0 && ratio >= t) ? "met" : "NOT met" }')")
 done
 
 echo
-printf "%-19s %-29s %-29s %-6s %s\n" scenario "nicd (median [min-max])" "veth (median [min-max])" ratio target
+printf "%-17s %-4s %-29s %-29s %-6s %-9s %s\n" scenario nicd "nicd (median [min-max])" "veth (median [min-max])" ratio "ns/frame" target
 printf "%s\n" "${rows[@]}"

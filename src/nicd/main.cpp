@@ -109,7 +109,7 @@ int run_down(const std::string& socket, const NicdConfig& config) {
     return 0;
   }
   unlink(socket.c_str());
-  for (const auto& ns : {config.cli_ns, config.srv_ns}) {
+  for (const auto& ns : {config.cli_ns, config.srv_ns, config.cli_ns + "-nicd"}) {
     if (auto s = netns_delete(ns); !s) return fail(s.error());
   }
   std::cout << "nicperf-nicd: no daemon was running; cleared its namespaces and socket\n";
@@ -147,12 +147,13 @@ int run_query(const std::string& socket, const std::string& cmd, bool json) {
   return 0;
 }
 
-struct CpuLists {
+struct UpStrings {
   std::string both, cli, srv;
+  std::string backend = "tap";  // parsed with the other strings
 };
 
 // --cli-irq-cpus and --srv-irq-cpus override --irq-cpus for their host.
-Status fill_cpus(const CpuLists& in, NicdConfig& c) {
+Status fill_cpus(const UpStrings& in, NicdConfig& c) {
   for (auto [text, out] : {std::pair{&in.both, &c.cli_irq_cpus},
                            {&in.both, &c.srv_irq_cpus},
                            {&in.cli, &c.cli_irq_cpus},
@@ -166,7 +167,10 @@ Status fill_cpus(const CpuLists& in, NicdConfig& c) {
 }
 
 void add_up_options(CLI::App* up, NicdConfig& c, bool& foreground, std::string& rate,
-                    std::string& tso, std::string& gro, CpuLists& cpus) {
+                    std::string& tso, std::string& gro, UpStrings& cpus) {
+  up->add_option("--backend", cpus.backend,
+                 "tap: TAP devices; xdp: veths and AF_XDP sockets (MTU frames, --tso off)")
+      ->capture_default_str();
   up->add_option("--queues", c.queues, "queues per direction (1-16)")->capture_default_str();
   up->add_option("--ring", c.settings.ring, "descriptors per ring")->capture_default_str();
   up->add_option("--rx-usecs", c.settings.coalesce.rx_usecs, "RX coalescing delay (us)")
@@ -202,7 +206,7 @@ int main(int argc, char** argv) {
   NicdConfig config;
   bool foreground = false, json = false;
   std::string rate = "0", tso = "on", gro = "on", loss = "0";
-  CpuLists cpus;
+  UpStrings cpus;
   std::vector<std::string> pairs;
   app.add_option("--socket", config.socket, "control socket")->capture_default_str();
   auto* up = app.add_subcommand("up", "create the namespaces and taps and run the NIC");
@@ -229,6 +233,9 @@ int main(int argc, char** argv) {
       if (auto s = apply_setting(config.settings, key, value); !s) return fail(s.error());
     }
     if (auto s = fill_cpus(cpus, config); !s) return fail(s.error());
+    auto backend = parse_backend(cpus.backend);
+    if (!backend) return fail(backend.error());
+    config.backend = *backend;
     return run_up(config, foreground);
   }
   if (down->parsed()) return run_down(config.socket, config);

@@ -10,8 +10,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <thread>
 
+#include "nicd/port.hpp"
 #include "nicd/queue.hpp"
 #include "nicperf/util/clock.hpp"
 #include "nicperf/util/netns.hpp"
@@ -23,7 +25,55 @@ const char* direction_name(Direction d) {
   return d == Direction::kCliToSrv ? "cli_to_srv" : "srv_to_cli";
 }
 
+namespace {
+
+constexpr unsigned kXdpMaxMtu = 3500;  // veth's XDP limit without multi-buffer (a page per frame)
+
+// Why `c` cannot run: the xdp backend's limits, said once, never worked around in silence.
+std::optional<std::string> xdp_refusal(const NicdConfig& c) {
+  if (c.backend != Backend::kXdp) return std::nullopt;
+#ifndef NICPERF_HAVE_XDP
+  return "--backend xdp needs libxdp, and this nicperf-nicd was built without it "
+         "(pkg-config libxdp); use --backend tap";
+#endif
+  if (c.settings.tso) {
+    return "--backend xdp carries MTU frames only (libxdp 1.3's redirect program is not XDP "
+           "multi-buffer capable, so TSO super-frames cannot cross AF_XDP): use --tso off, or "
+           "--backend tap";
+  }
+  if (c.mtu > kXdpMaxMtu) {
+    return "--backend xdp takes --mtu up to " + std::to_string(kXdpMaxMtu) +
+           " (one page per frame without XDP multi-buffer); use --backend tap";
+  }
+  return std::nullopt;
+}
+
+nlohmann::json backend_info(Backend b) {
+  if (b == Backend::kTap) {
+    return {{"name", "tap"}, {"tso", true}, {"gro", true}, {"large_frames", true}};
+  }
+  return {
+      {"name", "xdp"},
+      {"tso", false},
+      {"gro", true},
+      {"large_frames", false},
+      {"max_mtu", kXdpMaxMtu},
+      {"xsk_ring", 4096},  // XskPort::kDeviceRing (no libxdp header here)
+      {"note", "AF_XDP copy mode on veth, MTU frames; TSO/GRO super-frames need --backend tap"}};
+}
+
+}  // namespace
+
+const char* backend_name(Backend b) { return b == Backend::kTap ? "tap" : "xdp"; }
+
+Expected<Backend> parse_backend(const std::string& name) {
+  if (name == "tap") return Backend::kTap;
+  if (name == "xdp") return Backend::kXdp;
+  return Error{Errc::kUsage, "--backend takes tap or xdp, not '" + name + "'"};
+}
+
 Status validate(const NicdConfig& c) {
+  if (auto why = xdp_refusal(c)) return Error{Errc::kUsage, *why};
   if (c.queues < 1 || c.queues > 16) return Error{Errc::kUsage, "--queues takes 1 to 16"};
   if (c.mtu < 576 || c.mtu > 9000) return Error{Errc::kUsage, "--mtu takes 576 to 9000"};
   for (const auto& ns : {c.cli_ns, c.srv_ns}) {
@@ -51,19 +101,23 @@ Expected<std::unique_ptr<Nicd>> Nicd::up(const NicdConfig& c) {
   }
   std::unique_ptr<Nicd> d(new Nicd(c));
   for (auto step :
-       {&Nicd::make_namespaces, &Nicd::make_taps, &Nicd::start_threads, &Nicd::bind_socket}) {
+       {&Nicd::make_namespaces, &Nicd::make_devices, &Nicd::start_threads, &Nicd::bind_socket}) {
     if (auto s = (d.get()->*step)(); !s) return s.error();
   }
   return d;
 }
 
 std::string Nicd::tap_name(Direction side_of) const {
+  if (config_.backend == Backend::kXdp) {
+    return side_of == Direction::kCliToSrv ? "npveth-cli" : "npveth-srv";
+  }
   return side_of == Direction::kCliToSrv ? "nptap-cli" : "nptap-srv";
 }
 
-// An earlier daemon that crashed left its namespaces (its taps went with its fds): clear them.
+// An earlier daemon that crashed left its namespaces (its taps went with its fds; its veths, and
+// the XDP programs on them, go with nicd's own namespace): clear them.
 Status Nicd::make_namespaces() {
-  for (const auto& ns : {config_.cli_ns, config_.srv_ns}) {
+  for (const auto& ns : {config_.cli_ns, config_.srv_ns, nicd_ns()}) {
     if (auto s = netns_delete(ns); !s) return s;
   }
   namespaces_made_ = true;
@@ -71,6 +125,13 @@ Status Nicd::make_namespaces() {
     if (auto s = netns_add(ns); !s) return s;
   }
   return ok();
+}
+
+Status Nicd::make_devices() {
+#ifdef NICPERF_HAVE_XDP
+  if (config_.backend == Backend::kXdp) return make_veths();
+#endif
+  return make_taps();
 }
 
 Status Nicd::make_taps() {
@@ -92,6 +153,8 @@ Status Nicd::make_taps() {
       return set_gro(*side.sock, side.dev, config_.settings.gro);
     });
     if (!made) return made;
+    auto& ports = side.fds == &cli_taps_ ? cli_ports_ : srv_ports_;
+    for (int fd : *side.fds) ports.push_back(std::make_unique<TapPort>(fd));
     std::string prefix = side.addr + "/" + std::to_string(config_.prefix_len);
     std::string mtu = std::to_string(config_.mtu);
     for (auto argv : std::vector<std::vector<std::string>>{
@@ -109,10 +172,17 @@ Status Nicd::start_threads() {
     auto cpu_of = [q](const std::vector<int>& cpus) {
       return cpus.empty() ? -1 : cpus[q % cpus.size()];
     };
-    workers_.push_back(std::make_unique<QueueWorker>(
-        Direction::kCliToSrv, q, cli_taps_[q], srv_taps_, cpu_of(config_.srv_irq_cpus), shared_));
-    workers_.push_back(std::make_unique<QueueWorker>(
-        Direction::kSrvToCli, q, srv_taps_[q], cli_taps_, cpu_of(config_.cli_irq_cpus), shared_));
+    auto all = [](const std::vector<std::unique_ptr<Port>>& ports) {
+      std::vector<Port*> out;
+      for (const auto& p : ports) out.push_back(p.get());
+      return out;
+    };
+    workers_.push_back(std::make_unique<QueueWorker>(Direction::kCliToSrv, q, *cli_ports_[q],
+                                                     all(srv_ports_), cpu_of(config_.srv_irq_cpus),
+                                                     shared_));
+    workers_.push_back(std::make_unique<QueueWorker>(Direction::kSrvToCli, q, *srv_ports_[q],
+                                                     all(cli_ports_), cpu_of(config_.cli_irq_cpus),
+                                                     shared_));
   }
   for (auto& w : workers_) w->start();
   for (int i = 0; i < 1000 && std::any_of(workers_.begin(), workers_.end(),
@@ -146,6 +216,11 @@ Nicd::~Nicd() {
   shared_.stop = true;
   for (auto& w : workers_) w->join();
   workers_.clear();
+#ifdef NICPERF_HAVE_XDP
+  if (config_.backend == Backend::kXdp) remove_veths();
+#endif
+  cli_ports_.clear();
+  srv_ports_.clear();
   for (int fd : cli_taps_) close(fd);
   for (int fd : srv_taps_) close(fd);
   for (int fd : {cli_sock_, srv_sock_}) {
@@ -153,7 +228,7 @@ Nicd::~Nicd() {
   }
   // The socket goes last: `down` waits for it to vanish, and then nothing else may be left.
   if (namespaces_made_) {
-    for (const auto& ns : {config_.cli_ns, config_.srv_ns}) netns_delete(ns);
+    for (const auto& ns : {config_.cli_ns, config_.srv_ns, nicd_ns()}) netns_delete(ns);
   }
   if (listen_fd_ >= 0) {
     close(listen_fd_);
@@ -178,6 +253,7 @@ nlohmann::json Nicd::info() const {
   }
   return {{"pid", getpid()},
           {"version", NICPERF_VERSION},
+          {"backend", backend_info(config_.backend)},
           {"queues", config_.queues},
           {"mtu", config_.mtu},
           {"namespaces", {{"cli", config_.cli_ns}, {"srv", config_.srv_ns}}},
@@ -235,7 +311,10 @@ Status Nicd::set(const nlohmann::json& settings) {
   }
   NicSettings next = before;
   if (auto s = apply_settings(next, settings); !s) return s;
-  if (next.tso != before.tso) {
+  NicdConfig check = config_;
+  check.settings = next;
+  if (auto why = xdp_refusal(check)) return Error{Errc::kUsage, *why};
+  if (next.tso != before.tso && config_.backend == Backend::kTap) {
     for (const auto* fds : {&cli_taps_, &srv_taps_}) {
       for (int fd : *fds) {
         if (auto s = set_tap_offload(fd, next.tso); !s) return s;

@@ -1,7 +1,9 @@
-// nicperf-nicd: a userspace NIC between two network namespaces. One TAP in each namespace; per
-// queue and direction a thread reads the sending tap (the TX ring), runs the frame through the
-// model (nic_model.hpp: ring, link, coalescer; nic_packet.hpp: RSS, segmentation) and writes
-// it into the receiving tap (the RX interrupt). Its control socket speaks JSON lines:
+// nicperf-nicd: a userspace NIC between two network namespaces. One device in each namespace (a
+// TAP, or with the xdp backend one end of a veth pair whose other end nicd serves through AF_XDP
+// sockets); per queue and direction a thread reads the sending device (the TX ring), runs the
+// frame through the model (nic_model.hpp: ring, link, coalescer; nic_packet.hpp: RSS,
+// segmentation) and writes it into the receiving device (the RX interrupt). Its control socket
+// speaks JSON lines:
 //   {"cmd":"info"} {"cmd":"stats"} {"cmd":"reset"} {"cmd":"set","settings":{...}} {"cmd":"down"}
 // and every reply is one line {"ok":true,...} or {"ok":false,"error":"..."}.
 #pragma once
@@ -21,7 +23,12 @@
 
 namespace nicperf::nic {
 
+enum class Backend { kTap, kXdp };
+const char* backend_name(Backend b);  // "tap", "xdp"
+Expected<Backend> parse_backend(const std::string& name);
+
 struct NicdConfig {
+  Backend backend = Backend::kTap;
   unsigned queues = 1;
   unsigned mtu = 1500;
   NicSettings settings;
@@ -47,6 +54,7 @@ struct Shared {
 };
 
 class QueueWorker;
+class Port;
 
 class Nicd {
  public:
@@ -67,7 +75,11 @@ class Nicd {
  private:
   explicit Nicd(NicdConfig c);
   Status make_namespaces();
+  Status make_devices();
   Status make_taps();
+  Status make_veths();  // nicd_xdp.cpp
+  void remove_veths();
+  std::string nicd_ns() const { return config_.cli_ns + "-nicd"; }
   Status start_threads();
   Status bind_socket();
   std::string tap_name(Direction side_of) const;
@@ -75,7 +87,8 @@ class Nicd {
   NicdConfig config_;
   Shared shared_;
   std::vector<int> cli_taps_, srv_taps_;
-  int cli_sock_ = -1, srv_sock_ = -1;  // ethtool sockets in each namespace
+  std::vector<std::unique_ptr<Port>> cli_ports_, srv_ports_;  // one per queue
+  int cli_sock_ = -1, srv_sock_ = -1;                         // ethtool sockets in each namespace
   int listen_fd_ = -1;
   std::vector<std::unique_ptr<QueueWorker>> workers_;
   std::uint64_t reset_at_ns_ = 0;

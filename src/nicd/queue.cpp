@@ -26,17 +26,17 @@ VnetHdr header_of(std::span<const std::uint8_t> frame) {
 
 }  // namespace
 
-QueueWorker::QueueWorker(Direction dir, unsigned queue, int src_fd, std::vector<int> dst_fds,
-                         int cpu, Shared& shared)
+QueueWorker::QueueWorker(Direction dir, unsigned queue, Port& src, std::vector<Port*> dst, int cpu,
+                         Shared& shared)
     : dir_(dir),
       queue_(queue),
-      src_fd_(src_fd),
-      dst_fds_(std::move(dst_fds)),
+      src_(src),
+      dst_(std::move(dst)),
       cpu_(cpu),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       shared_(shared),
       link_({}, 0x6e6963ull + queue * 2 + static_cast<unsigned>(dir)),
-      rss_(static_cast<unsigned>(dst_fds_.size())) {}
+      rss_(static_cast<unsigned>(dst_.size())) {}
 
 QueueWorker::~QueueWorker() {
   join();
@@ -113,12 +113,17 @@ void QueueWorker::pick_up(bool first) {
 // The coalescer looks at every frame as it lands, so rx-frames=N raises its interrupt with
 // exactly N frames, however many the tap had queued.
 void QueueWorker::read_burst(Nanos now) {
+  read_frames(now);
+  src_.end_receive();
+}
+
+void QueueWorker::read_frames(Nanos now) {
   for (int i = 0; i < kReadBurst; ++i) {
     if (!ring_->reserve(kMaxFrame, iov_)) {
       counters_.backpressure.add(1);
       return;
     }
-    ssize_t n = readv(src_fd_, iov_.data(), static_cast<int>(iov_.size()));
+    ssize_t n = src_.receive(iov_);
     if (n <= static_cast<ssize_t>(sizeof(VnetHdr))) return;  // EAGAIN, EIO while down, or runt
     classify(ring_->commit(static_cast<std::size_t>(n), now), now);
     note_arrivals(now);
@@ -144,7 +149,7 @@ void QueueWorker::classify(DescRing::Frame& f, Nanos now) {
   auto frame = bytes.subspan(sizeof(VnetHdr));
   f.segments = static_cast<std::uint16_t>(wire_segments(hdr, frame));
   f.wire_bytes = static_cast<std::uint32_t>(wire_bytes(hdr, frame));
-  f.queue = static_cast<std::uint16_t>(queue_ % dst_fds_.size());
+  f.queue = static_cast<std::uint16_t>(queue_ % dst_.size());
   // Both directions hash the flow as the client sends it, so a flow's replies land on the
   // queue its data came from and the kernel's automq keeps the flow on one queue index.
   if (auto flow = parse_flow(frame)) {
@@ -176,10 +181,11 @@ bool QueueWorker::must_deliver(Nanos now) const {
 
 void QueueWorker::deliver(Nanos now) {
   Nanos written = monotonic_ns();  // residence ends at the write, not at the decision to write
-  std::uint64_t queues_hit = 0;
+  std::uint64_t queues_hit = 0, touched = 0;
   std::size_t burst = noted_;
   for (std::size_t i = 0; i < burst; ++i) {
     const DescRing::Frame& f = ring_->front();
+    if (!f.lost) touched |= std::uint64_t{1} << (f.queue % 64);
     if (f.lost) {
       counters_.lost.add(1);
     } else if (write_frame(f)) {
@@ -196,18 +202,24 @@ void QueueWorker::deliver(Nanos now) {
     ring_->pop();
   }
   noted_ = 0;
+  std::uint64_t dropped = src_.rx_dropped();  // once per interrupt: a system call on xdp
+  counters_.drops.add(dropped - device_drops_);
+  device_drops_ = dropped;
+  for (std::size_t q = 0; q < dst_.size(); ++q) {
+    if (touched & (std::uint64_t{1} << (q % 64))) dst_[q]->flush();
+  }
   counters_.interrupts.add(static_cast<std::uint64_t>(std::popcount(queues_hit)));
   counters_.frames_per_irq.add(burst);
   coalescer_.fired(now);
 }
 
 bool QueueWorker::write_frame(const DescRing::Frame& f) {
-  int fd = dst_fds_[f.queue % dst_fds_.size()];
+  Port& dst = *dst_[f.queue % dst_.size()];
   auto bytes = linear(f);
   VnetHdr hdr = header_of(bytes);
   if (settings_.gro || hdr.gso_type == kGsoNone) {
     ring_->buffers(f, iov_);
-    return writev(fd, iov_.data(), static_cast<int>(iov_.size())) == static_cast<ssize_t>(f.len);
+    return dst.send(iov_, f.len);
   }
   // GRO off: the receiver gets MTU frames, cut here as a NIC without LRO would see them.
   auto parts = segment_tcp(hdr, bytes.subspan(sizeof(VnetHdr)), segments_);
@@ -215,7 +227,8 @@ bool QueueWorker::write_frame(const DescRing::Frame& f) {
   counters_.segmented.add(1);
   bool all = true;
   for (const SegmentRef& s : *parts) {
-    all &= write(fd, segments_.data() + s.offset, s.size) == static_cast<ssize_t>(s.size);
+    iovec one{segments_.data() + s.offset, s.size};
+    all &= dst.send({&one, 1}, s.size);
   }
   segments_.clear();
   return all;
@@ -231,12 +244,12 @@ void QueueWorker::wait(Nanos now) {
     // vCPU when frames come back to back, at the price of the CPU it burns (counted as busy).
     Nanos end = std::min(until, now + settings_.busy_poll_us * 1000);
     while (monotonic_ns() < end) {
-      pollfd p{src_fd_, POLLIN, 0};
+      pollfd p{src_.fd(), POLLIN, 0};
       if (poll(&p, 1, 0) > 0 || shared_.stop.load(std::memory_order_relaxed)) return;
     }
   }
   bool room = ring_->free() * kBufSize >= kMaxFrame;
-  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {src_fd_, static_cast<short>(room ? POLLIN : 0), 0}};
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {src_.fd(), static_cast<short>(room ? POLLIN : 0), 0}};
   Nanos left = until > now ? until - now : 0;
   timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
   if (ppoll(fds, 2, &ts, nullptr) > 0 && (fds[0].revents & POLLIN)) {

@@ -1,6 +1,6 @@
-// One queue thread of nicperf-nicd: reads one queue of the sending tap, writes the receiving
-// tap's queue that RSS picks. Only this thread touches its ring, coalescer and link; it publishes
-// counters (single writer) and picks up settings and resets by epoch.
+// One queue thread of nicperf-nicd: reads one queue (port.hpp) of the sending device, writes the
+// receiving device's queue that RSS picks. Only this thread touches its ring, coalescer and link;
+// it publishes counters (single writer) and picks up settings and resets by epoch.
 #pragma once
 
 #include <sys/types.h>
@@ -15,12 +15,13 @@
 #include "nicd/nic_model.hpp"
 #include "nicd/nic_packet.hpp"
 #include "nicd/nicd.hpp"
+#include "nicd/port.hpp"
 
 namespace nicperf::nic {
 
 class QueueWorker {
  public:
-  QueueWorker(Direction dir, unsigned queue, int src_fd, std::vector<int> dst_fds, int cpu,
+  QueueWorker(Direction dir, unsigned queue, Port& src, std::vector<Port*> dst, int cpu,
               Shared& shared);
   ~QueueWorker();
   QueueWorker(const QueueWorker&) = delete;
@@ -46,6 +47,7 @@ class QueueWorker {
   void run();
   void pick_up(bool first);
   void read_burst(Nanos now);
+  void read_frames(Nanos now);
   void classify(DescRing::Frame& f, Nanos now);
   void note_arrivals(Nanos now);
   bool must_deliver(Nanos now) const;
@@ -56,8 +58,8 @@ class QueueWorker {
 
   Direction dir_;
   unsigned queue_;
-  int src_fd_;
-  std::vector<int> dst_fds_;
+  Port& src_;
+  std::vector<Port*> dst_;
   int cpu_;
   int wake_fd_ = -1;
   Shared& shared_;
@@ -70,7 +72,8 @@ class QueueWorker {
   Coalescer coalescer_;
   Link link_;
   RssTable rss_;
-  std::size_t noted_ = 0;  // frames at the ring's front that reached the RX side
+  std::uint64_t device_drops_ = 0;  // the source port's rx_dropped() when last counted
+  std::size_t noted_ = 0;           // frames at the ring's front that reached the RX side
   QueueCounters counters_;
   Counter steered_;  // frames RSS sent to another queue than the one they were read from
   std::vector<iovec> iov_;

@@ -1,0 +1,194 @@
+#include "nicd/xsk_port.hpp"
+
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <xdp/libxdp.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+
+#include "nicd/nic_packet.hpp"
+
+namespace nicperf::nic {
+
+namespace {
+
+// libxdp and libbpf narrate (no bpffs: a single program; ELF sections they skip) on stderr;
+// nicd says what failed itself.
+int quiet(enum libxdp_print_level, const char*, va_list) { return 0; }
+
+// Copies `len` bytes into the iovecs from byte `at` on.
+void copy_in(std::span<const iovec> into, std::size_t at, const std::uint8_t* src,
+             std::size_t len) {
+  for (const iovec& v : into) {
+    if (len == 0) return;
+    if (at >= v.iov_len) {
+      at -= v.iov_len;
+      continue;
+    }
+    std::size_t n = std::min(len, v.iov_len - at);
+    std::memcpy(static_cast<std::uint8_t*>(v.iov_base) + at, src, n);
+    src += n;
+    len -= n;
+    at = 0;
+  }
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<XskPort>> XskPort::open(const std::string& ifname, unsigned queue,
+                                                 std::uint32_t ring, std::uint32_t frame_size) {
+  std::unique_ptr<XskPort> p(new XskPort());
+  p->ring_ = std::bit_ceil(ring);
+  p->frame_size_ = frame_size;
+  if (auto s = p->setup(ifname, queue); !s) return s.error();
+  return p;
+}
+
+Status XskPort::setup(const std::string& ifname, unsigned queue) {
+  libxdp_set_print(quiet);
+  libbpf_set_print(nullptr);
+  std::uint32_t ring = ring_, frame = frame_size_;
+  area_size_ = std::size_t{2} * ring * frame;
+  void* area =
+      mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (area == MAP_FAILED) return Error{Errc::kSystem, errno_text("mmap (UMEM)", errno)};
+  area_ = static_cast<std::uint8_t*>(area);
+  xsk_umem_config ucfg{ring, ring, frame, 0, 0};
+  std::string where = ifname + " queue " + std::to_string(queue);
+  if (int rc = xsk_umem__create(&umem_, area_, area_size_, &fill_, &comp_, &ucfg); rc != 0) {
+    return Error{Errc::kSystem, errno_text("xsk_umem__create on " + where, -rc)};
+  }
+  xsk_socket_config cfg{};
+  cfg.rx_size = ring;
+  cfg.tx_size = ring;
+  cfg.xdp_flags = XDP_FLAGS_DRV_MODE;
+  cfg.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
+  if (int rc = xsk_socket__create(&xsk_, ifname.c_str(), queue, umem_, &rx_, &tx_, &cfg); rc != 0) {
+    return Error{Errc::kSystem,
+                 errno_text("AF_XDP socket (native XDP, copy mode) on " + where, -rc)};
+  }
+  fd_ = xsk_socket__fd(xsk_);
+  std::uint32_t idx = 0;
+  if (xsk_ring_prod__reserve(&fill_, ring, &idx) != ring) {
+    return Error{Errc::kSystem, "the fill ring of " + where + " took fewer than its size"};
+  }
+  for (std::uint32_t i = 0; i < ring; ++i) {
+    *xsk_ring_prod__fill_addr(&fill_, idx + i) = std::uint64_t{i} * frame;
+  }
+  xsk_ring_prod__submit(&fill_, ring);
+  for (std::uint32_t i = ring; i < 2 * ring; ++i) tx_free_.push_back(std::uint64_t{i} * frame);
+  return ok();
+}
+
+XskPort::~XskPort() {
+  if (xsk_) xsk_socket__delete(xsk_);
+  if (umem_) xsk_umem__delete(umem_);
+  if (area_) munmap(area_, area_size_);
+}
+
+// The header a TAP would have put in front: no GSO, the checksum already in the frame.
+ssize_t XskPort::receive(std::span<const iovec> into) {
+  if (rx_used_ == rx_got_) {
+    end_receive();
+    rx_got_ = xsk_ring_cons__peek(&rx_, kBatch, &rx_idx_);
+    if (rx_got_ == 0) return 0;
+  }
+  const xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, rx_idx_ + rx_used_);
+  ++rx_used_;
+  VnetHdr hdr;
+  copy_in(into, 0, reinterpret_cast<const std::uint8_t*>(&hdr), sizeof hdr);
+  copy_in(into, sizeof hdr, static_cast<const std::uint8_t*>(xsk_umem__get_data(area_, d->addr)),
+          d->len);
+  return static_cast<ssize_t>(sizeof hdr + d->len);
+}
+
+// The frames were copied out: their buffers go straight back to the fill ring, in one batch.
+void XskPort::end_receive() {
+  if (rx_used_ == 0) return;
+  std::uint32_t idx = 0;
+  std::uint32_t n = xsk_ring_prod__reserve(&fill_, rx_used_, &idx);  // room: fill = RX frames
+  for (std::uint32_t i = 0; i < n; ++i) {
+    *xsk_ring_prod__fill_addr(&fill_, idx + i) = xsk_ring_cons__rx_desc(&rx_, rx_idx_ + i)->addr;
+  }
+  xsk_ring_prod__submit(&fill_, n);
+  xsk_ring_cons__release(&rx_, rx_used_);
+  rx_idx_ += rx_used_;
+  rx_got_ -= rx_used_;
+  rx_used_ = 0;
+  if (xsk_ring_prod__needs_wakeup(&fill_)) {
+    recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+  }
+}
+
+bool XskPort::send(std::span<const iovec> frame, std::size_t len) {
+  if (len <= sizeof(VnetHdr) || len - sizeof(VnetHdr) > frame_size_ - kHeadroom) return false;
+  std::lock_guard lock(tx_mutex_);
+  if (tx_free_.empty()) reclaim();
+  if (tx_free_.empty()) flush_locked();  // the kernel holds them all: let it finish some
+  std::uint32_t idx = 0;
+  if (tx_free_.empty() || xsk_ring_prod__reserve(&tx_, 1, &idx) != 1) return false;
+  std::uint64_t addr = tx_free_.back();
+  tx_free_.pop_back();
+  auto* out = static_cast<std::uint8_t*>(xsk_umem__get_data(area_, addr));
+  std::size_t skip = sizeof(VnetHdr), at = 0;
+  for (const iovec& v : frame) {
+    std::size_t from = std::min(skip, v.iov_len);
+    skip -= from;
+    std::memcpy(out + at, static_cast<const std::uint8_t*>(v.iov_base) + from, v.iov_len - from);
+    at += v.iov_len - from;
+  }
+  xdp_desc* d = xsk_ring_prod__tx_desc(&tx_, idx);
+  d->addr = addr;
+  d->len = static_cast<std::uint32_t>(len - sizeof(VnetHdr));
+  d->options = 0;
+  if (++tx_queued_ >= kBatch) flush_locked();
+  return true;
+}
+
+void XskPort::flush() {
+  std::lock_guard lock(tx_mutex_);
+  flush_locked();
+}
+
+void XskPort::flush_locked() {
+  if (tx_queued_ > 0) {
+    xsk_ring_prod__submit(&tx_, tx_queued_);
+    tx_queued_ = 0;
+  }
+  kick();
+  reclaim();
+}
+
+// Copy mode transmits inside sendto, a bounded batch per call: kick until the ring is drained.
+void XskPort::kick() {
+  for (int i = 0; i < 256 && xsk_ring_prod__needs_wakeup(&tx_); ++i) {
+    if (__atomic_load_n(tx_.consumer, __ATOMIC_ACQUIRE) == *tx_.producer) return;
+    if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) continue;
+    if (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS) return;
+  }
+}
+
+// The kernel's own count: no buffer on the fill ring, or no room on the RX ring.
+std::uint64_t XskPort::rx_dropped() {
+  xdp_statistics st{};
+  socklen_t len = sizeof st;
+  if (getsockopt(fd_, SOL_XDP, XDP_STATISTICS, &st, &len) != 0) return 0;
+  return st.rx_dropped + st.rx_ring_full;
+}
+
+void XskPort::reclaim() {
+  std::uint32_t idx = 0;
+  std::uint32_t n = xsk_ring_cons__peek(&comp_, ring_, &idx);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    tx_free_.push_back(*xsk_ring_cons__comp_addr(&comp_, idx + i));
+  }
+  xsk_ring_cons__release(&comp_, n);
+}
+
+}  // namespace nicperf::nic
