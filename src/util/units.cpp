@@ -1,8 +1,10 @@
 #include "nicperf/util/units.hpp"
 
 #include <charconv>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace nicperf {
 namespace {
@@ -107,6 +109,25 @@ std::string format_bytes(double bytes) {
 std::string format_rate(double bits_per_second) {
   static const char* const names[] = {"", "K", "M", "G", "T", nullptr};
   return scaled(bits_per_second, 1000, names, "bits/sec");
+}
+
+std::string format_rate_in(double bits_per_second, char unit) {
+  static const char kUnits[] = "kmgt";
+  static const char* const kBits[] = {"Kbit", "Mbit", "Gbit", "Tbit"};
+  static const char* const kBytes[] = {"KByte", "MByte", "GByte", "TByte"};
+  bool bytes = std::isupper(static_cast<unsigned char>(unit));
+  const char* at = std::strchr(kUnits, std::tolower(static_cast<unsigned char>(unit)));
+  if (!unit || !at) return format_rate(bits_per_second);
+  int power = int(at - kUnits) + 1;
+  // The same factors, multiplied in the same order, as iperf3's conversion tables.
+  double factor = 1.0;
+  for (int i = 0; i < power; ++i) factor /= bytes ? 1024.0 : 1000.0;
+  double v = (bytes ? bits_per_second / 8 : bits_per_second) * factor;
+  // unit_snprintf's widths: at most four places before the unit, whatever the size.
+  const char* format = v < 9.995 ? "%4.2f %ss/sec" : v < 99.95 ? "%4.1f %ss/sec" : "%4.0f %ss/sec";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v, (bytes ? kBytes : kBits)[power - 1]);
+  return buf;
 }
 
 }  // namespace nicperf
