@@ -70,8 +70,8 @@ TEST_CASE("-f prints the rate in iperf3 3.21's units and layout, on both sides")
   for (const char* unit : {"k", "m", "g", "t", "K", "M", "G", "T"}) {
     CAPTURE(unit);
     Proc ours({"-c", "127.0.0.1", "-p", s.port_arg(), "-n", "20M", "-f", unit, "--cost", "off"});
+    REQUIRE(ours.wait(30) == 0);  // one test at a time: the server answers busy to a second
     Proc theirs(kIperf321, {"-c", "127.0.0.1", "-p", s.port_arg(), "-n", "20M", "-f", unit});
-    REQUIRE(ours.wait(30) == 0);
     REQUIRE(theirs.wait(30) == 0);
     auto a = rates(ours.out()), b = rates(theirs.out());
     REQUIRE(a.size() >= 2);  // the end's sender and receiver lines at least
@@ -122,7 +122,7 @@ TEST_CASE("--json-stream-full-output: the events, then the -J document, as iperf
   check(theirs.out());
 }
 
-TEST_CASE("-F sends a file of odd size and ends at its size; -R -F writes what arrives") {
+TEST_CASE("-F sends a file of odd size and ends at its size, -R -F writes what arrives") {
   harness::Server s;
   std::string in = file_with(1000003);
   for (const char* mode : {"write", "sendfile"}) {

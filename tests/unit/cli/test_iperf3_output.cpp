@@ -27,7 +27,7 @@ struct TempFile {
 
 }  // namespace
 
-TEST_CASE("-f sets the text report's rate unit on either side; other letters are refused") {
+TEST_CASE("-f sets the text report's rate unit on either side, other letters are refused") {
   auto c = parse_command_line({"-c", "h", "-f", "m"});
   REQUIRE(c);
   CHECK(c->client.rate_unit == 'm');
