@@ -39,7 +39,8 @@ struct Raw {
   std::string max_bytes;
   AuthRaw auth;
   CompatRaw compat;  // the options taken from iperf3
-  OutputFileRaw out3;  // iperf3's -f, --json-stream-full-output, -F
+  // iperf3's -f, --json-stream-full-output and -F
+  OutputFileRaw out3;
   std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
   bool profile = false;     // --profile
   std::string profile_out;  // --profile-out DIR

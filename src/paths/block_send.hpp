@@ -1,6 +1,7 @@
 // The copy-from-the-block send paths (write, sendfile): each call sends from where the last one
-// stopped, at most a block, wrapping at the end of the payload (a block, or -F's file). Derived::send_from(pos, len) makes the one system
-// call (CRTP, so the per-call path has no second virtual call).
+// stopped, at most a block, wrapping at the end of the payload (a block, or -F's file).
+// Derived::send_from(pos, len) makes the one system call (CRTP, so the per-call path has no second
+// virtual call).
 #pragma once
 
 #include <sys/types.h>

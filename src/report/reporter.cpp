@@ -1,6 +1,8 @@
 // Text, JSON and JSON-stream reporters.
 #include "nicperf/report/reporter.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <optional>
 #include <ostream>
@@ -123,10 +125,23 @@ class TextReporter final : public Reporter {
       StreamPair p = stream_pair(r, id);
       out_ << stream_tag(r, id, local_sends(r, id)) << figures(sender_totals(p), unit_)
            << pad(std::to_string(sender_totals(p).retransmits), 6) << "             sender\n";
+      if (!r.file.empty()) out_ << diskfile_line(r, p, id);
       out_ << stream_tag(r, id, local_sends(r, id)) << figures(receiver_totals(p), unit_)
            << "                   receiver\n";
     }
     if (stream_ids(r).size() > 1 || r.spec.direction == Direction::kBidir) end_sums(r);
+  }
+
+  // iperf3's line for -F, between a stream's sender and receiver lines: what this side sent
+  // from the file, or wrote to it, against the file's size now.
+  static std::string diskfile_line(const Report& r, const StreamPair& p, int id) {
+    struct stat st {};
+    if (stat(r.file.c_str(), &st) != 0) return "";
+    double bytes = double(local_sends(r, id) ? sender_totals(p).bytes : receiver_totals(p).bytes);
+    int percent = st.st_size > 0 ? int(bytes / double(st.st_size) * 100.0) : 100;
+    return "        Sent " + iperf3_units(bytes, 'A') + " / " +
+           iperf3_units(double(st.st_size), 'A') + " (" + std::to_string(percent) + "%) of " +
+           r.file + "\n";
   }
 
   void rest_of_end(const Report& r) {
@@ -198,8 +213,8 @@ class TextReporter final : public Reporter {
     for (bool reverse : {false, true}) {
       if (reverse && r.spec.direction != Direction::kBidir) break;
       Totals sent = sum_sent(r, reverse), got = sum_received(r, reverse);
-      out_ << sum_tag(r, reverse) << figures(sent, unit_) << pad(std::to_string(sent.retransmits), 6)
-           << "             sender\n";
+      out_ << sum_tag(r, reverse) << figures(sent, unit_)
+           << pad(std::to_string(sent.retransmits), 6) << "             sender\n";
       out_ << sum_tag(r, reverse) << figures(got, unit_) << "                   receiver\n";
     }
   }

@@ -220,6 +220,7 @@ void init_client_report(Report& report, const ClientOptions& opt) {
   report.start.host = opt.host;
   report.start.port = opt.port;
   report.extra_data = opt.extra_data;
+  report.file = opt.file;
 }
 
 int apply_expectations(Report& report, const Expectations& expect, int code) {

@@ -34,8 +34,8 @@ std::vector<Rate> rates(const std::string& text) {
   static const std::regex line(
       R"(\[\s*(?:\d+|SUM)\]\s+[\d.]+-[\d.]+\s+sec\s+[\d.]+ (?:|K|M|G|T)Bytes\s+([\d.]+) (\w+)/sec)");
   std::vector<Rate> out;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), line);
-       it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), line); it != std::sregex_iterator();
+       ++it)
     out.push_back({(*it)[1], (*it)[2]});
   return out;
 }
@@ -131,6 +131,16 @@ TEST_CASE("-F sends a file of odd size and ends at its size, -R -F writes what a
     REQUIRE(c.wait(30) == 0);
     CHECK(c.json()["end"]["sum_sent"]["bytes"] == 1000003);
     CHECK(c.json()["end"]["sum_received"]["bytes"] == 1000003);  // the server's count
+  }
+  // The "Sent" line is iperf3 3.21's, to the byte, for the same file and count.
+  if (have_iperf321()) {
+    Proc ours({"-c", "127.0.0.1", "-p", s.port_arg(), "-F", in, "--cost", "off"});
+    REQUIRE(ours.wait(30) == 0);
+    Proc theirs(kIperf321, {"-c", "127.0.0.1", "-p", s.port_arg(), "-F", in});
+    REQUIRE(theirs.wait(30) == 0);
+    std::string want = "        Sent  977 KByte /  977 KByte (100%) of " + in + "\n";
+    CHECK(theirs.out().find(want) != std::string::npos);
+    CHECK(ours.out().find(want) != std::string::npos);
   }
   std::string out = harness::temp_path();
   Proc r({"-c", "127.0.0.1", "-p", s.port_arg(), "-R", "-n", "2000001", "-F", out, "-J"});

@@ -24,6 +24,9 @@ std::string format_rate(double bits_per_second);
 // powers of 1024), printed as iperf3's unit_snprintf prints it ("9420 Mbits/sec"); any other
 // unit is format_rate().
 std::string format_rate_in(double bits_per_second, char unit);
+// iperf3's unit_snprintf itself: `bytes` in format A (adaptive bytes), a (adaptive bits),
+// K/M/G/T or k/m/g/t, e.g. " 977 KByte" (singular: iperf3's report strings add the "s").
+std::string iperf3_units(double bytes, char format);
 // "%.2f" without a locale.
 std::string fixed(double value, int decimals);
 

@@ -69,4 +69,9 @@ TEST_CASE("-f units print as iperf3's unit_snprintf prints them") {
   // No unit, or one iperf3 does not take: the adaptive rate.
   CHECK(format_rate_in(22.7e9, 0) == format_rate(22.7e9));
   CHECK(format_rate_in(22.7e9, 'a') == format_rate(22.7e9));
+  // Adaptive, as iperf3's -F line prints sizes: singular labels, four places.
+  CHECK(iperf3_units(1000003, 'A') == " 977 KByte");
+  CHECK(iperf3_units(3, 'A') == "3.00 Byte");
+  CHECK(iperf3_units(1.5 * 1024 * 1024 * 1024, 'A') == "1.50 GByte");
+  CHECK(iperf3_units(1250, 'a') == "10.0 Kbit");
 }
