@@ -11,16 +11,17 @@ using F = Iperf3Fate;
 // iperf3_options.cpp) under the same spelling.
 const Iperf3Option kTable[] = {
     {"-p", "--port", true, F::kNative, "", "the same", "5201"},
-    {"-f", "--format", true, F::kRefused, "",
-     "-f (fixed units) is not built: nicperf picks the unit itself; -J gives exact bits and "
-     "bytes",
+    {"-f", "--format", true, F::kNative, "",
+     "the same: the text report's rate column in that unit (kmgt bits, KMGT bytes); the "
+     "transfer column and -J are unchanged",
      "m"},
     {"-i", "--interval", true, F::kNative, "", "the same", "1"},
     {"-I", "--pidfile", true, F::kNative, "", "the same: written at start, removed at exit",
      "/tmp/nicperf-test.pid"},
-    {"-F", "--file", true, F::kRefused, "",
-     "-F (send or write a file) is not built: nicperf sends its pattern (--random-payload for "
-     "random bytes) and counts or checks (--verify) what it receives",
+    {"-F", "--file", true, F::kNative, "",
+     "the same, on the client: sends the file (ending at its size without -t, -n or -k; "
+     "past it the file starts again), with -R writes what arrives; one TCP stream, not with "
+     "--verify",
      "/etc/hostname"},
     {"-A", "--affinity", true, F::kNative, "",
      "pins streams; nicperf's form is CLIENT_CPUS[/SERVER_CPUS] (iperf3's n,m is n/m)", "0"},
@@ -29,10 +30,8 @@ const Iperf3Option kTable[] = {
     {"-V", "--verbose", false, F::kNative, "", "the same", ""},
     {"-J", "--json", false, F::kNative, "", "the same", ""},
     {"", "--json-stream", false, F::kNative, "", "the same", ""},
-    {"", "--json-stream-full-output", false, F::kRefused, "",
-     "--json-stream-full-output is not built: --json-stream prints every event, -J the whole "
-     "result",
-     ""},
+    {"", "--json-stream-full-output", false, F::kNative, "",
+     "the same: with --json-stream, the -J document follows the \"end\" line", ""},
     {"", "--logfile", true, F::kNative, "", "the same", "/tmp/nicperf-test.log"},
     {"", "--forceflush", false, F::kNative, "", "the same: each output line is flushed", ""},
     {"", "--timestamps", false, F::kNative, "",

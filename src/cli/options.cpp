@@ -181,8 +181,14 @@ void security_client(CLI::App& g, Raw& r) {
                "with --iperf3: the iperf3 server's RSA public key (PEM)");
 }
 
-void compat_both(CLI::App& g, Raw& r) { define_compat_both(g, r.compat); }
-void compat_client(CLI::App& g, Raw& r) { define_compat_client(g, r.compat); }
+void compat_both(CLI::App& g, Raw& r) {
+  define_compat_both(g, r.compat);
+  define_output_both(g, r.out3);
+}
+void compat_client(CLI::App& g, Raw& r) {
+  define_compat_client(g, r.compat);
+  define_file_client(g, r.out3);
+}
 
 struct GroupSpec {
   const char* name;  // the --help heading

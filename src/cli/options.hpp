@@ -9,6 +9,7 @@
 
 #include "cli/auth_options.hpp"
 #include "cli/iperf3_options.hpp"
+#include "cli/iperf3_output.hpp"
 #include "nicperf/session/session.hpp"
 
 namespace CLI {
@@ -38,6 +39,8 @@ struct Raw {
   std::string max_bytes;
   AuthRaw auth;
   CompatRaw compat;  // the options taken from iperf3
+  // iperf3's -f, --json-stream-full-output and -F
+  OutputFileRaw out3;
   std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
   bool profile = false;     // --profile
   std::string profile_out;  // --profile-out DIR

@@ -133,6 +133,7 @@ Expected<TestSpec> build_spec(const CLI::App& app, const Raw& r) {
   if (auto st = fill_sizes(r, s); !st) return st.error();
   if (auto st = fill_rates(app, r, s); !st) return st.error();
   if (auto st = fill_compat_spec(app, r.compat, s); !st) return st.error();
+  if (auto st = fill_file_spec(app, r.out3, s); !st) return st.error();
   if ((app.count("--req") || app.count("--resp")) && !r.rr)
     return usage("--req and --resp go with --rr");
   if (auto st = validate(s); !st) return st.error();
@@ -284,6 +285,7 @@ Status client_command(const CLI::App& app, Raw& r, int family, Command& cmd) {
   if (r.udp_counters_64bit && !(r.iperf3 && r.udp))
     return usage("--udp-counters-64bit is for --iperf3 -u (nicperf's own header is 64-bit)");
   cmd.client.udp_counters_64bit = r.udp_counters_64bit;
+  if (auto st = fill_file_client(r.out3, cmd); !st) return st.error();
   if (r.iperf3 && cmd.compare) cmd.client.iperf3 = true;  // --compare works against iperf3 too
   // Last: nothing prompts for a password before every other option has been checked.
   return read_client_password(cmd.client);
@@ -302,6 +304,7 @@ Expected<Command> to_command(const CLI::App& app, const std::vector<Group>& grou
   if (!r.server && r.port == 0) return usage("-p 0 is for a server; give the server's port");
   auto st = r.server ? server_command(app, r, family, cmd) : client_command(app, r, family, cmd);
   if (!st) return st.error();
+  if (auto out = fill_output_format(r.out3, cmd); !out) return out.error();
   return cmd;
 }
 

@@ -1,6 +1,7 @@
 // The copy-from-the-block send paths (write, sendfile): each call sends from where the last one
-// stopped, wrapping at the end of the block. Derived::send_from(pos, len) makes the one system
-// call (CRTP, so the per-call path has no second virtual call).
+// stopped, at most a block, wrapping at the end of the payload (a block, or -F's file).
+// Derived::send_from(pos, len) makes the one system call (CRTP, so the per-call path has no second
+// virtual call).
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +11,7 @@
 #include <cstdint>
 
 #include "nicperf/paths/send_path.hpp"
+#include "nicperf/stream/payload.hpp"
 
 namespace nicperf {
 
@@ -22,8 +24,9 @@ class BlockSend : public SendPath {
   }
 
   IoResult send(std::size_t max) final {
-    std::size_t pos = offset_ % ctx_.block_len;
-    std::size_t len = std::min(ctx_.block_len - pos, max);
+    std::size_t size = ctx_.payload->size();
+    std::size_t pos = offset_ % size;
+    std::size_t len = std::min({ctx_.block_len, size - pos, max});
     ssize_t n = static_cast<Derived*>(this)->send_from(pos, len);
     if (n < 0) return {0, errno};
     offset_ += std::uint64_t(n);

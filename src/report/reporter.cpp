@@ -1,6 +1,8 @@
 // Text, JSON and JSON-stream reporters.
 #include "nicperf/report/reporter.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <optional>
 #include <ostream>
@@ -33,9 +35,9 @@ std::string sum_tag(const Report& r, bool reverse_group) {
   return std::string("[SUM][") + (tx ? "TX" : "RX") + (r.is_client ? "-C]" : "-S]");
 }
 
-std::string figures(const Totals& t) {
+std::string figures(const Totals& t, char rate_unit) {
   return " " + span_text(t.start, t.end) + "  " + pad(format_bytes(double(t.bytes)), 11) + "  " +
-         pad(format_rate(t.bits_per_second), 14);
+         pad(format_rate_in(t.bits_per_second, rate_unit), 14);
 }
 
 namespace {
@@ -52,8 +54,8 @@ bool is_loopback(const Report& r) {
 
 class TextReporter final : public Reporter {
  public:
-  TextReporter(std::ostream& out, std::ostream& err, bool verbose)
-      : out_(out), err_(err), verbose_(verbose) {}
+  TextReporter(std::ostream& out, std::ostream& err, bool verbose, char rate_unit)
+      : out_(out), err_(err), verbose_(verbose), unit_(rate_unit) {}
 
   void on_start(const Report& r) override {
     if (auto w = build_warning(); !w.empty()) out_ << "warning: " << w << "\n";
@@ -93,7 +95,7 @@ class TextReporter final : public Reporter {
         out_ << rr_interval_line(r, s);
         continue;
       }
-      out_ << stream_tag(r, s.id, s.sender) << figures(sample_totals(s));
+      out_ << stream_tag(r, s.id, s.sender) << figures(sample_totals(s), unit_);
       if (s.udp)
         out_ << udp_interval_columns(s);
       else if (s.sender && !is_rr(r.spec))
@@ -107,7 +109,7 @@ class TextReporter final : public Reporter {
 
   void on_end(const Report& r) override {
     if (is_udp(r.spec))
-      out_ << "- - - - - - - - - - - - - - - - - - - - - - - - -\n" << udp_end_lines(r);
+      out_ << "- - - - - - - - - - - - - - - - - - - - - - - - -\n" << udp_end_lines(r, unit_);
     else if (is_rr(r.spec) && r.is_client)
       out_ << rr_end_lines(r);
     else
@@ -121,12 +123,25 @@ class TextReporter final : public Reporter {
     out_ << "[ ID] Interval           Transfer     Bitrate         Retr\n";
     for (int id : stream_ids(r)) {
       StreamPair p = stream_pair(r, id);
-      out_ << stream_tag(r, id, local_sends(r, id)) << figures(sender_totals(p))
+      out_ << stream_tag(r, id, local_sends(r, id)) << figures(sender_totals(p), unit_)
            << pad(std::to_string(sender_totals(p).retransmits), 6) << "             sender\n";
-      out_ << stream_tag(r, id, local_sends(r, id)) << figures(receiver_totals(p))
+      if (!r.file.empty()) out_ << diskfile_line(r, p, id);
+      out_ << stream_tag(r, id, local_sends(r, id)) << figures(receiver_totals(p), unit_)
            << "                   receiver\n";
     }
     if (stream_ids(r).size() > 1 || r.spec.direction == Direction::kBidir) end_sums(r);
+  }
+
+  // iperf3's line for -F, between a stream's sender and receiver lines: what this side sent
+  // from the file, or wrote to it, against the file's size now.
+  static std::string diskfile_line(const Report& r, const StreamPair& p, int id) {
+    struct stat st {};
+    if (stat(r.file.c_str(), &st) != 0) return "";
+    double bytes = double(local_sends(r, id) ? sender_totals(p).bytes : receiver_totals(p).bytes);
+    int percent = st.st_size > 0 ? int(bytes / double(st.st_size) * 100.0) : 100;
+    return "        Sent " + iperf3_units(bytes, 'A') + " / " +
+           iperf3_units(double(st.st_size), 'A') + " (" + std::to_string(percent) + "%) of " +
+           r.file + "\n";
   }
 
   void rest_of_end(const Report& r) {
@@ -188,7 +203,7 @@ class TextReporter final : public Reporter {
       bool sender = false;
       for (const auto& s : iv.streams)
         sender = sender || (is_reverse_group(r.spec, s.id) == reverse && s.sender);
-      out_ << sum_tag(r, reverse) << figures(t);
+      out_ << sum_tag(r, reverse) << figures(t, unit_);
       if (sender) out_ << pad(std::to_string(t.retransmits), 6);
       out_ << "\n";
     }
@@ -198,9 +213,9 @@ class TextReporter final : public Reporter {
     for (bool reverse : {false, true}) {
       if (reverse && r.spec.direction != Direction::kBidir) break;
       Totals sent = sum_sent(r, reverse), got = sum_received(r, reverse);
-      out_ << sum_tag(r, reverse) << figures(sent) << pad(std::to_string(sent.retransmits), 6)
-           << "             sender\n";
-      out_ << sum_tag(r, reverse) << figures(got) << "                   receiver\n";
+      out_ << sum_tag(r, reverse) << figures(sent, unit_)
+           << pad(std::to_string(sent.retransmits), 6) << "             sender\n";
+      out_ << sum_tag(r, reverse) << figures(got, unit_) << "                   receiver\n";
     }
   }
 
@@ -337,6 +352,7 @@ class TextReporter final : public Reporter {
   std::ostream& out_;
   std::ostream& err_;
   bool verbose_;
+  char unit_;  // -f
   bool header_done_ = false;
 };
 
@@ -400,16 +416,23 @@ void TeeReporter::on_error(const Report& r, const Error& e) {
 }
 
 std::unique_ptr<Reporter> make_reporter(Format format, std::ostream& out, std::ostream& err,
-                                        bool verbose) {
+                                        bool verbose, char rate_unit) {
   switch (format) {
     case Format::kJson:
       return std::make_unique<JsonReporter>(out);
     case Format::kJsonStream:
       return std::make_unique<JsonStreamReporter>(out);
+    case Format::kJsonStreamFull: {
+      // The stream's "end" line first, then the whole document, as iperf3 3.21 prints them.
+      auto both = std::make_unique<TeeReporter>();
+      both->add(std::make_unique<JsonStreamReporter>(out));
+      both->add(std::make_unique<JsonReporter>(out));
+      return both;
+    }
     case Format::kText:
       break;
   }
-  return std::make_unique<TextReporter>(out, err, verbose);
+  return std::make_unique<TextReporter>(out, err, verbose, rate_unit);
 }
 
 }  // namespace nicperf

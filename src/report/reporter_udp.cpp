@@ -69,15 +69,15 @@ std::string udp_interval_columns(const StreamSample& s) {
   return out;
 }
 
-std::string udp_end_lines(const Report& r) {
+std::string udp_end_lines(const Report& r, char rate_unit) {
   std::ostringstream out;
   out << "[ ID] Interval           Transfer     Bitrate         Jitter    Lost/Total Datagrams\n";
   auto line = [&](const std::string& tag, const Totals& sent, const Totals& got,
                   const UdpTotals& u) {
-    out << tag << figures(sent) << "  " << pad("", 10) << pad(std::to_string(u.sent), 17)
+    out << tag << figures(sent, rate_unit) << "  " << pad("", 10) << pad(std::to_string(u.sent), 17)
         << "  sender";
     if (u.send_drops) out << " (" << u.send_drops << " dropped by its stack)";
-    out << "\n" << tag << figures(got) << udp_receiver_columns(u) << "  receiver";
+    out << "\n" << tag << figures(got, rate_unit) << udp_receiver_columns(u) << "  receiver";
     if (u.socket_drops) out << " (" << u.socket_drops << " dropped by its socket buffer)";
     out << "\n";
   };

@@ -34,6 +34,7 @@ class Client {
     auto deadline = in_seconds(opt_.connect_timeout);
     SideRun run(report_, loop_, reporter_);
     run.set_limits(opt_.timeouts.rcv, 0);
+    run.set_file(opt_.file);
     if (auto s = run.prepare(); !s) return s;  // local problems before bothering the server
     if (!opt_.nic_socket.empty()) {
       if (auto s = nic_.open(opt_.nic_socket); !s) return s;
@@ -219,6 +220,7 @@ void init_client_report(Report& report, const ClientOptions& opt) {
   report.start.host = opt.host;
   report.start.port = opt.port;
   report.extra_data = opt.extra_data;
+  report.file = opt.file;
 }
 
 int apply_expectations(Report& report, const Expectations& expect, int code) {
@@ -243,7 +245,7 @@ int run_client_test(const ClientOptions& opt, Reporter& reporter, Report& report
 }
 
 int run_client(const ClientOptions& opt, std::ostream& out, std::ostream& err) {
-  auto reporter = make_reporter(opt.format, out, err, opt.verbose);
+  auto reporter = make_reporter(opt.format, out, err, opt.verbose, opt.rate_unit);
   Report report;
   return run_client_test(opt, *reporter, report);
 }

@@ -33,6 +33,7 @@ class Iperf3Client {
       return Error{Errc::kUsage, "iperf3 mode cannot run " + why};
     SideRun run(report_, loop_, reporter_);
     run.set_limits(opt_.timeouts.rcv, 0);
+    run.set_file(opt_.file);
     if (auto s = run.prepare(); !s) return s;
     auto deadline = in_seconds(opt_.connect_timeout);
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);

@@ -36,10 +36,10 @@ class Session {
     if (auto e = params->find("extra_data"); e != params->end() && e->is_string())
       report_.extra_data = *e;  // iperf3's server keeps a client's --extra-data in its -J too
     TeeReporter reporter;
-    reporter.add(make_reporter(s_.opt.format, s_.out, s_.err, s_.opt.verbose));
+    reporter.add(make_reporter(s_.opt.format, s_.out, s_.err, s_.opt.verbose, s_.opt.rate_unit));
     std::ostringstream captured;
     if (spec->get_server_output)
-      reporter.add(make_reporter(Format::kText, captured, captured, false));
+      reporter.add(make_reporter(Format::kText, captured, captured, false, s_.opt.rate_unit));
     SideRun run(report_, s_.loop, reporter);
     run.share_process(s_.incoming.claims);
     run.set_limits(s_.opt.timeouts.rcv, s_.opt.limits.max_duration + spec->omit);

@@ -59,10 +59,10 @@ class TestSession {
     std::string output = out_field != params->end() && *out_field == "json" ? "json" : "text";
 
     TeeReporter reporter;
-    reporter.add(make_reporter(opt_.format, env_.out, env_.err, opt_.verbose));
+    reporter.add(make_reporter(opt_.format, env_.out, env_.err, opt_.verbose, opt_.rate_unit));
     std::ostringstream captured;
     if (spec->get_server_output && output == "text")
-      reporter.add(make_reporter(Format::kText, captured, captured, false));
+      reporter.add(make_reporter(Format::kText, captured, captured, false, opt_.rate_unit));
 
     SideRun run(report, loop_, reporter);
     run.share_process(active_.claims);

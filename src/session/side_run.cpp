@@ -1,6 +1,8 @@
 #include "session/side_run.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <ctime>
@@ -56,11 +58,28 @@ Status SideRun::prepare() {
                                      " (it has " + std::to_string(CPU_COUNT(&allowed)) +
                                      " CPUs; see nproc)"};
   if (auto st = check_paths(); !st) return st;
-  auto payload = Payload::create(spec.block_len, spec.random_payload);
+  if (auto st = open_file(); !st) return st;
+  auto payload = !file_.empty() && sends_any()
+                     ? Payload::from_file(file_)
+                     : Payload::create(spec.block_len, spec.random_payload);
   if (!payload) return payload.error();
   payload_.emplace(std::move(*payload));
   // Before the clock starts: opening the tracer's rings takes a while.
   cost_ = std::make_unique<CostCollector>(spec.cost, claims_);
+  return ok();
+}
+
+bool SideRun::sends_any() const {
+  for (int id = 0; id < connection_count(report_.spec); ++id)
+    if (local_sends(report_, id)) return true;
+  return false;
+}
+
+// -F on a receiving side: the file is emptied now, as iperf3 opens it (O_TRUNC, owner only).
+Status SideRun::open_file() {
+  if (file_.empty() || sends_any()) return ok();
+  sink_.reset(open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, S_IRUSR | S_IWUSR));
+  if (!sink_) return Error{Errc::kUsage, errno_text("-F " + file_ + ": cannot write it", errno)};
   return ok();
 }
 
@@ -98,6 +117,7 @@ Status SideRun::add_stream(int id, int fd) {
   cfg.cpu = cpu_for(id);
   cfg.byte_budget = cfg.sender ? stream_byte_budget(spec, id) : 0;
   cfg.verify = spec.verify && !cfg.sender;
+  cfg.sink_fd = cfg.sender ? -1 : sink_.get();
   cfg.block_len = spec.block_len;
   cfg.path = cfg.sender ? spec.send_mode : spec.recv_mode;
   cfg.depth = spec.uring_depth;

@@ -14,6 +14,7 @@
 #include "nicperf/report/reporter.hpp"
 #include "nicperf/stream/payload.hpp"
 #include "nicperf/stream/stream.hpp"
+#include "nicperf/util/unique_fd.hpp"
 #include "session/nic_dev_watch.hpp"
 #include "session/interval_cpu.hpp"
 #include "session/socket_facts.hpp"
@@ -38,6 +39,8 @@ class SideRun {
   void set_iperf3_udp(int seq_bits) { iperf3_seq_bits_ = seq_bits; }
   // --nic-dev: the kernel device to report instead of the one holding the data connections.
   void set_nic_dev(std::string dev) { nic_dev_name_ = std::move(dev); }
+  // Before prepare(), -F: this side's senders send the file, its receivers write to it.
+  void set_file(std::string path) { file_ = std::move(path); }
   Status add_stream(int id, int fd);  // takes ownership of fd
   bool has_stream(int id) const;
   std::size_t stream_count() const { return streams_.size(); }
@@ -88,6 +91,8 @@ class SideRun {
   int cpu_for(int id) const;
   int iperf3_seq_bits_ = 0;
   Status check_paths() const;
+  bool sends_any() const;
+  Status open_file();
   void attach_cost();
   void finish_cost(Clock::time_point end);
 
@@ -101,6 +106,8 @@ class SideRun {
   EventLoop& loop_;
   Reporter& reporter_;
   std::optional<Payload> payload_;
+  std::string file_;  // -F
+  UniqueFd sink_;     // -F on a receiving side
   std::unique_ptr<CostCollector> cost_;
   std::unique_ptr<ProfileSampler> profile_;  // --profile
   std::string profile_note_;                 // why there is no sampler

@@ -2,6 +2,7 @@
 // stop, the receiver counts (and may verify) until EOF. The sender's socket figures (TCP_INFO)
 // are sampled by the main thread.
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -72,6 +73,7 @@ class BulkWorker final : public StreamWorker {
   bool wait_for_turn(Pacer& pacer, std::uint64_t blocks, std::stop_token& stop);
   static constexpr std::uint64_t kMaxCatchUpBlocks = 64;
   void recv_loop();
+  bool write_sink(const char* data, std::size_t n);
 
   std::unique_ptr<SendPath> send_;
   std::unique_ptr<RecvPath> recv_;
@@ -139,9 +141,26 @@ void BulkWorker::recv_loop() {
         break;
       }
     }
+    if (cfg_.sink_fd >= 0 && r.data && !write_sink(r.data, r.bytes)) break;
     got += r.bytes;
     publish_bytes(got);
   }
+}
+
+// -F on the receiving side: every byte received goes to the file, in order.
+bool BulkWorker::write_sink(const char* data, std::size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(cfg_.sink_fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      fail(errno_text(name() + ": writing the -F file", w < 0 ? errno : ENOSPC));
+      shutdown(cfg_.fd, SHUT_RDWR);
+      return false;
+    }
+    data += w;
+    n -= std::size_t(w);
+  }
+  return true;
 }
 
 }  // namespace

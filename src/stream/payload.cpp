@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,6 +39,23 @@ Expected<Payload> Payload::create(std::size_t size, bool random) {
   } else {
     for (std::size_t i = 0; i < size; ++i) p.data_[i] = pattern_byte(i, size);
   }
+  return p;
+}
+
+Expected<Payload> Payload::from_file(const std::string& path) {
+  Payload p;
+  p.fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (p.fd_ < 0 || fstat(p.fd_, &st) != 0)
+    return Error{Errc::kUsage, errno_text("-F " + path + ": cannot read it", errno)};
+  if (!S_ISREG(st.st_mode) || st.st_size == 0)
+    return Error{Errc::kUsage, "-F " + path + ": not a regular file with data in it"};
+  p.size_ = std::size_t(st.st_size);
+  // Read-only and shared: the send paths read it (write) or hand the fd to the kernel
+  // (sendfile); nothing writes it.
+  void* m = mmap(nullptr, p.size_, PROT_READ, MAP_SHARED, p.fd_, 0);
+  if (m == MAP_FAILED) return Error{Errc::kSystem, errno_text("cannot map " + path, errno)};
+  p.data_ = static_cast<char*>(m);
   return p;
 }
 

@@ -1,8 +1,10 @@
 #include "nicperf/util/units.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace nicperf {
 namespace {
@@ -107,6 +109,37 @@ std::string format_bytes(double bytes) {
 std::string format_rate(double bits_per_second) {
   static const char* const names[] = {"", "K", "M", "G", "T", nullptr};
   return scaled(bits_per_second, 1000, names, "bits/sec");
+}
+
+std::string format_rate_in(double bits_per_second, char unit) {
+  if (!unit || !std::strchr("kmgtKMGT", unit)) return format_rate(bits_per_second);
+  return iperf3_units(bits_per_second / 8, unit) + "s/sec";
+}
+
+// As units.c has it: scale to the unit (or the largest that keeps the number at least 1 for
+// A and a), then at most four places before the label.
+std::string iperf3_units(double bytes, char format) {
+  static const char kUnits[] = "kmgt";
+  static const char* const kBits[] = {"bit", "Kbit", "Mbit", "Gbit", "Tbit"};
+  static const char* const kBytes[] = {"Byte", "KByte", "MByte", "GByte", "TByte"};
+  bool in_bytes = std::isupper(static_cast<unsigned char>(format));
+  double base = in_bytes ? 1024.0 : 1000.0;
+  double v = in_bytes ? bytes : bytes * 8;
+  const char* at = std::strchr(kUnits, std::tolower(static_cast<unsigned char>(format)));
+  int power = 0;
+  if (format && at) {
+    power = int(at - kUnits) + 1;
+  } else {
+    for (double t = v; t >= base && power < 4; t /= base) ++power;
+  }
+  // The same factors, multiplied in the same order, as iperf3's conversion tables.
+  double factor = 1.0;
+  for (int i = 0; i < power; ++i) factor /= base;
+  v *= factor;
+  const char* fmt = v < 9.995 ? "%4.2f %s" : v < 99.95 ? "%4.1f %s" : "%4.0f %s";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v, (in_bytes ? kBytes : kBits)[power]);
+  return buf;
 }
 
 }  // namespace nicperf

@@ -9,7 +9,9 @@
 
 namespace nicperf {
 
-enum class Format { kText, kJson, kJsonStream };
+// kJsonStreamFull: the JSON lines, then the -J document at the end (iperf3's
+// --json-stream-full-output).
+enum class Format { kText, kJson, kJsonStream, kJsonStreamFull };
 
 class Reporter {
  public:
@@ -34,9 +36,10 @@ class TeeReporter final : public Reporter {
   std::vector<std::unique_ptr<Reporter>> targets_;
 };
 
-// `out` gets the report; `err` gets text-mode error lines.
+// `out` gets the report; `err` gets text-mode error lines. rate_unit: iperf3's -f for the text
+// report's rate column (0 = adaptive).
 std::unique_ptr<Reporter> make_reporter(Format format, std::ostream& out, std::ostream& err,
-                                        bool verbose);
+                                        bool verbose, char rate_unit = 0);
 
 // The JSON views, shared by the JSON and JSON-stream reporters.
 Json start_json(const Report& r);

@@ -171,6 +171,7 @@ struct Report {
   std::optional<nic::NicStats> nic;  // --nic: nicperf-nicd's counters over the measured window
   std::string nic_error;             // why they are missing when --nic was given
   std::string extra_data;            // iperf3's --extra-data: kept as is at the JSON's top level
+  std::string file;                  // -F: the file this side sent or wrote (text: "Sent ...")
 };
 
 std::vector<Threshold> check_thresholds(const Report& r, const Expectations& e);

@@ -56,6 +56,8 @@ struct ClientOptions {
   // --udp-counters-64bit: with --iperf3 -u, iperf3's 64-bit datagram sequence numbers.
   bool udp_counters_64bit = false;
   std::string extra_data;  // --extra-data: "extra_data" in the -J report, as iperf3 keeps it
+  char rate_unit = 0;      // -f: the text report's rate unit (kmgtKMGT), 0 = adaptive
+  std::string file;        // -F: send this file's bytes, or (-R) write what arrives to it
 };
 
 // The start of a client's report: who it tests against, with what, on what machine.
@@ -91,6 +93,7 @@ struct ServerOptions {
   // --rsa-private-key-path: authenticate iperf3 clients the iperf3 way. Any authentication
   // option means every client must authenticate by a method configured here.
   Iperf3AuthServer iperf3_auth{};
+  char rate_unit = 0;  // -f: the text report's rate unit (kmgtKMGT), 0 = adaptive
   bool requires_auth() const { return !secret.empty() || iperf3_auth.enabled(); }
 };
 inline constexpr int kMaxTests = 64;

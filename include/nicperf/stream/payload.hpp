@@ -16,6 +16,8 @@ namespace nicperf {
 class Payload {
  public:
   static Expected<Payload> create(std::size_t size, bool random);
+  // -F: the file itself, mapped read-only; stream byte p is its byte p % size().
+  static Expected<Payload> from_file(const std::string& path);
   Payload(Payload&& other) noexcept;
   Payload& operator=(Payload&& other) noexcept;
   Payload(const Payload&) = delete;

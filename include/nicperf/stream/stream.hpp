@@ -40,6 +40,7 @@ struct StreamConfig {
   int cpu = -1;                   // pin the thread here, -1 = no pinning
   std::uint64_t byte_budget = 0;  // sender: stop after this many bytes, 0 = until stopped
   bool verify = false;
+  int sink_fd = -1;  // receiver, -F: what arrives is written here too (not owned)
   std::size_t block_len = 0;
   std::string path;  // the send or receive path's name
   int depth = 8;     // async paths: operations in flight

@@ -206,7 +206,10 @@ TEST_CASE("options keep their roles") {
     CHECK_MESSAGE(roles.at(name) == cli::Role::kClient, name);
   for (auto name : {"-I", "--forceflush", "--timestamps"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kBoth, name);
-  CHECK(roles.size() == 82);  // and --help
+  for (auto name : {"-f", "--json-stream-full-output"})
+    CHECK_MESSAGE(roles.at(name) == cli::Role::kBoth, name);
+  CHECK_MESSAGE(roles.at("-F") == cli::Role::kClient, "-F");
+  CHECK(roles.size() == 85);  // and --help
 }
 
 TEST_CASE("--help shows the options by group") {
