@@ -39,16 +39,18 @@ const Iperf3Option kTable[] = {
      "the same: each text line starts with the time (strftime FORMAT, default \"%c \")", ""},
     {"", "--rcv-timeout", true, F::kNative, "", "the same, in seconds (iperf3: ms)", "10"},
     {"", "--snd-timeout", true, F::kNative, "", "the same, in seconds (iperf3: ms)", "10"},
-    {"-m", "--mptcp", false, F::kRefused, "",
-     "-m (MPTCP) is not built: nicperf tests plain TCP (and -u UDP)", ""},
+    {"-m", "--mptcp", false, F::kNative, "",
+     "the same: MPTCP data connections (refused, exit 2, where the kernel has none); the server "
+     "listens with MPTCP where it can",
+     ""},
     {"-d", "--debug", false, F::kAlias, "--verbose", "becomes -V (more detail)", ""},
     {"-v", "--version", false, F::kNative, "", "the same", ""},
     {"-h", "--help", false, F::kNative, "", "the same", ""},
     {"-s", "--server", false, F::kNative, "", "the same", ""},
     {"-D", "--daemon", false, F::kNative, "", "the same", ""},
     {"-1", "--one-off", false, F::kNative, "", "the same", ""},
-    {"", "--server-bitrate-limit", true, F::kRefused, "",
-     "--server-bitrate-limit is not built: use --max-bytes and --max-duration to bound tests",
+    {"", "--server-bitrate-limit", true, F::kNative, "",
+     "the same: refuses or ends (exit 4) a test above RATE, averaged over SECS (default 5)",
      "1G"},
     {"", "--idle-timeout", true, F::kNative, "", "the same", "30"},
     {"", "--server-max-duration", true, F::kAlias, "--max-duration", "becomes --max-duration",
@@ -93,10 +95,8 @@ const Iperf3Option kTable[] = {
     {"-6", "--version6", false, F::kNative, "", "the same", ""},
     {"-S", "--tos", true, F::kNative, "", "the same (IP_TOS, IPV6_TCLASS on IPv6)", "0x10"},
     {"", "--dscp", true, F::kNative, "", "the same: the TOS byte's upper six bits", "af11"},
-    {"-L", "--flowlabel", true, F::kRefused, "",
-     "-L (IPv6 flow label) is not built: nicperf cannot set flow labels; -S sets the traffic "
-     "class",
-     "1"},
+    {"-L", "--flowlabel", true, F::kNative, "",
+     "the same: the IPv6 flow label of the TCP data connections (refused over IPv4)", "1"},
     {"-Z", "--zerocopy", false, F::kAlias, "--mode sendfile",
      "becomes --mode sendfile (see --mode list for MSG_ZEROCOPY and io_uring)", ""},
     {"", "--skip-rx-copy", false, F::kAlias, "--recv-mode discard",
@@ -116,9 +116,9 @@ const Iperf3Option kTable[] = {
     {"", "--dont-fragment", false, F::kNative, "", "the same (IP_PMTUDISC_DO, UDP)", ""},
     {"", "--username", true, F::kNative, "", "the same (with --iperf3)", ""},
     {"", "--rsa-public-key-path", true, F::kNative, "", "the same (with --iperf3)", ""},
-    {"", "--cntl-ka", true, F::kRefused, "",
-     "--cntl-ka is not built: nicperf's control connection times out by --rcv-timeout instead",
-     "10/5/3"},
+    // Its value is optional and only ever attached (--cntl-ka=10/5/3), as getopt takes it.
+    {"", "--cntl-ka", false, F::kNative, "",
+     "the same: TCP keepalive on the control connection, --cntl-ka=IDLE/INTERVAL/COUNT", ""},
 };
 
 const Iperf3Option* find(const std::string& name) {

@@ -238,6 +238,7 @@ Status server_command(const CLI::App& app, const Raw& r, int family, Command& cm
     return usage("--max-tests takes 1 to " + std::to_string(kMaxTests) + " tests at a time, not " +
                  std::to_string(r.max_tests));
   cmd.server.max_tests = r.max_tests;
+  if (auto st = fill_net_server(r.net, cmd.server); !st) return st;
   return fill_server_auth(app, r.auth, cmd.server);
 }
 
@@ -284,6 +285,7 @@ Status client_command(const CLI::App& app, Raw& r, int family, Command& cmd) {
   if (r.udp_counters_64bit && !(r.iperf3 && r.udp))
     return usage("--udp-counters-64bit is for --iperf3 -u (nicperf's own header is 64-bit)");
   cmd.client.udp_counters_64bit = r.udp_counters_64bit;
+  if (auto st = fill_net_client(r.net, cmd.client); !st) return st.error();
   if (r.iperf3 && cmd.compare) cmd.client.iperf3 = true;  // --compare works against iperf3 too
   // Last: nothing prompts for a password before every other option has been checked.
   return read_client_password(cmd.client);

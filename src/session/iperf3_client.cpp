@@ -7,6 +7,7 @@
 #include "iperf3/iperf3_udp.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/results/context.hpp"
+#include "session/iperf3_sockopts.hpp"
 #include "session/side_run.hpp"
 
 namespace nicperf::iperf3 {
@@ -35,8 +36,12 @@ class Iperf3Client {
     run.set_limits(opt_.timeouts.rcv, 0);
     if (auto s = run.prepare(); !s) return s;
     auto deadline = in_seconds(opt_.connect_timeout);
+    if (auto why = report_.spec.mptcp ? mptcp_unavailable() : ""; !why.empty())
+      return usage("-m cannot run: " + why);
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
+    if (auto s = set_control_keepalive(sock->native_handle(), opt_.control_keepalive); !s)
+      return s;
     auto peer = sock->remote_endpoint();
     ControlChannel control(loop_, std::move(*sock));
     if (auto s = control.write_raw(cookie_, in_seconds(opt_.timeouts.snd)); !s) return s;

@@ -16,6 +16,7 @@
 
 #include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/util/units.hpp"
+#include "session/iperf3_sockopts.hpp"
 #include "session/server_slots.hpp"
 
 namespace nicperf {
@@ -118,6 +119,20 @@ class Server {
     }
   }
 
+  // An MPTCP listener where the kernel has it, so -m clients (nicperf's, iperf3's) get MPTCP;
+  // it hands plain TCP clients plain TCP sockets, as a TCP listener would.
+  void open_acceptor(const tcp& protocol, asio::error_code& ec) {
+    if (mptcp_unavailable().empty()) {
+      int fd = ::socket(protocol.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
+      if (fd >= 0) {
+        acceptor_.assign(protocol, fd, ec);
+        if (!ec) return;
+        ::close(fd);
+      }
+    }
+    acceptor_.open(protocol, ec);
+  }
+
   Status listen() {
     asio::error_code ec;
     asio::ip::address addr;
@@ -129,7 +144,7 @@ class Server {
                               : asio::ip::address(asio::ip::address_v6::any());
     }
     tcp::endpoint ep(addr, static_cast<unsigned short>(opt_.port));
-    acceptor_.open(ep.protocol(), ec);
+    open_acceptor(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec && addr.is_v6() && opt_.bind.empty())
       acceptor_.set_option(asio::ip::v6_only(opt_.family == 6), ec);

@@ -272,6 +272,13 @@ void SideRun::check_end(Clock::time_point now) {
                                   : "the peer did not finish within 10 s of the end"};
     abort_streams();
   }
+  if (auto bps = rate_window_ ? rate_window_->exceeded(now, total) : std::nullopt;
+      bps && !run_error_) {
+    run_error_ = rate_window_->error(*bps);
+    rate_exceeded_ = true;
+    if (tell_rate_peer_) tell_rate_peer_(*run_error_);
+    abort_streams();
+  }
 }
 
 bool SideRun::streams_done() const {

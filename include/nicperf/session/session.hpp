@@ -12,6 +12,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <string>
@@ -35,6 +36,20 @@ struct Timeouts {
   double snd = 10;
 };
 
+// --cntl-ka[=IDLE/INTV/CNT]: TCP keepalive on the control connection, as iperf3 sets it;
+// a 0 leaves the kernel's value.
+struct KeepAlive {
+  bool on = false;
+  int idle = 0, interval = 0, count = 0;  // TCP_KEEPIDLE (s), TCP_KEEPINTVL (s), TCP_KEEPCNT
+};
+
+// --server-bitrate-limit RATE[/SECS]: a test asking for more, or averaging more over the last
+// SECS, is ended (iperf3's IETOTALRATE).
+struct BitrateLimit {
+  std::uint64_t rate = 0;  // bits/s over all streams and directions, 0 = none
+  double seconds = 5;      // iperf3's default averaging window
+};
+
 struct ClientOptions {
   std::string host;
   int port = kDefaultPort;
@@ -56,6 +71,7 @@ struct ClientOptions {
   // --udp-counters-64bit: with --iperf3 -u, iperf3's 64-bit datagram sequence numbers.
   bool udp_counters_64bit = false;
   std::string extra_data;  // --extra-data: "extra_data" in the -J report, as iperf3 keeps it
+  KeepAlive control_keepalive;  // --cntl-ka
 };
 
 // The start of a client's report: who it tests against, with what, on what machine.
@@ -91,6 +107,8 @@ struct ServerOptions {
   // --rsa-private-key-path: authenticate iperf3 clients the iperf3 way. Any authentication
   // option means every client must authenticate by a method configured here.
   Iperf3AuthServer iperf3_auth{};
+  KeepAlive control_keepalive;  // --cntl-ka
+  BitrateLimit bitrate_limit;   // --server-bitrate-limit
   bool requires_auth() const { return !secret.empty() || iperf3_auth.enabled(); }
 };
 inline constexpr int kMaxTests = 64;
