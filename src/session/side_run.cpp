@@ -363,7 +363,7 @@ Status SideRun::run_loop(const Reader<Msg>& read, const std::function<Status(con
     if (loop_.take_signal() != 0 && on_signal) on_signal();
     if (!frame) {
       abort_streams();
-      return frame.error();
+      return run_error_ ? *run_error_ : frame.error();  // the cause, not the peer leaving
     }
     if (*frame) {
       if (auto st = on_frame(**frame); !st) {
