@@ -30,7 +30,7 @@ TEST_CASE("--cntl-ka takes IDLE/INTERVAL/COUNT, each optional, as iperf3") {
   CHECK_FALSE(parse_command_line({"-c", "h"})->client.control_keepalive.on);
 }
 
-TEST_CASE("--server-bitrate-limit RATE[/SECS]") {
+TEST_CASE("--server-bitrate-limit takes RATE or RATE/SECS") {
   auto s = parse_command_line({"-s", "--server-bitrate-limit", "10M/2"});
   REQUIRE(s);
   CHECK(s->server.bitrate_limit.rate == 10'000'000u);
@@ -47,7 +47,7 @@ TEST_CASE("--server-bitrate-limit RATE[/SECS]") {
   }
 }
 
-TEST_CASE("-m and -L go into the client's spec; -L needs IPv6 and TCP") {
+TEST_CASE("-m and -L go into the client's spec and -L needs IPv6 and TCP") {
   auto c = parse_command_line({"-c", "::1", "-m", "-L", "0x12345"});
   REQUIRE(c);
   CHECK(c->client.spec.mptcp);
