@@ -74,10 +74,11 @@ void define_net_both(CLI::App& g, NetRaw& r) {
                "TCP keepalive on the control connection, --cntl-ka=IDLE/INTERVAL/COUNT (seconds, "
                "seconds, probes; each optional)")
       ->expected(0, 1);
+  g.add_flag("-m,--mptcp", r.mptcp,
+             "MPTCP (IPPROTO_MPTCP): a client's data connections, a server's listening socket");
 }
 
 void define_net_client(CLI::App& g, NetRaw& r) {
-  g.add_flag("-m,--mptcp", r.mptcp, "data connections over MPTCP (IPPROTO_MPTCP)");
   g.add_option("-L,--flowlabel", r.flowlabel, "IPv6 flow label of the data connections");
 }
 
@@ -117,6 +118,7 @@ Status fill_net_server(const NetRaw& r, ServerOptions& s) {
     if (!limit) return limit.error();
     s.bitrate_limit = *limit;
   }
+  s.mptcp = r.mptcp;
   return ok();
 }
 

@@ -40,8 +40,8 @@ const Iperf3Option kTable[] = {
     {"", "--rcv-timeout", true, F::kNative, "", "the same, in seconds (iperf3: ms)", "10"},
     {"", "--snd-timeout", true, F::kNative, "", "the same, in seconds (iperf3: ms)", "10"},
     {"-m", "--mptcp", false, F::kNative, "",
-     "the same: MPTCP data connections (refused, exit 2, where the kernel has none); the server "
-     "listens with MPTCP where it can",
+     "the same: MPTCP data connections (refused, exit 2, where the kernel has none); with -s "
+     "an MPTCP listener",
      ""},
     {"-d", "--debug", false, F::kAlias, "--verbose", "becomes -V (more detail)", ""},
     {"-v", "--version", false, F::kNative, "", "the same", ""},

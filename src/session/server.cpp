@@ -8,6 +8,7 @@
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <deque>
 #include <map>
 #include <memory>
@@ -119,22 +120,26 @@ class Server {
     }
   }
 
-  // An MPTCP listener where the kernel has it, so -m clients (nicperf's, iperf3's) get MPTCP;
-  // it hands plain TCP clients plain TCP sockets, as a TCP listener would.
+  // -m: an MPTCP listener, so -m clients (nicperf's, iperf3's) get MPTCP; it hands plain TCP
+  // clients plain TCP sockets.
   void open_acceptor(const tcp& protocol, asio::error_code& ec) {
-    if (mptcp_unavailable().empty()) {
-      int fd = ::socket(protocol.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
-      if (fd >= 0) {
-        acceptor_.assign(protocol, fd, ec);
-        if (!ec) return;
-        ::close(fd);
-      }
+    if (!opt_.mptcp) {
+      acceptor_.open(protocol, ec);
+      return;
     }
-    acceptor_.open(protocol, ec);
+    int fd = ::socket(protocol.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
+    if (fd < 0) {
+      ec = asio::error_code(errno, asio::system_category());
+      return;
+    }
+    acceptor_.assign(protocol, fd, ec);
+    if (ec) ::close(fd);
   }
 
   Status listen() {
     asio::error_code ec;
+    if (auto why = opt_.mptcp ? mptcp_unavailable() : ""; !why.empty())
+      return usage("-m cannot run: " + why);
     asio::ip::address addr;
     if (!opt_.bind.empty()) {
       addr = asio::ip::make_address(opt_.bind, ec);

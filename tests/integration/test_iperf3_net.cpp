@@ -89,10 +89,11 @@ TEST_CASE("--cntl-ka: both control connections carry a keepalive timer of the id
 TEST_CASE("-m: the data connections are MPTCP end to end (refused where the kernel has none)") {
   if (!mptcp_here()) {
     harness::check_usage_error({"-c", "127.0.0.1", "-m", "-t", "1"});
+    harness::check_usage_error({"-s", "-m", "-p", "0"});
     MESSAGE("skipping the MPTCP handshake check: net.mptcp.enabled is not 1 here");
     return;
   }
-  harness::Server s;
+  harness::Server s({"-m"});
   long before = mptcp_counter("MPCapableSYNACKRX");  // MPTCP SYN-ACKs clients received
   auto c = s.client({"-m", "-P", "2", "-n", "20M", "-J"});
   CHECK(c->wait(30) == 0);
@@ -103,7 +104,12 @@ TEST_CASE("-m: the data connections are MPTCP end to end (refused where the kern
   before = mptcp_counter("MPCapableSYNACKRX");
   CHECK(s.client({"-n", "10M"})->wait(30) == 0);
   CHECK(mptcp_counter("MPCapableSYNACKRX") == before);
-  // A stock iperf3 3.21 client's -m: the server's listener answers with MPTCP.
+  // Without -m a server listens with plain TCP: a -m client falls back to it.
+  harness::Server tcp;
+  before = mptcp_counter("MPCapableSYNACKRX");
+  CHECK(tcp.client({"-m", "-n", "10M"})->wait(30) == 0);
+  CHECK(mptcp_counter("MPCapableSYNACKRX") == before);
+  // A stock iperf3 3.21 client's -m: the -m server's listener answers with MPTCP.
   if (access(kIperf321, X_OK) != 0) {
     MESSAGE("skipping the iperf3 -m check: no iperf3 3.21 at " << kIperf321);
     return;

@@ -109,6 +109,10 @@ struct ServerOptions {
   Iperf3AuthServer iperf3_auth{};
   KeepAlive control_keepalive;  // --cntl-ka
   BitrateLimit bitrate_limit;   // --server-bitrate-limit
+  // -m: listen with IPPROTO_MPTCP (plain TCP clients still connect). Not the default: the
+  // kernel does not flag TCP sockets accepted by an MPTCP listener as zero-copy capable, so
+  // io_uring's send-zc would fail on them.
+  bool mptcp = false;
   bool requires_auth() const { return !secret.empty() || iperf3_auth.enabled(); }
 };
 inline constexpr int kMaxTests = 64;

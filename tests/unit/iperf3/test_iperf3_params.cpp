@@ -50,7 +50,7 @@ TEST_CASE("a refusal carries the iperf3 error number its client prints the reaso
   CHECK(iperf3::server_errno({{"sctp", true}}).i_errno == iperf3::kIeNoSctp);
   CHECK(iperf3::server_errno({{"udp", true}}).i_errno == iperf3::kIeProtocol);
   // A flow label and MPTCP are the client's to set: a server serves them (its listener takes
-  // MPTCP where the kernel has it).
+  // MPTCP with -m).
   CHECK(iperf3::spec_from_params({{"flowlabel", 3}, {"mptcp", true}}, SpecLimits{}));
   CHECK(iperf3::server_errno({{"TOS", 300}}).i_errno == iperf3::kIeBadTos);
   auto mss = iperf3::server_errno({{"MSS", 50}});
