@@ -45,8 +45,7 @@ class Client {
       return usage("-m cannot run: " + why);
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
-    if (auto s = set_control_keepalive(sock->native_handle(), opt_.control_keepalive); !s)
-      return s;
+    if (auto s = set_control_keepalive(sock->native_handle(), opt_.control_keepalive); !s) return s;
     auto peer = sock->remote_endpoint();
     ControlChannel control(loop_, std::move(*sock));
     Greeting g{ConnKind::kControl, kProtocolVersion, 0, report_.start.cookie};
@@ -193,8 +192,8 @@ Status open_data_connections(EventLoop& loop, SideRun& run, const asio::ip::tcp:
     auto prepare = [&spec, &to, connection](int fd) -> Status {
       if (auto st = bind_client_socket(fd, spec, connection); !st) return st;
       if (spec.flowlabel)
-        if (auto st = set_flowlabel(fd, *reinterpret_cast<sockaddr_in6*>(to.data()),
-                                    spec.flowlabel);
+        if (auto st =
+                set_flowlabel(fd, *reinterpret_cast<sockaddr_in6*>(to.data()), spec.flowlabel);
             !st)
           return st;
       return apply_socket_options(fd, spec);

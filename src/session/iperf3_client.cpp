@@ -40,8 +40,7 @@ class Iperf3Client {
       return usage("-m cannot run: " + why);
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
-    if (auto s = set_control_keepalive(sock->native_handle(), opt_.control_keepalive); !s)
-      return s;
+    if (auto s = set_control_keepalive(sock->native_handle(), opt_.control_keepalive); !s) return s;
     auto peer = sock->remote_endpoint();
     ControlChannel control(loop_, std::move(*sock));
     if (auto s = control.write_raw(cookie_, in_seconds(opt_.timeouts.snd)); !s) return s;

@@ -115,8 +115,8 @@ class Session {
   // connection between sends, read it before a send fails on a closed stream.
   void tell_total_rate() {
     std::uint32_t ie = kIeTotalRate;
-    char msg[9] = {char(kServerError), char(ie >> 24), char(ie >> 16), char(ie >> 8), char(ie),
-                   0, 0, 0, 0};
+    char msg[9] = {
+        char(kServerError), char(ie >> 24), char(ie >> 16), char(ie >> 8), char(ie), 0, 0, 0, 0};
     (void)::send(control_.socket().native_handle(), msg, sizeof msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     std::this_thread::sleep_for(std::chrono::milliseconds(kRateErrorPauseMs));
   }

@@ -129,8 +129,7 @@ Status set_control_keepalive(int fd, const KeepAlive& ka) {
 std::string mptcp_unavailable() {
   std::ifstream sysctl("/proc/sys/net/mptcp/enabled");
   int enabled = 0;
-  if (!(sysctl >> enabled))
-    return "this kernel has no MPTCP (no /proc/sys/net/mptcp/enabled)";
+  if (!(sysctl >> enabled)) return "this kernel has no MPTCP (no /proc/sys/net/mptcp/enabled)";
   if (enabled != 1) return "MPTCP is off here (sysctl net.mptcp.enabled=0)";
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
   if (fd < 0) return errno_text("the kernel refuses MPTCP sockets", errno);
@@ -146,9 +145,9 @@ Status set_flowlabel(int fd, sockaddr_in6& peer, int label) {
   req.flr_flags = IPV6_FL_F_CREATE;
   req.flr_share = IPV6_FL_S_ANY;
   if (setsockopt(fd, IPPROTO_IPV6, IPV6_FLOWLABEL_MGR, &req, sizeof req) != 0)
-    return Error{Errc::kSystem, errno_text("cannot lease IPv6 flow label " +
-                                               std::to_string(label) + " (-L)",
-                                           errno)};
+    return Error{
+        Errc::kSystem,
+        errno_text("cannot lease IPv6 flow label " + std::to_string(label) + " (-L)", errno)};
   int one = 1;
   if (setsockopt(fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, &one, sizeof one) != 0)
     return Error{Errc::kSystem, errno_text("cannot set IPV6_FLOWINFO_SEND (-L)", errno)};

@@ -38,7 +38,8 @@ class TestSession {
     report.start.host = ec ? "unknown" : address_text(ep.address());
     report.start.port = ec ? 0 : ep.port();
     Status st = set_control_keepalive(control.socket().native_handle(), opt_.control_keepalive);
-    if (st) st = active_.iperf3 ? iperf3::serve(env_, control, report) : serve_test(control, report);
+    if (st)
+      st = active_.iperf3 ? iperf3::serve(env_, control, report) : serve_test(control, report);
     if (!st && st.error().code == Errc::kInterrupted) env_.stop_requested = true;
     if (!st) {
       log("test from " + who + " failed: " + st.error().message);

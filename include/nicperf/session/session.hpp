@@ -71,7 +71,8 @@ struct ClientOptions {
   // --udp-counters-64bit: with --iperf3 -u, iperf3's 64-bit datagram sequence numbers.
   bool udp_counters_64bit = false;
   std::string extra_data;  // --extra-data: "extra_data" in the -J report, as iperf3 keeps it
-  KeepAlive control_keepalive;  // --cntl-ka
+  // --cntl-ka: TCP keepalive on the control connection.
+  KeepAlive control_keepalive;
 };
 
 // The start of a client's report: who it tests against, with what, on what machine.
