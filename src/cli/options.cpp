@@ -149,6 +149,7 @@ void limits(CLI::App& g, Raw& r) {
                "refuse longer tests and stop any test running longer (default 86400)")
       ->check(CLI::Range(1.0, 86400.0));
   g.add_option("--max-bytes", r.max_bytes, "refuse tests moving more bytes (-n), e.g. 100G");
+  define_net_server(g, r.net);
 }
 
 // nicperf's own authentication on both sides, and the padding of iperf3's RSA tokens.
@@ -184,10 +185,12 @@ void security_client(CLI::App& g, Raw& r) {
 void compat_both(CLI::App& g, Raw& r) {
   define_compat_both(g, r.compat);
   define_output_both(g, r.out3);
+  define_net_both(g, r.net);
 }
 void compat_client(CLI::App& g, Raw& r) {
   define_compat_client(g, r.compat);
   define_file_client(g, r.out3);
+  define_net_client(g, r.net);
 }
 
 struct GroupSpec {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/auth_options.hpp"
+#include "cli/iperf3_net_options.hpp"
 #include "cli/iperf3_options.hpp"
 #include "cli/iperf3_output.hpp"
 #include "nicperf/session/session.hpp"
@@ -41,6 +42,7 @@ struct Raw {
   CompatRaw compat;  // the options taken from iperf3
   // iperf3's -f, --json-stream-full-output and -F
   OutputFileRaw out3;
+  NetRaw net;  // iperf3's --cntl-ka, --server-bitrate-limit, -m, -L
   std::optional<double> expect_gbps, expect_cycles, expect_cpu, expect_copied;
   bool profile = false;     // --profile
   std::string profile_out;  // --profile-out DIR

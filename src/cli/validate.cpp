@@ -191,8 +191,10 @@ Status fill_compare_nic(const Raw& r, Command& cmd) {
   if (c.nic_values.empty()) return usage("--compare-nic needs at least one value");
   if (device) {
     if (!nic::is_dev_setting(c.nic_key))
-      return usage("--compare-nic on a kernel device takes rx-usecs, rx-frames, adaptive-rx, "
-                   "ring, rx-ring, tx-ring, gro or tso, not '" + c.nic_key + "'");
+      return usage(
+          "--compare-nic on a kernel device takes rx-usecs, rx-frames, adaptive-rx, "
+          "ring, rx-ring, tx-ring, gro or tso, not '" +
+          c.nic_key + "'");
     return ok();  // the driver judges the values; a refusal stops the series before a run
   }
   for (const auto& v : c.nic_values) {
@@ -239,6 +241,7 @@ Status server_command(const CLI::App& app, const Raw& r, int family, Command& cm
     return usage("--max-tests takes 1 to " + std::to_string(kMaxTests) + " tests at a time, not " +
                  std::to_string(r.max_tests));
   cmd.server.max_tests = r.max_tests;
+  if (auto st = fill_net_server(r.net, cmd.server); !st) return st;
   return fill_server_auth(app, r.auth, cmd.server);
 }
 
@@ -286,6 +289,7 @@ Status client_command(const CLI::App& app, Raw& r, int family, Command& cmd) {
     return usage("--udp-counters-64bit is for --iperf3 -u (nicperf's own header is 64-bit)");
   cmd.client.udp_counters_64bit = r.udp_counters_64bit;
   if (auto st = fill_file_client(r.out3, cmd); !st) return st.error();
+  if (auto st = fill_net_client(r.net, cmd.client); !st) return st.error();
   if (r.iperf3 && cmd.compare) cmd.client.iperf3 = true;  // --compare works against iperf3 too
   // Last: nothing prompts for a password before every other option has been checked.
   return read_client_password(cmd.client);

@@ -1,10 +1,12 @@
 #include "nicperf/control/channel.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <asio/connect.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -162,10 +164,17 @@ Status ControlChannel::write_raw(std::string_view bytes, Clock::time_point deadl
 
 Expected<asio::ip::tcp::socket> connect_endpoint(EventLoop& loop, const asio::ip::tcp::endpoint& ep,
                                                  Clock::time_point deadline,
-                                                 const PrepareSocket& prepare) {
+                                                 const PrepareSocket& prepare, int protocol) {
   asio::ip::tcp::socket sock(loop.io());
   asio::error_code ec;
-  sock.open(ep.protocol(), ec);
+  if (protocol) {  // asio's tcp opens IPPROTO_TCP only: make the socket, then hand it over
+    int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, protocol);
+    if (fd < 0) return Error{Errc::kSystem, errno_text("cannot create a socket", errno)};
+    sock.assign(ep.protocol(), fd, ec);
+    if (ec) ::close(fd);
+  } else {
+    sock.open(ep.protocol(), ec);
+  }
   if (ec) return Error{Errc::kConnect, "cannot create a socket: " + ec.message()};
   if (prepare)
     if (auto st = prepare(sock.native_handle()); !st) return st.error();

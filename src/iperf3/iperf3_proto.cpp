@@ -70,7 +70,6 @@ ServerErrno server_errno(const nlohmann::json& p) {
   if (!p.is_object()) return {kIeRecvParams, EINVAL};
   if (p.contains("sctp")) return {kIeNoSctp, 0};
   if (p.value("udp", false)) return {kIeProtocol, 0};
-  if (p.value("flowlabel", 0) != 0) return {kIeSetFlow, 0};
   int tos = p.value("TOS", 0);
   if (tos < 0 || tos > 255) return {kIeBadTos, 0};
   int mss = p.value("MSS", 0);
@@ -83,7 +82,6 @@ Expected<TestSpec> spec_from_params(const nlohmann::json& p, const SpecLimits& l
     if (!p.is_object()) return usage("iperf3 parameters are not a JSON object");
     bool udp = p.value("udp", false);
     if (p.contains("sctp")) return usage("nicperf serves iperf3 TCP and UDP tests only");
-    if (p.value("flowlabel", 0) != 0) return usage("-L (a flow label) is not supported");
     TestSpec s;
     if (udp && p.value("omit", 0) != 0)
       return usage(
@@ -217,6 +215,8 @@ nlohmann::json params_json(const TestSpec& spec, const std::string& version) {
   if (spec.mss) j["MSS"] = spec.mss;
   if (spec.tos) j["TOS"] = spec.tos;
   if (spec.get_server_output) j["get_server_output"] = 1;
+  if (spec.mptcp) j["mptcp"] = true;  // the iperf3 server listens for the streams with MPTCP
+  if (spec.flowlabel) j["flowlabel"] = spec.flowlabel;
   if (is_udp(spec)) {
     j["bandwidth"] = spec.rate;
     if (spec.burst) j["burst"] = spec.burst;

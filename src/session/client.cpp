@@ -42,8 +42,11 @@ class Client {
     }
     if (auto s = check_nic_dev(opt_.nic_dev); !s) return s;
     run.set_nic_dev(opt_.nic_dev);
+    if (auto why = report_.spec.mptcp ? mptcp_unavailable() : ""; !why.empty())
+      return usage("-m cannot run: " + why);
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
+    if (auto s = set_control_keepalive(sock->native_handle(), opt_.control_keepalive); !s) return s;
     auto peer = sock->remote_endpoint();
     ControlChannel control(loop_, std::move(*sock));
     Greeting g{ConnKind::kControl, kProtocolVersion, 0, report_.start.cookie};
@@ -181,12 +184,22 @@ Status open_data_connections(EventLoop& loop, SideRun& run, const asio::ip::tcp:
                              Clock::time_point deadline, const TestSpec& spec,
                              const std::function<std::string(int id)>& hello,
                              const std::function<int(int connection)>& stream_of) {
+  asio::ip::tcp::endpoint to = peer;  // -L: connect() carries the flow label in sin6_flowinfo
+  if (spec.flowlabel && (!peer.address().is_v6() || peer.address().to_v6().is_v4_mapped()))
+    return usage("-L sets an IPv6 flow label, but the server " + peer.address().to_string() +
+                 " is reached over IPv4: give an IPv6 address (or -6)");
   for (int connection = 0; connection < connection_count(spec); ++connection) {
     int id = stream_of ? stream_of(connection) : connection;
-    auto sock = connect_endpoint(loop, peer, deadline, [&spec, connection](int fd) -> Status {
+    auto prepare = [&spec, &to, connection](int fd) -> Status {
       if (auto st = bind_client_socket(fd, spec, connection); !st) return st;
+      if (spec.flowlabel)
+        if (auto st =
+                set_flowlabel(fd, *reinterpret_cast<sockaddr_in6*>(to.data()), spec.flowlabel);
+            !st)
+          return st;
       return apply_socket_options(fd, spec);
-    });
+    };
+    auto sock = connect_endpoint(loop, to, deadline, prepare, spec.mptcp ? IPPROTO_MPTCP : 0);
     if (!sock) return sock.error();
     asio::error_code ec;
     asio::write(*sock, asio::buffer(hello(id)), ec);  // a few bytes into an empty socket buffer

@@ -7,6 +7,7 @@
 #include "iperf3/iperf3_udp.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/results/context.hpp"
+#include "session/iperf3_sockopts.hpp"
 #include "session/side_run.hpp"
 
 namespace nicperf::iperf3 {
@@ -36,8 +37,11 @@ class Iperf3Client {
     run.set_file(opt_.file);
     if (auto s = run.prepare(); !s) return s;
     auto deadline = in_seconds(opt_.connect_timeout);
+    if (auto why = report_.spec.mptcp ? mptcp_unavailable() : ""; !why.empty())
+      return usage("-m cannot run: " + why);
     auto sock = connect_tcp(loop_, opt_.host, opt_.port, opt_.family, deadline, nullptr);
     if (!sock) return sock.error();
+    if (auto s = set_control_keepalive(sock->native_handle(), opt_.control_keepalive); !s) return s;
     auto peer = sock->remote_endpoint();
     ControlChannel control(loop_, std::move(*sock));
     if (auto s = control.write_raw(cookie_, in_seconds(opt_.timeouts.snd)); !s) return s;
@@ -90,6 +94,32 @@ class Iperf3Client {
     return ok();
   }
 
+  // SERVER_ERROR's i_errno, then errno; after a failed authentication iperf3 sends i_errno
+  // alone.
+  Error server_error(ControlChannel& control) {
+    auto codes = control.read_bytes(4, in_seconds(opt_.timeouts.rcv));
+    int i_errno = 0;
+    if (codes && *codes) {
+      const auto* p = reinterpret_cast<const unsigned char*>((*codes)->data());
+      i_errno = int((std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
+                    (std::uint32_t(p[2]) << 8) | p[3]);
+      (void)control.read_bytes(4, in_seconds(0.5));
+    }
+    if (i_errno == kIeAuthTest)
+      return Error{Errc::kAccessDenied,
+                   opt_.iperf3_auth.user.empty()
+                       ? "the iperf3 server requires authentication: give --username and "
+                         "--rsa-public-key-path"
+                       : "the iperf3 server refused the authentication (test authorization "
+                         "failed: user, password, key, padding or clock skew)"};
+    if (i_errno == kIeTotalRate)
+      return Error{Errc::kRefused,
+                   "the iperf3 server stopped the test: total required bandwidth is larger than "
+                   "server limit (its --server-bitrate-limit)"};
+    return Error{Errc::kTestFailed, "the iperf3 server reported an error (iperf3 i_errno " +
+                                        std::to_string(i_errno) + "; see the server's log)"};
+  }
+
   // Reads one state byte; SERVER_ERROR and ACCESS_DENIED become errors.
   Expected<int> read_state(ControlChannel& control, Clock::time_point deadline) {
     auto b = control.read_bytes(1, deadline);
@@ -100,26 +130,7 @@ class Iperf3Client {
       return Error{Errc::kRefused,
                    "the iperf3 server refused the test (ACCESS_DENIED: busy, or "
                    "it wants authentication)"};
-    if (state == kServerError) {
-      // i_errno, then errno; after a failed authentication iperf3 sends i_errno alone.
-      auto codes = control.read_bytes(4, in_seconds(opt_.timeouts.rcv));
-      int i_errno = 0;
-      if (codes && *codes) {
-        const auto* p = reinterpret_cast<const unsigned char*>((*codes)->data());
-        i_errno = int((std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
-                      (std::uint32_t(p[2]) << 8) | p[3]);
-        (void)control.read_bytes(4, in_seconds(0.5));
-      }
-      if (i_errno == kIeAuthTest)
-        return Error{Errc::kAccessDenied,
-                     opt_.iperf3_auth.user.empty()
-                         ? "the iperf3 server requires authentication: give --username and "
-                           "--rsa-public-key-path"
-                         : "the iperf3 server refused the authentication (test authorization "
-                           "failed: user, password, key, padding or clock skew)"};
-      return Error{Errc::kTestFailed, "the iperf3 server reported an error (iperf3 i_errno " +
-                                          std::to_string(i_errno) + "; see the server's log)"};
-    }
+    if (state == kServerError) return server_error(control);
     return state;
   }
 
@@ -135,8 +146,9 @@ class Iperf3Client {
   Status run_and_exchange(SideRun& run, ControlChannel& control) {
     bool reverse = !local_sends(report_);
     auto read = state_reader(control);
-    auto on_frame = [](const Json& f) -> Status {
+    auto on_frame = [&](const Json& f) -> Status {
       int state = f["state"];
+      if (state == kServerError) return server_error(control);
       return Error{Errc::kTestFailed, std::string("the iperf3 server ended the test early (") +
                                           state_name(state) + ")"};
     };

@@ -1,6 +1,8 @@
 // nicperf serving a stock iperf3 client: the server's side of iperf3's states, with nicperf's
 // streams, paths and cost collector. The iperf3 client decides when the test ends (TEST_END).
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <ostream>
@@ -11,6 +13,7 @@
 #include "nicperf/control/rsa_auth.hpp"
 #include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/results/context.hpp"
+#include "session/rate_limit.hpp"
 #include "session/server_slots.hpp"
 #include "session/side_run.hpp"
 
@@ -18,6 +21,7 @@ namespace nicperf::iperf3 {
 namespace {
 
 constexpr int kUdpStartDelayMs = 50;
+constexpr int kRateErrorPauseMs = 200;
 
 class Session {
  public:
@@ -32,6 +36,8 @@ class Session {
     if (auto st = authenticate(*params); !st) return refuse(st.error(), {kIeAuthTest, 0});
     auto spec = spec_from_params(*params, s_.opt.limits);
     if (!spec) return refuse(spec.error(), server_errno(*params));
+    if (auto st = check_requested_rate(*spec, s_.opt.bitrate_limit); !st)
+      return refuse(st.error(), {kIeTotalRate, 0});
     report_.spec = *spec;
     if (auto e = params->find("extra_data"); e != params->end() && e->is_string())
       report_.extra_data = *e;  // iperf3's server keeps a client's --extra-data in its -J too
@@ -43,6 +49,7 @@ class Session {
     SideRun run(report_, s_.loop, reporter);
     run.share_process(s_.incoming.claims);
     run.set_limits(s_.opt.timeouts.rcv, s_.opt.limits.max_duration + spec->omit);
+    run.set_rate_limit(s_.opt.bitrate_limit, [this](const Error&) { tell_total_rate(); });
     if (auto st = run.prepare(); !st) return refuse(st.error());
     if (is_udp(*spec)) {
       if (auto st = collect_udp(run, udp_seq_bits(*params)); !st) return st;
@@ -100,6 +107,18 @@ class Session {
                    char(en >> 24),     char(en >> 16), char(en >> 8),  char(en)};
     (void)control_.write_raw({msg, sizeof msg}, in_seconds(s_.opt.timeouts.snd));
     return e;
+  }
+
+  // iperf3's server ends a test above --server-bitrate-limit with SERVER_ERROR, IETOTALRATE
+  // and errno 0, then closes the streams. From inside the run loop, so written straight into
+  // the socket (9 bytes fit its buffer); the pause lets the client, which looks at its control
+  // connection between sends, read it before a send fails on a closed stream.
+  void tell_total_rate() {
+    std::uint32_t ie = kIeTotalRate;
+    char msg[9] = {
+        char(kServerError), char(ie >> 24), char(ie >> 16), char(ie >> 8), char(ie), 0, 0, 0, 0};
+    (void)::send(control_.socket().native_handle(), msg, sizeof msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(kRateErrorPauseMs));
   }
 
   // Data connections arrive through the acceptor; a control byte meanwhile means trouble.

@@ -1,10 +1,14 @@
 #include "session/iperf3_sockopts.hpp"
 
+#include <linux/in6.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <string>
 
 namespace nicperf {
@@ -89,6 +93,65 @@ Status bind_client_socket(int fd, const TestSpec& spec, int connection) {
     return Error{
         Errc::kSystem,
         errno_text("cannot bind the client port " + std::to_string(port) + " (--cport)", errno)};
+  return ok();
+}
+
+Status set_control_keepalive(int fd, const KeepAlive& ka) {
+  if (!ka.on) return ok();
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) != 0)
+    return Error{Errc::kSystem, errno_text("cannot set SO_KEEPALIVE (--cntl-ka)", errno)};
+  auto kernel = [fd](int name) {
+    int v = 0;
+    socklen_t len = sizeof v;
+    return getsockopt(fd, IPPROTO_TCP, name, &v, &len) == 0 ? v : 0;
+  };
+  int interval = ka.interval ? ka.interval : kernel(TCP_KEEPINTVL);
+  int count = ka.count ? ka.count : kernel(TCP_KEEPCNT);
+  // iperf3's rule: the probes must all fit in the idle time, or only one is ever sent.
+  if (ka.idle && ka.idle <= interval * count)
+    return usage("--cntl-ka: the idle time (" + std::to_string(ka.idle) +
+                 " s) must be longer than the retry interval times the count (" +
+                 std::to_string(interval) + " * " + std::to_string(count) + ")");
+  const struct {
+    int name, value;
+    const char* what;
+  } sets[] = {{TCP_KEEPIDLE, ka.idle, "TCP_KEEPIDLE"},
+              {TCP_KEEPINTVL, ka.interval, "TCP_KEEPINTVL"},
+              {TCP_KEEPCNT, ka.count, "TCP_KEEPCNT"}};
+  for (const auto& s : sets)
+    if (s.value && setsockopt(fd, IPPROTO_TCP, s.name, &s.value, sizeof s.value) != 0)
+      return Error{Errc::kSystem,
+                   errno_text(std::string("cannot set ") + s.what + " (--cntl-ka)", errno)};
+  return ok();
+}
+
+std::string mptcp_unavailable() {
+  std::ifstream sysctl("/proc/sys/net/mptcp/enabled");
+  int enabled = 0;
+  if (!(sysctl >> enabled)) return "this kernel has no MPTCP (no /proc/sys/net/mptcp/enabled)";
+  if (enabled != 1) return "MPTCP is off here (sysctl net.mptcp.enabled=0)";
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
+  if (fd < 0) return errno_text("the kernel refuses MPTCP sockets", errno);
+  close(fd);
+  return {};
+}
+
+Status set_flowlabel(int fd, sockaddr_in6& peer, int label) {
+  in6_flowlabel_req req{};
+  req.flr_dst = peer.sin6_addr;
+  req.flr_label = htonl(std::uint32_t(label) & IPV6_FLOWINFO_FLOWLABEL);
+  req.flr_action = IPV6_FL_A_GET;
+  req.flr_flags = IPV6_FL_F_CREATE;
+  req.flr_share = IPV6_FL_S_ANY;
+  if (setsockopt(fd, IPPROTO_IPV6, IPV6_FLOWLABEL_MGR, &req, sizeof req) != 0)
+    return Error{
+        Errc::kSystem,
+        errno_text("cannot lease IPv6 flow label " + std::to_string(label) + " (-L)", errno)};
+  int one = 1;
+  if (setsockopt(fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, &one, sizeof one) != 0)
+    return Error{Errc::kSystem, errno_text("cannot set IPV6_FLOWINFO_SEND (-L)", errno)};
+  peer.sin6_flowinfo = req.flr_label;
   return ok();
 }
 

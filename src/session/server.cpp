@@ -8,6 +8,7 @@
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <deque>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 
 #include "nicperf/iperf3/iperf3.hpp"
 #include "nicperf/util/units.hpp"
+#include "session/iperf3_sockopts.hpp"
 #include "session/server_slots.hpp"
 
 namespace nicperf {
@@ -118,8 +120,26 @@ class Server {
     }
   }
 
+  // -m: an MPTCP listener, so -m clients (nicperf's, iperf3's) get MPTCP; it hands plain TCP
+  // clients plain TCP sockets.
+  void open_acceptor(const tcp& protocol, asio::error_code& ec) {
+    if (!opt_.mptcp) {
+      acceptor_.open(protocol, ec);
+      return;
+    }
+    int fd = ::socket(protocol.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
+    if (fd < 0) {
+      ec = asio::error_code(errno, asio::system_category());
+      return;
+    }
+    acceptor_.assign(protocol, fd, ec);
+    if (ec) ::close(fd);
+  }
+
   Status listen() {
     asio::error_code ec;
+    if (auto why = opt_.mptcp ? mptcp_unavailable() : ""; !why.empty())
+      return usage("-m cannot run: " + why);
     asio::ip::address addr;
     if (!opt_.bind.empty()) {
       addr = asio::ip::make_address(opt_.bind, ec);
@@ -129,7 +149,7 @@ class Server {
                               : asio::ip::address(asio::ip::address_v6::any());
     }
     tcp::endpoint ep(addr, static_cast<unsigned short>(opt_.port));
-    acceptor_.open(ep.protocol(), ec);
+    open_acceptor(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec && addr.is_v6() && opt_.bind.empty())
       acceptor_.set_option(asio::ip::v6_only(opt_.family == 6), ec);

@@ -7,6 +7,8 @@
 #include "nicperf/control/auth.hpp"
 #include "nicperf/results/context.hpp"
 #include "nicperf/util/units.hpp"
+#include "session/iperf3_sockopts.hpp"
+#include "session/rate_limit.hpp"
 #include "session/server_slots.hpp"
 #include "session/side_run.hpp"
 #include "session/udp_rendezvous.hpp"
@@ -35,7 +37,9 @@ class TestSession {
     auto ep = control.socket().remote_endpoint(ec);
     report.start.host = ec ? "unknown" : address_text(ep.address());
     report.start.port = ec ? 0 : ep.port();
-    auto st = active_.iperf3 ? iperf3::serve(env_, control, report) : serve_test(control, report);
+    Status st = set_control_keepalive(control.socket().native_handle(), opt_.control_keepalive);
+    if (st)
+      st = active_.iperf3 ? iperf3::serve(env_, control, report) : serve_test(control, report);
     if (!st && st.error().code == Errc::kInterrupted) env_.stop_requested = true;
     if (!st) {
       log("test from " + who + " failed: " + st.error().message);
@@ -53,6 +57,7 @@ class TestSession {
     auto spec = spec_from_json((*params)["spec"], opt_.limits);
     if (!spec) return spec.error();
     if (auto s = check_auth(control, (*params)["spec"]); !s) return s;
+    if (auto s = check_requested_rate(*spec, opt_.bitrate_limit); !s) return s;
     report.spec = *spec;
     read_host(*params, report.peer.pid, report.peer.boot_id);
     auto out_field = params->find("output");
@@ -67,6 +72,7 @@ class TestSession {
     SideRun run(report, loop_, reporter);
     run.share_process(active_.claims);
     run.set_limits(opt_.timeouts.rcv, opt_.limits.max_duration + spec->omit);
+    run.set_rate_limit(opt_.bitrate_limit);
     if (auto s = run.prepare(); !s) return s;
     active_.connections = connection_count(*spec);
     Json accept = make_message(MsgType::kAccept);

@@ -292,6 +292,13 @@ void SideRun::check_end(Clock::time_point now) {
                                   : "the peer did not finish within 10 s of the end"};
     abort_streams();
   }
+  if (auto bps = rate_window_ ? rate_window_->exceeded(now, total) : std::nullopt;
+      bps && !run_error_) {
+    run_error_ = rate_window_->error(*bps);
+    rate_exceeded_ = true;
+    if (tell_rate_peer_) tell_rate_peer_(*run_error_);
+    abort_streams();
+  }
 }
 
 bool SideRun::streams_done() const {
@@ -376,7 +383,7 @@ Status SideRun::run_loop(const Reader<Msg>& read, const std::function<Status(con
     if (loop_.take_signal() != 0 && on_signal) on_signal();
     if (!frame) {
       abort_streams();
-      return frame.error();
+      return run_error_ ? *run_error_ : frame.error();  // the cause, not the peer leaving
     }
     if (*frame) {
       if (auto st = on_frame(**frame); !st) {

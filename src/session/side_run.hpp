@@ -16,6 +16,7 @@
 #include "nicperf/stream/stream.hpp"
 #include "nicperf/util/unique_fd.hpp"
 #include "session/nic_dev_watch.hpp"
+#include "session/rate_limit.hpp"
 #include "session/interval_cpu.hpp"
 #include "session/socket_facts.hpp"
 
@@ -29,6 +30,14 @@ class SideRun {
   // stall_s: abort when no byte moved for this long; max_s: abort a test running longer
   // (a server's --max-duration; 0 = no limit beyond the spec's own duration).
   void set_limits(double stall_s, double max_s);
+  // --server-bitrate-limit: abort a test averaging more (rate_exceeded() then holds);
+  // tell_peer runs first, while the data connections are still open.
+  void set_rate_limit(const BitrateLimit& limit,
+                      std::function<void(const Error&)> tell_peer = nullptr) {
+    rate_window_.emplace(limit);
+    tell_rate_peer_ = std::move(tell_peer);
+  }
+  bool rate_exceeded() const { return rate_exceeded_; }
   // Before prepare(): the claims of the tests sharing this process (a server's), for the cost.
   void share_process(ThreadClaims* claims) { claims_ = claims; }
   Status prepare();  // payload, CPU checks
@@ -123,6 +132,9 @@ class SideRun {
   std::optional<Error> run_error_;
   Clock::duration stall_timeout_ = std::chrono::seconds(10);
   double max_seconds_ = 0;
+  std::optional<RateWindow> rate_window_;
+  bool rate_exceeded_ = false;
+  std::function<void(const Error&)> tell_rate_peer_;
   std::function<void()> on_begin_;
   std::optional<std::uint64_t> tx_drops0_;  // UDP: device_tx_drops() as the window opened
   NicDevWatch nic_dev_;

@@ -94,14 +94,15 @@ struct IncomingStreams {
 };
 
 // Resolves and connects with a deadline; prepare(fd) runs between socket() and connect() so
-// buffer sizes apply to the handshake. family: 0 any, 4 or 6.
+// buffer sizes apply to the handshake. family: 0 any, 4 or 6. protocol: socket()'s third
+// argument (IPPROTO_MPTCP for -m), 0 = plain TCP.
 using PrepareSocket = std::function<Status(int fd)>;
 Expected<asio::ip::tcp::socket> connect_tcp(EventLoop& loop, const std::string& host, int port,
                                             int family, Clock::time_point deadline,
                                             const PrepareSocket& prepare);
 Expected<asio::ip::tcp::socket> connect_endpoint(EventLoop& loop, const asio::ip::tcp::endpoint& ep,
                                                  Clock::time_point deadline,
-                                                 const PrepareSocket& prepare);
+                                                 const PrepareSocket& prepare, int protocol = 0);
 
 // Turns a frame of type "error" into an Error (code from its name, message from the peer).
 Error peer_error(const Json& frame);

@@ -39,6 +39,7 @@ inline constexpr int kIeAuthTest = 142;  // i_errno after SERVER_ERROR: "test au
 // iperf3's other error numbers a server sends after SERVER_ERROR (checked against 3.12: the
 // client prints its own text for each, and strerror(errno) after those that take one).
 inline constexpr int kIeNoSctp = 18;       // "no SCTP support available"
+inline constexpr int kIeTotalRate = 27;    // "total required bandwidth is larger than server limit"
 inline constexpr int kIeBadTos = 21;       // "bad TOS value (must be between 0 and 255 ...)"
 inline constexpr int kIeNewTest = 100;     // "unable to create a new test: <errno>"
 inline constexpr int kIeRecvParams = 114;  // "unable to receive parameters from client"

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <string>
@@ -35,6 +36,20 @@ struct Timeouts {
   double snd = 10;
 };
 
+// --cntl-ka[=IDLE/INTV/CNT]: TCP keepalive on the control connection, as iperf3 sets it;
+// a 0 leaves the kernel's value.
+struct KeepAlive {
+  bool on = false;
+  int idle = 0, interval = 0, count = 0;  // TCP_KEEPIDLE (s), TCP_KEEPINTVL (s), TCP_KEEPCNT
+};
+
+// --server-bitrate-limit RATE[/SECS]: a test asking for more, or averaging more over the last
+// SECS, is ended (iperf3's IETOTALRATE).
+struct BitrateLimit {
+  std::uint64_t rate = 0;  // bits/s over all streams and directions, 0 = none
+  double seconds = 5;      // iperf3's default averaging window
+};
+
 struct ClientOptions {
   std::string host;
   int port = kDefaultPort;
@@ -44,13 +59,13 @@ struct ClientOptions {
   bool verbose = false;
   double connect_timeout = 10;  // seconds
   Timeouts timeouts;
-  std::string secret;      // from --auth-file; empty = no authentication
-  bool iperf3 = false;     // speak iperf3's protocol to a stock iperf3 server
-  Expectations expect;     // --expect-*: CI thresholds
-  std::string nic_socket;  // --nic: nicperf-nicd's control socket; empty = no NIC counters
+  std::string secret;          // from --auth-file; empty = no authentication
+  bool iperf3 = false;         // speak iperf3's protocol to a stock iperf3 server
+  Expectations expect;         // --expect-*: CI thresholds
+  std::string nic_socket;      // --nic: nicperf-nicd's control socket; empty = no NIC counters
   std::string profile_out;     // --profile-out: folded stacks go to this folder
   std::string profile_prefix;  // their file names' start (--compare: the run's paths)
-  std::string nic_dev;     // --nic-dev: the kernel device to report; empty = the route's
+  std::string nic_dev;         // --nic-dev: the kernel device to report; empty = the route's
   // --username: authenticate to an iperf3 server (--iperf3)
   Iperf3AuthClient iperf3_auth{};
   // --udp-counters-64bit: with --iperf3 -u, iperf3's 64-bit datagram sequence numbers.
@@ -58,6 +73,8 @@ struct ClientOptions {
   std::string extra_data;  // --extra-data: "extra_data" in the -J report, as iperf3 keeps it
   char rate_unit = 0;      // -f: the text report's rate unit (kmgtKMGT), 0 = adaptive
   std::string file;        // -F: send this file's bytes, or (-R) write what arrives to it
+  // --cntl-ka: TCP keepalive on the control connection.
+  KeepAlive control_keepalive;
 };
 
 // The start of a client's report: who it tests against, with what, on what machine.
@@ -93,7 +110,13 @@ struct ServerOptions {
   // --rsa-private-key-path: authenticate iperf3 clients the iperf3 way. Any authentication
   // option means every client must authenticate by a method configured here.
   Iperf3AuthServer iperf3_auth{};
-  char rate_unit = 0;  // -f: the text report's rate unit (kmgtKMGT), 0 = adaptive
+  char rate_unit = 0;           // -f: the text report's rate unit (kmgtKMGT), 0 = adaptive
+  KeepAlive control_keepalive;  // --cntl-ka
+  BitrateLimit bitrate_limit;   // --server-bitrate-limit
+  // -m: listen with IPPROTO_MPTCP (plain TCP clients still connect). Not the default: the
+  // kernel does not flag TCP sockets accepted by an MPTCP listener as zero-copy capable, so
+  // io_uring's send-zc would fail on them.
+  bool mptcp = false;
   bool requires_auth() const { return !secret.empty() || iperf3_auth.enabled(); }
 };
 inline constexpr int kMaxTests = 64;

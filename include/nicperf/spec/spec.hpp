@@ -63,6 +63,9 @@ struct TestSpec {
   // --bind-dev (SO_BINDTODEVICE).
   int client_port = 0;
   std::string bind_dev;
+  // Also the client's own: -m (IPPROTO_MPTCP data connections) and -L (IPv6 flow label).
+  bool mptcp = false;
+  int flowlabel = 0;
 };
 
 inline bool is_udp(const TestSpec& s) { return s.mode == Mode::kDatagram; }

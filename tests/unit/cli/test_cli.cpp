@@ -209,7 +209,10 @@ TEST_CASE("options keep their roles") {
   for (auto name : {"-f", "--json-stream-full-output"})
     CHECK_MESSAGE(roles.at(name) == cli::Role::kBoth, name);
   CHECK_MESSAGE(roles.at("-F") == cli::Role::kClient, "-F");
-  CHECK(roles.size() == 85);  // and --help
+  CHECK_MESSAGE(roles.at("-L") == cli::Role::kClient, "-L");
+  for (auto name : {"-m", "--cntl-ka"}) CHECK_MESSAGE(roles.at(name) == cli::Role::kBoth, name);
+  CHECK_MESSAGE(roles.at("--server-bitrate-limit") == cli::Role::kServer, "--server-bitrate-limit");
+  CHECK(roles.size() == 89);  // and --help
 }
 
 TEST_CASE("--help shows the options by group") {
