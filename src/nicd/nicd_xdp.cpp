@@ -24,15 +24,11 @@ namespace {
 // The namespace's stack does checksums and segmentation itself: XDP sees the bytes as they
 // are, and a partial checksum or a GSO super-frame would cross AF_XDP broken.
 Status software_offloads(int sock, const std::string& dev) {
-  for (std::uint32_t cmd : {ETHTOOL_STXCSUM, ETHTOOL_STSO, ETHTOOL_SGSO}) {
-    ethtool_value value{cmd, 0};
-    ifreq ifr{};
-    std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", dev.c_str());
-    ifr.ifr_data = reinterpret_cast<char*>(&value);
-    if (ioctl(sock, SIOCETHTOOL, &ifr) != 0) {
-      return Error{Errc::kSystem, errno_text("ethtool offloads off on " + dev, errno)};
-    }
-  }
+  const std::pair<std::uint32_t, const char*> offloads[] = {{ETHTOOL_STXCSUM, "ETHTOOL_STXCSUM"},
+                                                            {ETHTOOL_STSO, "ETHTOOL_STSO"},
+                                                            {ETHTOOL_SGSO, "ETHTOOL_SGSO"}};
+  for (const auto& [cmd, what] : offloads)
+    if (auto st = set_ethtool_flag(sock, dev, cmd, what, false); !st) return st;
   return ok();
 }
 

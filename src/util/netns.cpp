@@ -146,15 +146,19 @@ Expected<std::vector<int>> open_tap(const TapOptions& o) {
   return fds;
 }
 
-Status set_gro(int netns_socket, const std::string& dev, bool on) {
-  ethtool_value value{ETHTOOL_SGRO, on ? 1u : 0u};
+Status set_ethtool_flag(int netns_socket, const std::string& dev, std::uint32_t cmd,
+                        const char* what, bool on) {
+  ethtool_value value{cmd, on ? 1u : 0u};
   ifreq ifr{};
   std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", dev.c_str());
   ifr.ifr_data = reinterpret_cast<char*>(&value);
-  if (ioctl(netns_socket, SIOCETHTOOL, &ifr) != 0) {
-    return Error{Errc::kSystem, errno_text("ETHTOOL_SGRO on " + dev, errno)};
-  }
+  if (ioctl(netns_socket, SIOCETHTOOL, &ifr) != 0)
+    return Error{Errc::kSystem, errno_text(std::string(what) + " on " + dev, errno)};
   return ok();
+}
+
+Status set_gro(int netns_socket, const std::string& dev, bool on) {
+  return set_ethtool_flag(netns_socket, dev, ETHTOOL_SGRO, "ETHTOOL_SGRO", on);
 }
 
 }  // namespace nicperf

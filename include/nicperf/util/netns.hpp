@@ -4,6 +4,7 @@
 // vanishes when its last queue fd closes.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -41,5 +42,9 @@ Expected<std::vector<int>> open_tap(const TapOptions& o);
 Status set_tap_offload(int fd, bool tso);
 // ETHTOOL_SGRO through a socket opened in the device's namespace.
 Status set_gro(int netns_socket, const std::string& dev, bool on);
+// One ethtool on/off setting of DEV through a socket in its namespace: cmd ETHTOOL_SGRO,
+// ETHTOOL_STSO, ..., named in the error by `what`.
+Status set_ethtool_flag(int netns_socket, const std::string& dev, std::uint32_t cmd,
+                        const char* what, bool on);
 
 }  // namespace nicperf

@@ -10,21 +10,11 @@
 
 #include <fstream>
 
+#include "get_sockopt.hpp"
 #include "session/iperf3_sockopts.hpp"
 #include "session/rate_limit.hpp"
 
 using namespace nicperf;
-
-namespace {
-
-int get_int(int fd, int level, int name) {
-  int v = -1;
-  socklen_t len = sizeof v;
-  REQUIRE(getsockopt(fd, level, name, &v, &len) == 0);
-  return v;
-}
-
-}  // namespace
 
 TEST_CASE("--cntl-ka sets SO_KEEPALIVE and the values given, keeping the kernel's others") {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

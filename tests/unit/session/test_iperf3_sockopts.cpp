@@ -5,18 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "get_sockopt.hpp"
 #include "session/iperf3_sockopts.hpp"
 
 using namespace nicperf;
 
 namespace {
-
-int get_int(int fd, int level, int name) {
-  int v = -1;
-  socklen_t len = sizeof v;
-  REQUIRE(getsockopt(fd, level, name, &v, &len) == 0);
-  return v;
-}
 
 struct Listener {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
