@@ -233,10 +233,17 @@ Status server_command(const CLI::App& app, const Raw& r, int family, Command& cm
     if (!n) return n.error();
     limits.max_bytes = *n;
   }
-  cmd.server = {r.port,    r.bind,         family,
-                r.one_off, r.idle_timeout, format_of(r),
-                r.verbose, limits,         {r.rcv_timeout, r.snd_timeout},
-                {}};
+  // Field by field: the options grow, and a positional list silently shifts.
+  cmd.server = ServerOptions{};
+  cmd.server.port = r.port;
+  cmd.server.bind = r.bind;
+  cmd.server.family = family;
+  cmd.server.one_off = r.one_off;
+  cmd.server.idle_timeout = r.idle_timeout;
+  cmd.server.format = format_of(r);
+  cmd.server.verbose = r.verbose;
+  cmd.server.limits = limits;
+  cmd.server.timeouts = {r.rcv_timeout, r.snd_timeout};
   if (r.max_tests < 1 || r.max_tests > kMaxTests)
     return usage("--max-tests takes 1 to " + std::to_string(kMaxTests) + " tests at a time, not " +
                  std::to_string(r.max_tests));
