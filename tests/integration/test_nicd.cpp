@@ -78,8 +78,8 @@ void verified_test(const Backend& b) {
   CHECK(fwd["drops"].get<double>() <= b.drop_share * fwd["frames"].get<double>());
   const auto& q0 = report["end"]["nic"]["directions"]["cli_to_srv"]["queues"][0];
   // The daemon reads its counters while ACKs still cross: allow a few frames of skew.
-  auto near = [](const nlohmann::json& a, const nlohmann::json& b) {
-    return std::llabs(a.get<long long>() - b.get<long long>()) <= 16;
+  auto near = [](const nlohmann::json& x, const nlohmann::json& y) {
+    return std::llabs(x.get<long long>() - y.get<long long>()) <= 16;
   };
   CHECK(near(q0["frames_per_interrupt"]["count"], q0["interrupts"]));
   CHECK(near(q0["residence_ns"]["count"], q0["frames"]));
