@@ -133,6 +133,8 @@ try:
             out(tx / secs)
         else:
             r = e["sum_received"]
+            if r["bytes"] == 0:  # e.g. iperf3 3.21's --gsro with -l 64 delivers nothing here
+                raise ValueError(f"the receiver got 0 bytes of {e['sum_sent']['bytes']} sent")
             out(r["bits_per_second"] / 1e9 if unit == "gbps"
                 else r["bytes"] / int(length) / r["seconds"])
     elif tool.startswith("neper"):
