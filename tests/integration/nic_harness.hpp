@@ -25,6 +25,19 @@ inline bool have_root() {
   return false;
 }
 
+// A nicperf-nicd built with libxdp (the xdp backend); says why not otherwise.
+inline bool have_xdp_backend() {
+  // The default --tso on is refused before anything is made; the reason tells the build apart.
+  Proc p(NICPERF_NICD_BIN, {"up", "--backend", "xdp", "--foreground", "--socket", "/nonexistent"});
+  p.wait(10);
+  if (p.err().find("needs libxdp") == std::string::npos) return true;
+  MESSAGE("skipping: " << p.err());
+  return false;
+}
+
+// What `up` needs for the xdp backend: its program cannot take TSO's super-frames.
+inline const std::vector<std::string> kXdpUp = {"--backend", "xdp", "--tso", "off", "--gro", "off"};
+
 // One daemon in the foreground (the test owns its process), with names no user's NIC has.
 struct Nic {
   std::string dir = [] {

@@ -28,7 +28,7 @@ struct Backend {
   double drop_share;
 };
 const Backend kTap{"tap", {}, 0};
-const Backend kXdp{"xdp", {"--backend", "xdp", "--tso", "off", "--gro", "off"}, 0.01};
+const Backend kXdp{"xdp", kXdpUp, 0.01};
 
 std::string run_out(std::vector<std::string> argv) {
   std::string bin = argv.front();
@@ -41,13 +41,7 @@ std::string run_out(std::vector<std::string> argv) {
 // Root, and for xdp a nicperf-nicd built with libxdp; says why not otherwise.
 bool can_run(const Backend& b) {
   if (!have_root()) return false;
-  if (std::string(b.name) == "tap") return true;
-  // The default --tso on is refused before anything is made; the reason tells the build apart.
-  Proc p(NICPERF_NICD_BIN, {"up", "--backend", "xdp", "--foreground", "--socket", "/nonexistent"});
-  p.wait(10);
-  if (p.err().find("needs libxdp") == std::string::npos) return true;
-  MESSAGE("skipping: " << p.err());
-  return false;
+  return std::string(b.name) == "tap" || have_xdp_backend();
 }
 
 const nlohmann::json& forward_total(const nlohmann::json& report) {

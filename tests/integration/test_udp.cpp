@@ -179,7 +179,7 @@ TEST_CASE("udp: loss injected by nicd is counted, and matches the NIC's count" *
 
 TEST_CASE("udp: loss injected by nicd (xdp backend) is counted, and matches the NIC's count" *
           doctest::test_suite("root")) {
-  loss_test({"--backend", "xdp", "--tso", "off", "--gro", "off"});
+  loss_test(nic_harness::kXdpUp);
 }
 
 TEST_CASE("udp: the livelock sweep accounts every datagram at every step" *
