@@ -191,7 +191,7 @@ TEST_CASE("concurrent: rounds of concurrent tests leave the server's fds and thr
     }
   }
   auto after = counts_back_to(s.proc().pid(), before);
-  CHECK(after.first <= before.first);  // fds
+  CHECK(after.first <= before.first);    // fds
   CHECK(after.second <= before.second);  // threads
   s.proc().signal(SIGTERM);
   CHECK(s.proc().wait(10) == 0);
