@@ -51,9 +51,17 @@ TEST_CASE("--profile: each side's sample count is its rate times its CPU time (w
     MESSAGE(std::string(side) << ": " << got << " samples, rate x CPU time " << expected);
     CHECK(expected > 50);  // enough to judge 10% by, even on a loaded machine
     CHECK(std::abs(got - expected) / expected < 0.10);
-    CHECK(p["groups"]["kernel"].get<double>() > 0.2);  // a loopback test lives in the kernel
+    // A loopback test lives in the kernel, unless a sanitizer's runtime multiplies user time
+    // (under TSan the kernel was 6% of the client's samples, the top function in libtsan).
+    bool sanitized = !std::string(NICPERF_SANITIZERS).empty();
+    CHECK(p["groups"]["kernel"].get<double>() > (sanitized ? 0.0 : 0.2));
     REQUIRE(!p["top_self"].empty());
-    CHECK(p["top_self"][0]["function"].get<std::string>()[0] != '[');  // kernel names resolved
+    if (!sanitized) CHECK(p["top_self"][0]["function"].get<std::string>()[0] != '[');
+    for (const auto& row : p["top_self"])  // kernel names resolved
+      if (row["group"] != "user") {
+        CHECK(row["function"].get<std::string>()[0] != '[');
+        break;
+      }
     // The folded stacks went to the folder, not into the JSON.
     CHECK_FALSE(p.contains("folded"));
     std::string folded = harness::slurp(dir + "/" + side + ".folded");
