@@ -66,12 +66,23 @@ std::string load_error(const char* step, int err) {
 
 }  // namespace
 
+// How napi:napi_poll is traced: the raw tracepoint, its device's name found through the kernel's
+// BTF (CO-RE), or where that cannot load, the classic tracepoint with tracefs's field offsets.
+// NICPERF_BPF_NAPI=tracepoint forces the classic one (the tests run both).
+enum class NapiProg { kNone, kRaw, kClassic };
+
+bool raw_napi_possible() {
+  const char* v = std::getenv("NICPERF_BPF_NAPI");
+  if (v && std::string(v) == "tracepoint") return false;
+  return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+}
+
 struct BpfTracer::Impl {
   irq_cost* skel = nullptr;
   int cpus = 0;
   int stats_fd = -1;  // BPF_ENABLE_STATS, held while the window is open
   int streams = 0;
-  bool napi = false;
+  NapiProg napi = NapiProg::kNone;
   ~Impl() {
     if (stats_fd >= 0) close(stats_fd);
     if (skel) irq_cost::destroy(skel);
@@ -84,28 +95,34 @@ Expected<std::unique_ptr<BpfTracer>> BpfTracer::start() {
   auto impl = std::make_unique<Impl>();
   impl->cpus = libbpf_num_possible_cpus();
   if (impl->cpus <= 0) return Error{Errc::kSystem, "BPF refused: cannot count the CPUs"};
-  impl->skel = irq_cost::open();
-  if (!impl->skel) return Error{Errc::kSystem, load_error("open", errno)};
-  auto off = napi_offsets();
-  if (off) {
-    impl->skel->rodata->napi_dev_off = off->dev_name;
-    impl->skel->rodata->napi_work_off = off->work;
-    impl->skel->rodata->napi_budget_off = off->budget;
-  } else {
-    bpf_program__set_autoload(impl->skel->progs.napi_poll, false);
+  int err = 0;
+  for (NapiProg napi : {NapiProg::kRaw, NapiProg::kClassic}) {
+    if (napi == NapiProg::kRaw && !raw_napi_possible()) continue;
+    if (impl->skel) irq_cost::destroy(impl->skel);
+    impl->skel = irq_cost::open();
+    if (!impl->skel) return Error{Errc::kSystem, load_error("open", errno)};
+    auto off = napi == NapiProg::kClassic ? napi_offsets() : std::nullopt;
+    if (off) {
+      impl->skel->rodata->napi_dev_off = off->dev_name;
+      impl->skel->rodata->napi_work_off = off->work;
+      impl->skel->rodata->napi_budget_off = off->budget;
+    }
+    impl->napi = napi == NapiProg::kRaw || off ? napi : NapiProg::kNone;
+    bpf_program__set_autoload(impl->skel->progs.napi_poll_raw, impl->napi == NapiProg::kRaw);
+    bpf_program__set_autoload(impl->skel->progs.napi_poll, impl->napi == NapiProg::kClassic);
+    err = irq_cost::load(impl->skel);
+    if (!err) break;  // a raw_tp load that failed (no CO-RE match) tries the classic one
   }
-  if (int err = irq_cost::load(impl->skel)) return Error{Errc::kSystem, load_error("load", -err)};
+  if (err) return Error{Errc::kSystem, load_error("load", -err)};
   impl->skel->bss->self_tgid = std::uint32_t(getpid());
-  if (int err = irq_cost::attach(impl->skel))
-    return Error{Errc::kSystem, load_error("attach", -err)};
-  impl->napi = off.has_value();
+  if ((err = irq_cost::attach(impl->skel))) return Error{Errc::kSystem, load_error("attach", -err)};
   return std::unique_ptr<BpfTracer>(new BpfTracer(std::move(impl)));
 }
 
 BpfTracer::BpfTracer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BpfTracer::~BpfTracer() = default;
 
-bool BpfTracer::napi_traced() const { return impl_->napi; }
+bool BpfTracer::napi_traced() const { return impl_->napi != NapiProg::kNone; }
 
 void BpfTracer::register_threads(const std::vector<pid_t>& streams,
                                  const std::vector<pid_t>& foreign) {
@@ -177,7 +194,32 @@ IrqCharge charge_sum(const std::vector<np_charge>& v, std::uint64_t* entries = n
   return c;
 }
 
+void add_poll_counts(NapiCount& into, const np_napi_val& v) {
+  into.polls += v.polls;
+  into.packets += v.packets;
+  into.budget_exhausted += v.exhausted;
+  for (int b = 0; b < kNapiHistBuckets; ++b) into.per_poll[std::size_t(b)] += v.hist[b];
+}
+
 }  // namespace
+
+// The raw_tp program's instances, summed per (device, CPU): a device has one per queue.
+void BpfTracer::read_napi_instances(BpfCounts& out) const {
+  std::vector<np_napi_inst> nv(std::size_t(impl_->cpus));
+  int fd = bpf_map__fd(impl_->skel->maps.napi_inst);
+  each_key<std::uint64_t>(fd, [&](std::uint64_t k) {
+    if (bpf_map_lookup_elem(fd, &k, nv.data()) != 0) return;
+    for (int cpu = 0; cpu < impl_->cpus; ++cpu) {
+      const np_napi_inst& v = nv[std::size_t(cpu)];
+      if (!v.v.polls) continue;
+      std::string dev(v.dev, strnlen(v.dev, sizeof v.dev));
+      NapiCount& n = out.napi[{dev, cpu}];
+      n.dev = dev;
+      n.cpu = cpu;
+      add_poll_counts(n, v.v);
+    }
+  });
+}
 
 BpfCounts BpfTracer::read() const {
   BpfCounts out;
@@ -206,7 +248,8 @@ BpfCounts BpfTracer::read() const {
     if (bpf_map_lookup_elem(fd, &k, vals.data()) == 0)
       out.other_tids[{pid_t(k.tid), int(k.cls)}] = charge_sum(vals);
   });
-  if (impl_->napi) {
+  if (impl_->napi == NapiProg::kRaw) read_napi_instances(out);
+  if (impl_->napi == NapiProg::kClassic) {
     std::vector<np_napi_val> nv(std::size_t(impl_->cpus));
     fd = bpf_map__fd(maps.napi);
     each_key<np_napi_key>(fd, [&](const np_napi_key& k) {
@@ -215,8 +258,8 @@ BpfCounts BpfTracer::read() const {
       for (int cpu = 0; cpu < impl_->cpus; ++cpu) {
         const np_napi_val& v = nv[std::size_t(cpu)];
         if (!v.polls) continue;
-        NapiCount n{dev, cpu, v.polls, v.packets, v.exhausted, {}};
-        for (int b = 0; b < kNapiHistBuckets; ++b) n.per_poll[std::size_t(b)] = v.hist[b];
+        NapiCount n{dev, cpu, 0, 0, 0, {}};
+        add_poll_counts(n, v);
         out.napi[{dev, cpu}] = n;
       }
     });

@@ -89,6 +89,7 @@ class BpfTracer {
   struct Impl;
   explicit BpfTracer(std::unique_ptr<Impl> impl);
   BpfCounts read() const;
+  void read_napi_instances(BpfCounts& out) const;
   std::unique_ptr<Impl> impl_;
   BpfCounts start_, window_;
 };

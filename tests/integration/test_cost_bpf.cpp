@@ -60,7 +60,7 @@ TEST_CASE("bpf: per-vector softirq counts equal /proc/softirqs and attribution a
   unsetenv("NICPERF_BPF_STATS");
   if (!cost) return;
   for (const char* side : {"client", "server"}) {
-    CAPTURE(side);
+    CAPTURE(std::string(side));
     const json& k = (*cost)[side];
     // Two edges, each with at most a few softirq intervals completing between map reads.
     cost_checks::traced_side_adds_up(k, 200'000);
@@ -70,9 +70,10 @@ TEST_CASE("bpf: per-vector softirq counts equal /proc/softirqs and attribution a
     const json& own = k["collector_kernel"];
     CHECK(own["events"].get<double>() >= k["softirq_entries_traced"][3].get<double>());
     CHECK(own["ns_per_event"].get<double>() > 0);
-    MESSAGE(side << ": collector " << own["ns_per_event"].get<double>() << " ns/event, "
-                 << own["events_per_second"].get<double>() << " events/s, "
-                 << own["cpu_percent"].get<double>() << "% of one CPU");
+    MESSAGE(std::string(side) << ": collector " << own["ns_per_event"].get<double>()
+                              << " ns/event, " << own["events_per_second"].get<double>()
+                              << " events/s, " << own["cpu_percent"].get<double>()
+                              << "% of one CPU");
   }
   CHECK((*cost)["server"]["attribution"]["peer_process"]["net_rx"]["ns"].get<double>() > 0);
 }

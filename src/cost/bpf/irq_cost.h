@@ -40,4 +40,11 @@ struct np_napi_val {
   __u64 hist[NP_NAPI_BUCKETS];
 };
 
+/* The raw_tp program's value, keyed by the napi_struct's address: the device's name is read
+ * once, when this CPU first sees the instance, not on every poll. */
+struct np_napi_inst {
+  struct np_napi_val v;
+  char dev[NP_DEV_LEN];
+};
+
 #endif
