@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "cost/bpf/irq_cost.h"
+#include "cost/bpf_impl.hpp"
 #include "irq_cost.skel.h"
 #endif
 
@@ -36,6 +37,11 @@ std::uint64_t BpfTracer::mark_start() { return monotonic_ns(); }
 std::uint64_t BpfTracer::mark_end() { return monotonic_ns(); }
 bool BpfTracer::napi_traced() const { return false; }
 BpfCounts BpfTracer::read() const { return {}; }
+BpfShareOffer BpfTracer::offer() const { return {}; }
+Expected<std::unique_ptr<BpfTracer>> BpfTracer::join(const BpfShareOffer&, const BpfTracer&) {
+  return Error{Errc::kSystem, "built without BPF"};
+}
+bool BpfTracer::joined() const { return false; }
 
 #else
 
@@ -66,28 +72,25 @@ std::string load_error(const char* step, int err) {
 
 }  // namespace
 
-// How napi:napi_poll is traced: the raw tracepoint, its device's name found through the kernel's
-// BTF (CO-RE), or where that cannot load, the classic tracepoint with tracefs's field offsets.
-// NICPERF_BPF_NAPI=tracepoint forces the classic one (the tests run both).
-enum class NapiProg { kNone, kRaw, kClassic };
-
 bool raw_napi_possible() {
   const char* v = std::getenv("NICPERF_BPF_NAPI");
   if (v && std::string(v) == "tracepoint") return false;
   return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
 }
 
-struct BpfTracer::Impl {
-  irq_cost* skel = nullptr;
-  int cpus = 0;
-  int stats_fd = -1;  // BPF_ENABLE_STATS, held while the window is open
-  int streams = 0;
-  NapiProg napi = NapiProg::kNone;
-  ~Impl() {
-    if (stats_fd >= 0) close(stats_fd);
-    if (skel) irq_cost::destroy(skel);
+void name_fds(irq_cost* skel, std::map<std::string, int>& out) {
+  bpf_map* m = nullptr;
+  bpf_object__for_each_map(m, skel->obj) {
+    if (bpf_map__fd(m) >= 0) out[std::string("map:") + bpf_map__name(m)] = bpf_map__fd(m);
   }
-};
+  const bpf_object_skeleton* s = skel->skeleton;
+  for (int i = 0; i < s->prog_cnt; ++i) {
+    const bpf_prog_skeleton& p = s->progs[i];
+    if (bpf_program__fd(*p.prog) >= 0)
+      out[std::string("prog:") + p.name] = bpf_program__fd(*p.prog);
+    if (p.link && *p.link) out[std::string("link:") + p.name] = bpf_link__fd(*p.link);
+  }
+}
 
 Expected<std::unique_ptr<BpfTracer>> BpfTracer::start() {
   if (auto why = bpf_refusal()) return Error{Errc::kSystem, *why};
@@ -114,8 +117,11 @@ Expected<std::unique_ptr<BpfTracer>> BpfTracer::start() {
     if (!err) break;  // a raw_tp load that failed (no CO-RE match) tries the classic one
   }
   if (err) return Error{Errc::kSystem, load_error("load", -err)};
-  impl->skel->bss->self_tgid = std::uint32_t(getpid());
+  impl->bss = impl->skel->bss;
+  impl->data = impl->skel->data;
+  impl->bss->self_tgid = std::uint32_t(getpid());
   if ((err = irq_cost::attach(impl->skel))) return Error{Errc::kSystem, load_error("attach", -err)};
+  name_fds(impl->skel, impl->fds);
   return std::unique_ptr<BpfTracer>(new BpfTracer(std::move(impl)));
 }
 
@@ -126,10 +132,10 @@ bool BpfTracer::napi_traced() const { return impl_->napi != NapiProg::kNone; }
 
 void BpfTracer::register_threads(const std::vector<pid_t>& streams,
                                  const std::vector<pid_t>& foreign) {
-  int fd = bpf_map__fd(impl_->skel->maps.tid_slot);
+  int fd = impl_->map("tid_slot");
   impl_->streams = std::min(int(streams.size()), kBpfStreamSlots);
   for (int i = 0; i < impl_->streams; ++i) {
-    auto tid = std::uint32_t(streams[std::size_t(i)]), slot = std::uint32_t(i);
+    auto tid = std::uint32_t(streams[std::size_t(i)]), slot = std::uint32_t(impl_->slot_base + i);
     bpf_map_update_elem(fd, &tid, &slot, BPF_ANY);
   }
   auto other = std::uint32_t(NP_SLOT_OTHER);
@@ -137,13 +143,19 @@ void BpfTracer::register_threads(const std::vector<pid_t>& streams,
     auto tid = std::uint32_t(t);
     bpf_map_update_elem(fd, &tid, &other, BPF_NOEXIST);
   }
-  // The programs' per-CPU slot caches start again.
-  impl_->skel->data->slot_gen = impl_->skel->data->slot_gen + 1;
+  next_generation();
 }
 
+// The programs' per-CPU slot caches start again. Atomic: a joined peer bumps it too.
+void BpfTracer::next_generation() {
+  __atomic_fetch_add(&impl_->data->slot_gen, 1u, __ATOMIC_SEQ_CST);
+}
+
+// A joined set's peer is its owner, whose threads are already its self_tgid.
 void BpfTracer::set_peer(pid_t tgid) {
-  impl_->skel->bss->peer_tgid = std::uint32_t(tgid);
-  impl_->skel->data->slot_gen = impl_->skel->data->slot_gen + 1;
+  if (!impl_->skel) return;
+  impl_->bss->peer_tgid = std::uint32_t(tgid);
+  next_generation();
 }
 
 // NICPERF_BPF_STATS=1 turns on the kernel's BPF run-time statistics for the window, for the
@@ -201,12 +213,63 @@ void add_poll_counts(NapiCount& into, const np_napi_val& v) {
   for (int b = 0; b < kNapiHistBuckets; ++b) into.per_poll[std::size_t(b)] += v.hist[b];
 }
 
+// Every (slot, class) entry in one batch where the kernel offers it, one lookup each where not.
+std::vector<IrqCharge> read_slot_map(int fd, int cpus) {
+  constexpr std::uint32_t n = NP_MAP_SLOTS * NP_CLASS_COUNT;
+  std::vector<IrqCharge> raw(n);
+  std::vector<std::uint32_t> keys(n);
+  std::vector<np_charge> vals(std::size_t(n) * std::size_t(cpus));
+  std::uint32_t count = n, out_batch = 0;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  int err = bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), vals.data(), &count, &opts);
+  bool batched = (err == 0 || errno == ENOENT) && count == n;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const np_charge* v = vals.data() + std::size_t(i) * std::size_t(cpus);
+    std::uint32_t key = batched ? keys[i] : i;
+    if (!batched && bpf_map_lookup_elem(fd, &key, vals.data()) != 0) continue;
+    if (!batched) v = vals.data();
+    if (key >= n) continue;
+    for (int c = 0; c < cpus; ++c) {
+      raw[key].ns += v[c].ns;
+      raw[key].count += v[c].count;
+    }
+  }
+  return raw;
+}
+
+void add_to(IrqCharge& into, const IrqCharge& c) {
+  into.ns += c.ns;
+  into.count += c.count;
+}
+
 }  // namespace
+
+// The map's slots seen from this side: its own stream slots, the rest of its process, and the
+// peer (the other side's stream slots and the rest of its process) when both share one set.
+void BpfTracer::read_slots(BpfCounts& out) const {
+  auto raw = read_slot_map(impl_->map("slot_class"), impl_->cpus);
+  auto at = [&](int slot, int cls) -> const IrqCharge& {
+    return raw[std::size_t(slot * kBpfClasses + cls)];
+  };
+  bool joined = impl_->skel == nullptr;
+  int own = joined ? NP_GUEST_BASE : 0, other = joined ? 0 : NP_GUEST_BASE;
+  int rest = joined ? NP_SLOT_PEER : NP_SLOT_REST, peer = joined ? NP_SLOT_REST : NP_SLOT_PEER;
+  for (int cls = 0; cls < kBpfClasses; ++cls) {
+    auto view = [&](int slot) -> IrqCharge& {
+      return out.slot_class[std::size_t(slot * kBpfClasses + cls)];
+    };
+    for (int s = 0; s < kBpfStreamSlots; ++s) view(s) = at(own + s, cls);
+    view(NP_SLOT_REST) = at(rest, cls);
+    view(NP_SLOT_PEER) = at(peer, cls);
+    for (int s = 0; s < kBpfStreamSlots; ++s) add_to(view(NP_SLOT_PEER), at(other + s, cls));
+    for (int s = NP_SLOT_IDLE; s < NP_SLOT_COUNT; ++s) view(s) = at(s, cls);
+  }
+}
 
 // The raw_tp program's instances, summed per (device, CPU): a device has one per queue.
 void BpfTracer::read_napi_instances(BpfCounts& out) const {
   std::vector<np_napi_inst> nv(std::size_t(impl_->cpus));
-  int fd = bpf_map__fd(impl_->skel->maps.napi_inst);
+  int fd = impl_->map("napi_inst");
   each_key<std::uint64_t>(fd, [&](std::uint64_t k) {
     if (bpf_map_lookup_elem(fd, &k, nv.data()) != 0) return;
     for (int cpu = 0; cpu < impl_->cpus; ++cpu) {
@@ -223,27 +286,17 @@ void BpfTracer::read_napi_instances(BpfCounts& out) const {
 
 BpfCounts BpfTracer::read() const {
   BpfCounts out;
-  const auto& maps = impl_->skel->maps;
   std::vector<np_charge> vals(std::size_t(impl_->cpus));
-  int fd = bpf_map__fd(maps.slot_class);
-  auto read_slot = [&](int slot) {
-    for (int cls = 0; cls < kBpfClasses; ++cls) {
-      auto key = std::uint32_t(slot * kBpfClasses + cls);
-      if (bpf_map_lookup_elem(fd, &key, vals.data()) == 0) out.slot_class[key] = charge_sum(vals);
-    }
-  };
-  // Only the slots in use: the stream slots past this test's streams stay empty.
-  for (int s = 0; s < impl_->streams; ++s) read_slot(s);
-  for (int s = kBpfStreamSlots; s < kBpfSlots; ++s) read_slot(s);
-  fd = bpf_map__fd(maps.vectors);
+  read_slots(out);
+  int fd = impl_->map("vectors");
   for (std::uint32_t v = 0; v < kSoftirqVectors; ++v)
     if (bpf_map_lookup_elem(fd, &v, vals.data()) == 0)
       out.vectors[v] = charge_sum(vals, &out.entries[v]);
-  fd = bpf_map__fd(maps.irqs);
+  fd = impl_->map("irqs");
   each_key<std::uint32_t>(fd, [&](std::uint32_t irq) {
     if (bpf_map_lookup_elem(fd, &irq, vals.data()) == 0) out.irqs[irq] = charge_sum(vals);
   });
-  fd = bpf_map__fd(maps.other_tids);
+  fd = impl_->map("other_tids");
   each_key<np_tid_key>(fd, [&](const np_tid_key& k) {
     if (bpf_map_lookup_elem(fd, &k, vals.data()) == 0)
       out.other_tids[{pid_t(k.tid), int(k.cls)}] = charge_sum(vals);
@@ -251,7 +304,7 @@ BpfCounts BpfTracer::read() const {
   if (impl_->napi == NapiProg::kRaw) read_napi_instances(out);
   if (impl_->napi == NapiProg::kClassic) {
     std::vector<np_napi_val> nv(std::size_t(impl_->cpus));
-    fd = bpf_map__fd(maps.napi);
+    fd = impl_->map("napi");
     each_key<np_napi_key>(fd, [&](const np_napi_key& k) {
       if (bpf_map_lookup_elem(fd, &k, nv.data()) != 0) return;
       std::string dev(k.dev, strnlen(k.dev, sizeof k.dev));
@@ -266,14 +319,12 @@ BpfCounts BpfTracer::read() const {
   }
   // Without the statistics on, run_time_ns and run_cnt do not move: no figure rather than 0.
   if (impl_->stats_fd < 0) return out;
-  bpf_program* prog = nullptr;
-  bpf_object__for_each_program(prog, impl_->skel->obj) {
-    int pfd = bpf_program__fd(prog);
-    if (pfd < 0) continue;
+  for (const auto& [key, pfd] : impl_->fds) {
+    if (key.rfind("prog:", 0) != 0) continue;
     bpf_prog_info info{};
     std::uint32_t len = sizeof info;
     if (bpf_obj_get_info_by_fd(pfd, &info, &len) == 0)
-      out.progs[bpf_program__name(prog)] = {info.run_time_ns, info.run_cnt};
+      out.progs[key.substr(5)] = {info.run_time_ns, info.run_cnt};
   }
   return out;
 }

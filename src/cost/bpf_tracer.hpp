@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "nicperf/cost/cost.hpp"
 #include "nicperf/cost/figures.hpp"
 #include "nicperf/util/error.hpp"
 
@@ -26,7 +27,13 @@ namespace nicperf {
 inline constexpr int kBpfStreamSlots = 128;
 enum class BpfSlot { kRest = kBpfStreamSlots, kPeer, kIdle, kKsoftirqd, kNapi, kOther, kCount };
 inline constexpr int kBpfSlots = int(BpfSlot::kCount);
-enum class BpfClass { kRx, kTx, kSoftOther, kHard, kCount };  // NET_RX, NET_TX, other softirqs, hardirq
+enum class BpfClass {
+  kRx,
+  kTx,
+  kSoftOther,
+  kHard,
+  kCount
+};  // NET_RX, NET_TX, other softirqs, hardirq
 inline constexpr int kBpfClasses = int(BpfClass::kCount);
 
 // One BPF program's run time and run count (BPF_ENABLE_STATS), as the kernel keeps them.
@@ -37,7 +44,7 @@ struct BpfProgStats {
 // What the maps hold, summed over CPUs (NAPI kept per CPU): one read, or the window's diff.
 struct BpfCounts {
   std::array<IrqCharge, std::size_t(kBpfSlots* kBpfClasses)> slot_class{};
-  std::array<IrqCharge, kSoftirqVectors> vectors{};  // time and completed intervals
+  std::array<IrqCharge, kSoftirqVectors> vectors{};      // time and completed intervals
   std::array<std::uint64_t, kSoftirqVectors> entries{};  // as /proc/softirqs counts them
   std::map<std::uint32_t, IrqCharge> irqs;
   std::map<std::pair<pid_t, int>, IrqCharge> other_tids;  // (tid, class)
@@ -53,7 +60,8 @@ struct BpfCounts {
   BpfCounts since(const BpfCounts& begin) const;
 };
 
-// The napi:napi_poll fields' offsets, from tracefs's format file ("field:int work;	offset:20;").
+// The napi:napi_poll fields' offsets, from tracefs's format file ("field:int work;
+// offset:20;").
 struct NapiOffsets {
   std::uint32_t dev_name = 0, work = 0, budget = 0;
 };
@@ -69,6 +77,15 @@ class BpfTracer {
  public:
   // Loads and attaches the programs; the napi program only when its format can be read.
   static Expected<std::unique_ptr<BpfTracer>> start();
+  // The owner's set for a peer process on this kernel: its pid and the fd numbers of its maps,
+  // programs and links, which the peer takes with pidfd_getfd. Empty for a joined set.
+  BpfShareOffer offer() const;
+  // The owner's set in place of `mine` (this process's own, loaded the same way): every map must
+  // match mine in type and sizes and every program in tag, so nothing but a set of these
+  // programs is ever written to. This side's threads go to slots of their own in it.
+  static Expected<std::unique_ptr<BpfTracer>> join(const BpfShareOffer& offer,
+                                                   const BpfTracer& mine);
+  bool joined() const;
   ~BpfTracer();
   BpfTracer(const BpfTracer&) = delete;
   BpfTracer& operator=(const BpfTracer&) = delete;
@@ -89,6 +106,8 @@ class BpfTracer {
   struct Impl;
   explicit BpfTracer(std::unique_ptr<Impl> impl);
   BpfCounts read() const;
+  void read_slots(BpfCounts& out) const;
+  void next_generation();
   void read_napi_instances(BpfCounts& out) const;
   std::unique_ptr<Impl> impl_;
   BpfCounts start_, window_;

@@ -20,6 +20,7 @@ IrqShare share_of(const IrqBucket& b) {
 void CostCollector::attribute_bpf(const CostInputs& in, SideCost& c) const {
   const BpfCounts& w = bpf_->window();
   c.traced = true;
+  c.bpf_programs = bpf_programs_.empty() ? "own" : bpf_programs_;
   HostIdentity me = this_host();
   c.peer_on_host = !in.peer.boot_id.empty() && in.peer.boot_id == me.boot_id;
   for (std::size_t i = 0; i < streams_.size() && i < c.per_stream.size(); ++i) {
@@ -55,6 +56,34 @@ void CostCollector::attribute_bpf(const CostInputs& in, SideCost& c) const {
     run.runs += p.runs;
   }
   if (!w.progs.empty()) c.bpf_run = run;
+}
+
+std::optional<BpfShareOffer> CostCollector::bpf_offer(const HostIdentity& peer) const {
+  HostIdentity me = this_host();
+  if (!bpf_ || level_ != CostLevel::kBpf || peer.boot_id.empty() || peer.boot_id != me.boot_id ||
+      peer.pid == me.pid)
+    return std::nullopt;
+  BpfShareOffer o = bpf_->offer();
+  if (o.fds.empty()) return std::nullopt;
+  return o;
+}
+
+void CostCollector::join_bpf(const BpfShareOffer& offer, const HostIdentity& peer) {
+  if (!bpf_ || level_ != CostLevel::kBpf) return;
+  HostIdentity me = this_host();
+  if (peer.boot_id.empty() || peer.boot_id != me.boot_id || offer.pid != peer.pid ||
+      peer.pid == me.pid) {
+    bpf_programs_ = "own: the set offered is not the peer's on this kernel";
+    return;
+  }
+  auto joined = BpfTracer::join(offer, *bpf_);
+  if (!joined) {
+    bpf_programs_ = "own: the peer's set could not be joined (" + joined.error().message + ")";
+    return;
+  }
+  bpf_ = std::move(*joined);  // this side's own set is detached and freed here
+  bpf_programs_ = "the peer's (pid " + std::to_string(offer.pid) +
+                  "): one set on this kernel serves both sides";
 }
 
 std::string bpf_run_text(const SideCost& c) {

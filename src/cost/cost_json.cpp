@@ -1,4 +1,5 @@
 // The cost figures' JSON form: one side's SideCost as the report and the peer exchange it.
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "nicperf/cost/cost.hpp"
@@ -203,6 +204,7 @@ Json to_json(const SideCost& c) {
                          {"steal_ns", *c.steal_ns},
                          {"cpus", c.steal_cpus}};
   }
+  if (!c.bpf_programs.empty()) j["bpf_programs"] = c.bpf_programs;
   if (c.bpf_run) {
     // The in-kernel collector's own cost: each program run is one traced event.
     double wall_ns = c.wall_s * 1e9;
@@ -273,12 +275,40 @@ Expected<SideCost> cost_from_json(const Json& j) {
     }
     if (j.contains("collector_kernel")) {
       const auto& k = j.at("collector_kernel");
-      c.bpf_run = BpfRunCost{k.at("run_ns").get<std::uint64_t>(), k.at("events").get<std::uint64_t>()};
+      c.bpf_run =
+          BpfRunCost{k.at("run_ns").get<std::uint64_t>(), k.at("events").get<std::uint64_t>()};
     }
+    if (j.contains("bpf_programs"))
+      c.bpf_programs = j.at("bpf_programs").get<std::string>().substr(0, 512);
     return c;
   } catch (const nlohmann::json::exception& e) {
     return Error{Errc::kProtocol, std::string("peer cost figures are malformed: ") + e.what()};
   }
+}
+
+nlohmann::json to_json(const BpfShareOffer& o) {
+  nlohmann::json fds = nlohmann::json::object();
+  for (const auto& [name, fd] : o.fds) fds[name] = fd;
+  return {{"pid", o.pid}, {"fds", fds}};
+}
+
+std::optional<BpfShareOffer> share_offer_from_json(const nlohmann::json& j) {
+  constexpr std::size_t kMaxEntries = 64, kMaxName = 64;
+  constexpr int kMaxFd = 1 << 20;
+  if (!j.is_object() || !j.contains("pid") || !j["pid"].is_number_integer() || !j.contains("fds") ||
+      !j["fds"].is_object() || j["fds"].size() > kMaxEntries)
+    return std::nullopt;
+  BpfShareOffer o;
+  auto pid = j["pid"].get<std::int64_t>();
+  if (pid <= 0 || pid > std::numeric_limits<pid_t>::max()) return std::nullopt;
+  o.pid = pid_t(pid);
+  for (const auto& [name, fd] : j["fds"].items()) {
+    if (name.size() > kMaxName || !fd.is_number_integer()) return std::nullopt;
+    auto n = fd.get<std::int64_t>();
+    if (n < 0 || n > kMaxFd) return std::nullopt;
+    o.fds[name] = int(n);
+  }
+  return o;
 }
 
 }  // namespace nicperf

@@ -317,6 +317,8 @@ class TextReporter final : public Reporter {
       if (x->lost_records)
         out_ << "  " << who << ": " << x->lost_records << " trace records lost\n";
       if (x->bpf_run) out_ << "  " << who << ": " << bpf_run_text(*x) << "\n";
+      if (!x->bpf_programs.empty() && x->bpf_programs != "own")
+        out_ << "  " << who << ": bpf programs: " << x->bpf_programs << "\n";
     }
     const SideCost* any = c ? c : s;
     if (any->traced) out_ << "  attribution: " << attribution_rule(*any) << "\n";

@@ -65,6 +65,7 @@ class Client {
     if (!accept) return accept.error();
     if (accept->contains("context")) report_.remote_context = (*accept)["context"];
     read_host(*accept, report_.peer.pid, report_.peer.boot_id);
+    if (auto share = accept->find("bpf_share"); share != accept->end()) run.join_bpf(*share);
 
     auto hello = [this](int id) {
       auto data = encode_greeting({ConnKind::kData, kProtocolVersion, id, report_.start.cookie});

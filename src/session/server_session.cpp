@@ -79,6 +79,7 @@ class TestSession {
     accept["context"] = report.context;
     HostIdentity me = this_host();
     accept["host"] = host_json(me.pid, me.boot_id);
+    if (auto offer = run.bpf_offer()) accept["bpf_share"] = *offer;
     UdpRendezvous udp(loop_, active_.cookie);
     if (uses_udp(*spec)) {
       asio::error_code ec;

@@ -69,6 +69,17 @@ Status SideRun::prepare() {
   return ok();
 }
 
+std::optional<Json> SideRun::bpf_offer() const {
+  auto o = cost_ ? cost_->bpf_offer(report_.peer) : std::nullopt;
+  if (!o) return std::nullopt;
+  return to_json(*o);
+}
+
+void SideRun::join_bpf(const Json& offer) {
+  if (!cost_) return;
+  if (auto o = share_offer_from_json(offer)) cost_->join_bpf(*o, report_.peer);
+}
+
 bool SideRun::sends_any() const {
   for (int id = 0; id < connection_count(report_.spec); ++id)
     if (local_sends(report_, id)) return true;

@@ -15,9 +15,9 @@
 #include "nicperf/stream/payload.hpp"
 #include "nicperf/stream/stream.hpp"
 #include "nicperf/util/unique_fd.hpp"
+#include "session/interval_cpu.hpp"
 #include "session/nic_dev_watch.hpp"
 #include "session/rate_limit.hpp"
-#include "session/interval_cpu.hpp"
 #include "session/socket_facts.hpp"
 
 namespace nicperf {
@@ -48,6 +48,10 @@ class SideRun {
   void set_iperf3_udp(int seq_bits) { iperf3_seq_bits_ = seq_bits; }
   // --nic-dev: the kernel device to report instead of the one holding the data connections.
   void set_nic_dev(std::string dev) { nic_dev_name_ = std::move(dev); }
+  // After prepare(): the bpf level's program set offered to a peer on this kernel (server), and
+  // the peer's taken in place of this side's own (client).
+  std::optional<Json> bpf_offer() const;
+  void join_bpf(const Json& offer);
   // Before prepare(), -F: this side's senders send the file, its receivers write to it.
   void set_file(std::string path) { file_ = std::move(path); }
   Status add_stream(int id, int fd);  // takes ownership of fd

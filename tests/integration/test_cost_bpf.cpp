@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <optional>
+#include <thread>
 
 #include "cost_checks.hpp"
 #include "harness.hpp"
@@ -146,4 +149,89 @@ TEST_CASE("the ladder: NICPERF_DISABLE_BPF gives ring with the reason, and --cos
     CHECK(k["fallback_reason"] == "");
     CHECK(k.contains("attribution"));
   }
+}
+
+namespace {
+
+// How many softirq_exit programs of any process are loaded now (nicperf's by its name), through
+// bpftool; nullopt without bpftool.
+std::optional<int> loaded_softirq_exit() {
+  if (access("/usr/sbin/bpftool", X_OK) != 0) return std::nullopt;
+  harness::Proc p("/usr/sbin/bpftool", {"-j", "prog", "show"});
+  if (p.wait(30) != 0) return std::nullopt;
+  int n = 0;
+  for (const auto& prog : json::parse(p.out()))
+    if (prog.value("name", "") == "softirq_exit") ++n;
+  return n;
+}
+
+// A loopback run at the bpf level, with the programs counted while it runs.
+struct SharedRun {
+  json cost;
+  std::string text;
+  std::optional<int> during, before;
+};
+
+std::optional<SharedRun> run_counting(Server& s, bool json_out) {
+  SharedRun r;
+  r.before = loaded_softirq_exit();
+  std::vector<std::string> args = {"-c",  "127.0.0.1", "-p", s.port_arg(), "-u", "-b",
+                                   "50M", "-t",        "3",  "--cost",     "bpf"};
+  if (json_out) args.push_back("-J");
+  harness::Proc c(args);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1800));
+  r.during = loaded_softirq_exit();
+  REQUIRE(c.wait(30) == 0);
+  r.text = c.out();
+  if (!json_out) return r;
+  r.cost = c.json()["end"]["cost"];
+  for (const char* side : {"client", "server"})
+    if (r.cost[side]["level"] != "bpf") {
+      MESSAGE("skipping: the bpf level cannot run here: " << r.cost[side]["reason"]);
+      return std::nullopt;
+    }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("bpf: both sides on one kernel run one program set, each still telling its own apart" *
+          doctest::test_suite("root")) {
+  if (!root()) return;
+  Server s;
+  auto r = run_counting(s, true);
+  if (!r) return;
+  const json& cli = r->cost["client"];
+  const json& srv = r->cost["server"];
+  CHECK(cli["bpf_programs"].get<std::string>().rfind("the peer's (pid ", 0) == 0);
+  CHECK(srv["bpf_programs"] == "own");
+  if (r->before && r->during) CHECK(*r->during == *r->before + 1);
+  // The sender's NET_RX (loopback delivers in the sender's softirq) lands in the client's own
+  // stream slot, and the server sees the same time as its peer's.
+  double own = cli["attribution"]["streams"]["net_rx"]["ns"].get<double>();
+  double seen = srv["attribution"]["peer_process"]["net_rx"]["ns"].get<double>();
+  CHECK(own > 0);
+  CHECK(seen >= 0.8 * own);
+  CHECK(srv["attribution"]["streams"]["net_rx"]["ns"].get<double>() <= 0.2 * own);
+  auto text = run_counting(s, false);
+  CHECK(text->text.find("client: bpf programs: the peer's (pid ") != std::string::npos);
+}
+
+TEST_CASE("bpf: a client whose programs differ from the server's keeps its own set, and says why" *
+          doctest::test_suite("root")) {
+  if (!root()) return;
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+    MESSAGE("skipping: without BTF both sides load the same classic napi program");
+    return;
+  }
+  Server s;
+  setenv("NICPERF_BPF_NAPI", "tracepoint", 1);  // the client only: its napi program differs
+  auto r = run_counting(s, true);
+  unsetenv("NICPERF_BPF_NAPI");
+  if (!r) return;
+  std::string why = r->cost["client"]["bpf_programs"];
+  CHECK(why.rfind("own: the peer's set could not be joined (the peer's set has no ", 0) == 0);
+  CHECK(why.find(":napi_poll)") != std::string::npos);
+  if (r->before && r->during) CHECK(*r->during == *r->before + 2);
+  CHECK(r->cost["client"]["attribution"]["streams"]["net_rx"]["ns"].get<double>() > 0);
 }

@@ -49,6 +49,19 @@ struct CostInputs {
   double data_seconds = 0;  // the window's start to the last byte: rusage's wall time
 };
 
+// One bpf program set per kernel: when both sides run on one kernel (loopback, namespaces), the
+// server's set serves the client too, so each traced event runs the programs once, not twice.
+// The server offers its set in the control connection; the client takes the fds with
+// pidfd_getfd (same kernel, and the rights to trace it), checks them against its own and then
+// drops its own.
+struct BpfShareOffer {
+  pid_t pid = 0;
+  std::map<std::string, int> fds;  // "map:NAME", "prog:NAME", "link:NAME" -> the owner's fd
+};
+nlohmann::json to_json(const BpfShareOffer& o);
+// nullopt for anything but a well-formed offer (a client survives any server).
+std::optional<BpfShareOffer> share_offer_from_json(const nlohmann::json& j);
+
 class CostCollector {
  public:
   // claims: the threads of the tests sharing this process (a server's), null for a test alone
@@ -59,6 +72,11 @@ class CostCollector {
   void attach(const std::vector<std::pair<int, pid_t>>& stream_tids);
   // Before begin(): the peer, whose process the bpf level tells apart in the kernel.
   void set_peer(const HostIdentity& peer);
+  // The bpf level's set for `peer` to join, when it runs on this kernel; nullopt otherwise.
+  std::optional<BpfShareOffer> bpf_offer(const HostIdentity& peer) const;
+  // Before attach(): the peer's set in place of this side's own, when it is offered and can be
+  // taken; the report says which set ran and, when this side kept its own, why.
+  void join_bpf(const BpfShareOffer& offer, const HostIdentity& peer);
   // Opens the window; returns its start (CLOCK_MONOTONIC ns).
   std::uint64_t begin();
   // Task-clock of each attached stream so far (for per-interval CPU), in attach order.
@@ -73,8 +91,8 @@ class CostCollector {
   std::optional<SideCost> result(const CostInputs& in) const;
   CostLevel level() const { return level_; }
   const std::string& reason() const { return reason_; }
-  // After end(), at a tracing level (ring, bpf): the interrupt time traced on top of any task (the NIC's queue
-  // threads), or nullopt when nothing was traced.
+  // After end(), at a tracing level (ring, bpf): the interrupt time traced on top of any task (the
+  // NIC's queue threads), or nullopt when nothing was traced.
   std::optional<IrqBucket> traced_irq(pid_t tid) const;
 
  private:
@@ -95,6 +113,7 @@ class CostCollector {
 
   CostLevel requested_, level_;
   std::string reason_, hw_reason_;
+  std::string bpf_programs_;  // which program set ran at the bpf level, for the report
   std::unique_ptr<IrqTracer> tracer_;
   std::unique_ptr<BpfTracer> bpf_;
   std::vector<Attached> streams_, rest_;
@@ -107,7 +126,7 @@ class CostCollector {
   std::vector<pid_t> foreign_;  // other tests' threads, seen at attach() and end()
   std::array<std::uint64_t, kSoftirqVectors> proc_begin_{}, proc_end_{};
   std::map<int, double> steal_begin_, steal_end_;  // per CPU, ns
-  std::vector<int> side_cpus_;                    // where the stream threads may run
+  std::vector<int> side_cpus_;                     // where the stream threads may run
   double utime_begin_s_ = 0, stime_begin_s_ = 0, utime_end_s_ = 0, stime_end_s_ = 0;
   std::unique_ptr<SoftnetWindow> softnet_;  // at every level but off
 };

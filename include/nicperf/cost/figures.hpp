@@ -115,12 +115,15 @@ struct SideCost {
   std::array<std::uint64_t, kSoftirqVectors> traced_softirqs{}, proc_softirqs{};
   std::vector<std::pair<std::string, IrqCharge>> irqs;  // by name, as /proc/interrupts
   bool peer_on_host = false;
-  bool irq_time_accounting = false;  // kernel: softirq time kept out of task time
+  bool irq_time_accounting = false;   // kernel: softirq time kept out of task time
   std::vector<NapiCount> napi;        // empty when napi_poll was not traced
   std::vector<SoftnetCount> softnet;  // empty when /proc/net/softnet_stat was not read
   // The bpf level's own kernel cost over the window: its programs' run time and runs
   // (BPF_ENABLE_STATS); absent at the other levels.
   std::optional<BpfRunCost> bpf_run;
+  // bpf level: whose program set ran ("own", or the peer's when both sides share one kernel)
+  // and, for a side that kept its own with the peer on this kernel, why.
+  std::string bpf_programs;
   // /proc/stat steal over the window on the CPUs this side's stream threads may use, beside
   // task-clock minus scheduler time ("steal + switch"); absent below counters.
   std::optional<double> steal_ns;

@@ -44,7 +44,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, NP_SLOT_COUNT * NP_CLASS_COUNT);
+  __uint(max_entries, NP_MAP_SLOTS * NP_CLASS_COUNT);
   __type(key, __u32);
   __type(value, struct np_charge);
 } slot_class SEC(".maps");

@@ -15,6 +15,11 @@ enum np_slot {
   NP_SLOT_OTHER,
   NP_SLOT_COUNT
 };
+/* One program set serves both sides on one kernel: the process that loaded it (the server)
+ * registers its stream threads in slots 0.., the peer that joined it (the client) in slots
+ * NP_GUEST_BASE.., past the fixed ones, so each side still tells its own threads apart. */
+#define NP_GUEST_BASE NP_SLOT_COUNT
+#define NP_MAP_SLOTS (NP_SLOT_COUNT + NP_STREAM_SLOTS)
 enum np_class { NP_CLASS_NET_RX, NP_CLASS_NET_TX, NP_CLASS_SOFTIRQ_OTHER, NP_CLASS_HARDIRQ, NP_CLASS_COUNT };
 #define NP_VECTORS 10
 #define NP_NAPI_BUCKETS 9 /* work per poll: 0, 1, 2-3, 4-7, ..., 64-127, 128+ */

@@ -89,3 +89,24 @@ TEST_CASE("NICPERF_DISABLE_BPF refuses the bpf level, and says so") {
   CHECK_FALSE(t);
   unsetenv("NICPERF_DISABLE_BPF");
 }
+
+TEST_CASE("a bpf share offer goes through JSON and anything else is refused") {
+  BpfShareOffer o{1234, {{"map:slot_class", 7}, {"prog:softirq_exit", 12}, {"link:irq_exit", 30}}};
+  auto back = share_offer_from_json(to_json(o));
+  REQUIRE(back);
+  CHECK(back->pid == 1234);
+  CHECK(back->fds == o.fds);
+  for (const char* bad :
+       {R"(null)", R"([])", R"({"pid":1})", R"({"pid":"1","fds":{}})", R"({"pid":0,"fds":{}})",
+        R"({"pid":-5,"fds":{}})", R"({"pid":99999999999,"fds":{}})", R"({"pid":1,"fds":[]})",
+        R"({"pid":1,"fds":{"map:x":-1}})", R"({"pid":1,"fds":{"map:x":"3"}})",
+        R"({"pid":1,"fds":{"map:x":2.5}})", R"({"pid":1,"fds":{"map:x":16777216}})"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(share_offer_from_json(nlohmann::json::parse(bad)));
+  }
+  nlohmann::json many = {{"pid", 1}, {"fds", nlohmann::json::object()}};
+  for (int i = 0; i < 65; ++i) many["fds"]["map:" + std::to_string(i)] = i;
+  CHECK_FALSE(share_offer_from_json(many));
+  many["fds"] = {{std::string(65, 'x'), 3}};
+  CHECK_FALSE(share_offer_from_json(many));
+}
