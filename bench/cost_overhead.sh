@@ -3,8 +3,7 @@
 # kernel's BPF run-time statistics on, interleaved (A B C D A B C D ...), same placement; prints
 # median [min-max] for each level, its ratio to off and the per-round ratio range, and from the
 # bpf-stats runs the in-kernel collector's own cost (ns per event, events/s, % of one CPU; the
-# client's: the servers run without the statistics; on loopback each event runs both sides'
-# programs).
+# client's, read from the set both sides share on loopback: each event runs the programs once).
 #   write   TCP write, client on CPU 0, server on CPU 1 (Gbit/s)
 #   udp64   -u -b 0 -l 64, same placement (datagrams/s received)
 #   p2      -P 2, unpinned (Gbit/s)
