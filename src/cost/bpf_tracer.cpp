@@ -56,7 +56,8 @@ NapiCount minus(const NapiCount& a, const NapiCount& b) {
   d.polls = sub(a.polls, b.polls);
   d.packets = sub(a.packets, b.packets);
   d.budget_exhausted = sub(a.budget_exhausted, b.budget_exhausted);
-  for (std::size_t i = 0; i < d.per_poll.size(); ++i) d.per_poll[i] = sub(a.per_poll[i], b.per_poll[i]);
+  for (std::size_t i = 0; i < d.per_poll.size(); ++i)
+    d.per_poll[i] = sub(a.per_poll[i], b.per_poll[i]);
   return d;
 }
 

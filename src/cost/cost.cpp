@@ -7,11 +7,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
-#include "cost/softnet.hpp"
 #include "cost/bpf_tracer.hpp"
+#include "cost/softnet.hpp"
 #include "cost/steal.hpp"
 #include "nicperf/util/clock.hpp"
 
@@ -149,6 +150,9 @@ void CostCollector::start_tracing() {
     else
       degrade(CostLevel::kBpf, b.error().message);
   }
+  const char* cross = std::getenv("NICPERF_COST_CROSSCHECK");
+  if (bpf_ && cross && std::string(cross) == "ring")
+    if (auto t = IrqTracer::start()) crosscheck_ = std::move(*t);
   if (level_ == CostLevel::kRing) {
     auto t = IrqTracer::start();
     if (t)
@@ -235,6 +239,7 @@ std::uint64_t CostCollector::begin() {
   }
   if (level_ != CostLevel::kOff) (softnet_ = std::make_unique<SoftnetWindow>())->begin();
   process_times(utime_begin_s_, stime_begin_s_);
+  if (crosscheck_) crosscheck_->mark_start();
   begin_ns_ = tracer_ ? tracer_->mark_start() : bpf_ ? bpf_->mark_start() : monotonic_ns();
   return begin_ns_;
 }
@@ -261,6 +266,10 @@ std::optional<IrqBucket> CostCollector::stream_irq_so_far() const {
 
 void CostCollector::end() {
   end_ns_ = tracer_ ? tracer_->mark_end() : bpf_ ? bpf_->mark_end() : monotonic_ns();
+  if (crosscheck_) {
+    crosscheck_->mark_end();
+    crosscheck_->stop();
+  }
   process_times(utime_end_s_, stime_end_s_);
   if (softnet_) softnet_->end();
   if (level_ < CostLevel::kCounters) return;

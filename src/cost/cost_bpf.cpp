@@ -21,6 +21,16 @@ void CostCollector::attribute_bpf(const CostInputs& in, SideCost& c) const {
   const BpfCounts& w = bpf_->window();
   c.traced = true;
   c.bpf_programs = bpf_programs_.empty() ? "own" : bpf_programs_;
+  if (crosscheck_) {
+    const IrqAccounting& acc = crosscheck_->accounting();
+    c.crosscheck_ring.emplace();
+    *c.crosscheck_ring += acc.total();
+    c.crosscheck_ring_streams.emplace();
+    c.crosscheck_ring_lost = acc.lost_records();
+    for (const auto& a : streams_)
+      if (auto it = acc.by_tid().find(a.tid); it != acc.by_tid().end())
+        *c.crosscheck_ring_streams += it->second;
+  }
   HostIdentity me = this_host();
   c.peer_on_host = !in.peer.boot_id.empty() && in.peer.boot_id == me.boot_id;
   for (std::size_t i = 0; i < streams_.size() && i < c.per_stream.size(); ++i) {

@@ -205,6 +205,10 @@ Json to_json(const SideCost& c) {
                          {"cpus", c.steal_cpus}};
   }
   if (!c.bpf_programs.empty()) j["bpf_programs"] = c.bpf_programs;
+  if (c.crosscheck_ring && c.crosscheck_ring_streams)
+    j["crosscheck_ring"] = {{"total", share_json(*c.crosscheck_ring)},
+                            {"streams", share_json(*c.crosscheck_ring_streams)},
+                            {"lost_records", c.crosscheck_ring_lost}};
   if (c.bpf_run) {
     // The in-kernel collector's own cost: each program run is one traced event.
     double wall_ns = c.wall_s * 1e9;

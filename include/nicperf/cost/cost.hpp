@@ -116,6 +116,10 @@ class CostCollector {
   std::string bpf_programs_;  // which program set ran at the bpf level, for the report
   std::unique_ptr<IrqTracer> tracer_;
   std::unique_ptr<BpfTracer> bpf_;
+  // NICPERF_COST_CROSSCHECK=ring at the bpf level: the ring tracer over the same window, so the
+  // two levels' totals come from the same events (a diagnostic: its thread's CPU is not kept
+  // out of the process's figures).
+  std::unique_ptr<IrqTracer> crosscheck_;
   std::vector<Attached> streams_, rest_;
   std::optional<Attached> collector_;
   std::uint64_t begin_ns_ = 0, end_ns_ = 0;

@@ -124,6 +124,9 @@ struct SideCost {
   // bpf level: whose program set ran ("own", or the peer's when both sides share one kernel)
   // and, for a side that kept its own with the peer on this kernel, why.
   std::string bpf_programs;
+  // NICPERF_COST_CROSSCHECK=ring: the ring tracer's total over the same window as the bpf one.
+  std::optional<IrqShare> crosscheck_ring, crosscheck_ring_streams;  // all; this side's streams
+  std::uint64_t crosscheck_ring_lost = 0;
   // /proc/stat steal over the window on the CPUs this side's stream threads may use, beside
   // task-clock minus scheduler time ("steal + switch"); absent below counters.
   std::optional<double> steal_ns;
