@@ -19,6 +19,17 @@ using nlohmann::json;
 
 namespace {
 
+// Whether both sides ran at `level`; says why not (a skip) when one did not.
+bool both_at(const json& cost, const char* level) {
+  for (const char* side : {"client", "server"})
+    if (cost[side]["level"] != level) {
+      MESSAGE("skipping: the " << level << " level cannot run here: "
+                               << cost[side]["reason"].get<std::string>());
+      return false;
+    }
+  return true;
+}
+
 // A run at --cost `level`; nullopt (with the skip message) when the level could not run here.
 std::optional<json> run_at(Server& s, const char* level, std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"--cost", level, "-J"};
@@ -26,12 +37,7 @@ std::optional<json> run_at(Server& s, const char* level, std::vector<std::string
   auto c = s.client(args);
   REQUIRE(c->wait(0) == 0);
   json cost = c->json()["end"]["cost"];
-  for (const char* side : {"client", "server"})
-    if (cost[side]["level"] != level) {
-      MESSAGE("skipping: the " << level << " level cannot run here: "
-                               << cost[side]["reason"].get<std::string>());
-      return std::nullopt;
-    }
+  if (!both_at(cost, level)) return std::nullopt;
   return cost;
 }
 
@@ -176,11 +182,7 @@ std::optional<SharedRun> run_counting(Server& s, bool json_out) {
   r.text = c.out();
   if (!json_out) return r;
   r.cost = c.json()["end"]["cost"];
-  for (const char* side : {"client", "server"})
-    if (r.cost[side]["level"] != "bpf") {
-      MESSAGE("skipping: the bpf level cannot run here: " << r.cost[side]["reason"]);
-      return std::nullopt;
-    }
+  if (!both_at(r.cost, "bpf")) return std::nullopt;
   return r;
 }
 
