@@ -71,6 +71,11 @@ HostIdentity this_host() {
   return h;
 }
 
+bool on_this_kernel(const HostIdentity& peer) {
+  HostIdentity me = this_host();
+  return !peer.boot_id.empty() && peer.boot_id == me.boot_id && peer.pid != me.pid;
+}
+
 std::string attribution_rule(const SideCost& c) {
   if (!c.traced) return "no interrupt tracing at this level";
   std::string rule =
@@ -175,9 +180,7 @@ void CostCollector::degrade(CostLevel failed, const std::string& why) {
 }
 
 void CostCollector::set_peer(const HostIdentity& peer) {
-  HostIdentity me = this_host();
-  if (bpf_ && !peer.boot_id.empty() && peer.boot_id == me.boot_id && peer.pid != me.pid)
-    bpf_->set_peer(peer.pid);
+  if (bpf_ && on_this_kernel(peer)) bpf_->set_peer(peer.pid);
 }
 
 void CostCollector::attach(const std::vector<std::pair<int, pid_t>>& stream_tids) {
@@ -377,7 +380,7 @@ void CostCollector::attribute_irq(const CostInputs& in, SideCost& c) const {
     c.proc_softirqs[std::size_t(v)] = proc_end_[std::size_t(v)] - proc_begin_[std::size_t(v)];
   HostIdentity me = this_host();
   const HostIdentity& peer = in.peer;
-  c.peer_on_host = !peer.boot_id.empty() && peer.boot_id == me.boot_id;
+  c.peer_on_host = on_this_kernel(peer);
   for (const auto& [tid, bucket] : acc.by_tid()) {
     StreamCost* stream = nullptr;
     for (std::size_t i = 0; i < streams_.size() && i < c.per_stream.size(); ++i)

@@ -31,8 +31,7 @@ void CostCollector::attribute_bpf(const CostInputs& in, SideCost& c) const {
       if (auto it = acc.by_tid().find(a.tid); it != acc.by_tid().end())
         *c.crosscheck_ring_streams += it->second;
   }
-  HostIdentity me = this_host();
-  c.peer_on_host = !in.peer.boot_id.empty() && in.peer.boot_id == me.boot_id;
+  c.peer_on_host = on_this_kernel(in.peer);
   for (std::size_t i = 0; i < streams_.size() && i < c.per_stream.size(); ++i) {
     IrqBucket b = int(i) < kBpfStreamSlots ? w.bucket(int(i)) : IrqBucket{};
     c.per_stream[i].irq += b;
@@ -69,10 +68,7 @@ void CostCollector::attribute_bpf(const CostInputs& in, SideCost& c) const {
 }
 
 std::optional<BpfShareOffer> CostCollector::bpf_offer(const HostIdentity& peer) const {
-  HostIdentity me = this_host();
-  if (!bpf_ || level_ != CostLevel::kBpf || peer.boot_id.empty() || peer.boot_id != me.boot_id ||
-      peer.pid == me.pid)
-    return std::nullopt;
+  if (!bpf_ || level_ != CostLevel::kBpf || !on_this_kernel(peer)) return std::nullopt;
   BpfShareOffer o = bpf_->offer();
   if (o.fds.empty()) return std::nullopt;
   return o;
@@ -80,9 +76,7 @@ std::optional<BpfShareOffer> CostCollector::bpf_offer(const HostIdentity& peer) 
 
 void CostCollector::join_bpf(const BpfShareOffer& offer, const HostIdentity& peer) {
   if (!bpf_ || level_ != CostLevel::kBpf) return;
-  HostIdentity me = this_host();
-  if (peer.boot_id.empty() || peer.boot_id != me.boot_id || offer.pid != peer.pid ||
-      peer.pid == me.pid) {
+  if (!on_this_kernel(peer) || offer.pid != peer.pid) {
     bpf_programs_ = "own: the set offered is not the peer's on this kernel";
     return;
   }

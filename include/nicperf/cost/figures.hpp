@@ -159,5 +159,7 @@ struct HostIdentity {
   std::string boot_id;
 };
 HostIdentity this_host();
+// Whether `peer` is another process on this kernel (the same boot id).
+bool on_this_kernel(const HostIdentity& peer);
 
 }  // namespace nicperf
