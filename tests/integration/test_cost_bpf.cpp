@@ -7,7 +7,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "cost_checks.hpp"
@@ -150,15 +153,31 @@ TEST_CASE("the ladder: NICPERF_DISABLE_BPF gives ring with the reason, and --cos
 
 namespace {
 
-// How many softirq_exit programs of any process are loaded now (nicperf's by its name), through
-// bpftool; nullopt without bpftool.
-std::optional<int> loaded_softirq_exit() {
+// The ids of the BPF programs a process holds open (its fds' fdinfo "prog_id").
+std::set<long> prog_ids_of(pid_t pid) {
+  std::set<long> ids;
+  std::string dir = "/proc/" + std::to_string(pid);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/fd", ec)) {
+    std::ifstream info(dir + "/fdinfo/" + e.path().filename().string());
+    for (std::string line; std::getline(info, line);)
+      if (line.rfind("prog_id:", 0) == 0) ids.insert(std::stol(line.substr(8)));
+  }
+  return ids;
+}
+
+// How many distinct softirq_exit programs (nicperf's, by name through bpftool) the client and
+// the server hold between them; nullopt without bpftool. Other processes' programs (a test
+// still exiting, another suite) do not count.
+std::optional<int> softirq_exit_held(pid_t client, pid_t server) {
   if (access("/usr/sbin/bpftool", X_OK) != 0) return std::nullopt;
   harness::Proc p("/usr/sbin/bpftool", {"-j", "prog", "show"});
   if (p.wait(30) != 0) return std::nullopt;
+  std::set<long> held = prog_ids_of(client);
+  held.merge(prog_ids_of(server));
   int n = 0;
   for (const auto& prog : json::parse(p.out()))
-    if (prog.value("name", "") == "softirq_exit") ++n;
+    if (prog.value("name", "") == "softirq_exit" && held.count(prog.value("id", -1L))) ++n;
   return n;
 }
 
@@ -166,18 +185,17 @@ std::optional<int> loaded_softirq_exit() {
 struct SharedRun {
   json cost;
   std::string text;
-  std::optional<int> during, before;
+  std::optional<int> held;  // softirq_exit programs the two processes hold while it runs
 };
 
 std::optional<SharedRun> run_counting(Server& s, bool json_out) {
   SharedRun r;
-  r.before = loaded_softirq_exit();
   std::vector<std::string> args = {"-c",  "127.0.0.1", "-p", s.port_arg(), "-u", "-b",
                                    "50M", "-t",        "3",  "--cost",     "bpf"};
   if (json_out) args.push_back("-J");
   harness::Proc c(args);
   std::this_thread::sleep_for(std::chrono::milliseconds(1800));
-  r.during = loaded_softirq_exit();
+  r.held = softirq_exit_held(c.pid(), s.proc().pid());
   REQUIRE(c.wait(30) == 0);
   r.text = c.out();
   if (!json_out) return r;
@@ -198,7 +216,7 @@ TEST_CASE("bpf: both sides on one kernel run one program set, each still telling
   const json& srv = r->cost["server"];
   CHECK(cli["bpf_programs"].get<std::string>().rfind("the peer's (pid ", 0) == 0);
   CHECK(srv["bpf_programs"] == "own");
-  if (r->before && r->during) CHECK(*r->during == *r->before + 1);
+  if (r->held) CHECK(*r->held == 1);
   // The sender's NET_RX (loopback delivers in the sender's softirq) lands in the client's own
   // stream slot, and the server sees the same time as its peer's.
   double own = cli["attribution"]["streams"]["net_rx"]["ns"].get<double>();
@@ -225,6 +243,6 @@ TEST_CASE("bpf: a client whose programs differ from the server's keeps its own s
   std::string why = r->cost["client"]["bpf_programs"];
   CHECK(why.rfind("own: the peer's set could not be joined (the peer's set has no ", 0) == 0);
   CHECK(why.find(":napi_poll)") != std::string::npos);
-  if (r->before && r->during) CHECK(*r->during == *r->before + 2);
+  if (r->held) CHECK(*r->held == 2);
   CHECK(r->cost["client"]["attribution"]["streams"]["net_rx"]["ns"].get<double>() > 0);
 }
