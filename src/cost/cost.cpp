@@ -71,6 +71,16 @@ HostIdentity this_host() {
   return h;
 }
 
+std::map<unsigned, std::uint64_t> hardirq_ns_by_irq(const SideCost& c) {
+  std::map<unsigned, std::uint64_t> out;
+  for (const auto& [name, charge] : c.irqs) {
+    char* end = nullptr;
+    unsigned long irq = std::strtoul(name.c_str(), &end, 10);
+    if (end != name.c_str() && *end == ':') out[unsigned(irq)] += charge.ns;
+  }
+  return out;
+}
+
 bool on_this_kernel(const HostIdentity& peer) {
   HostIdentity me = this_host();
   return !peer.boot_id.empty() && peer.boot_id == me.boot_id && peer.pid != me.pid;

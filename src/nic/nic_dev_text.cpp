@@ -100,8 +100,7 @@ std::string queue_lines(const NicDevView& v) {
 
 // Packets a queue's vector served: the queue's rx and tx packet counters where the driver
 // keeps them per queue, else the kernel's per-queue statistics.
-std::optional<std::uint64_t> queue_packets(const std::vector<DevCounterGroup>& groups,
-                                           unsigned q) {
+std::optional<std::uint64_t> queue_packets(const std::vector<DevCounterGroup>& groups, unsigned q) {
   std::optional<std::uint64_t> n;
   for (const auto& g : groups) {
     if (g.group != "rx " + std::to_string(q) && g.group != "tx " + std::to_string(q)) continue;
@@ -119,17 +118,19 @@ std::optional<std::uint64_t> queue_packets(const NicDevView& v, unsigned q) {
 std::string vector_lines(const NicDevView& v) {
   if (v.vectors.empty())
     return "  interrupts: " + (v.vectors_note.empty() ? "none" : v.vectors_note) + "\n";
-  std::string out = "  interrupts per vector:    irqs     /s  pkts/irq  CPUs\n";
+  std::string out = "  interrupts per vector:    irqs     /s  pkts/irq  hardirq ms  CPUs\n";
   for (const auto& x : v.vectors) {
     std::string cpus;
     for (const auto& [cpu, n] : x.per_cpu)
       cpus += (cpus.empty() ? "" : " ") + std::to_string(cpu) + ":" + num(n);
     auto pk = x.queue ? queue_packets(v, *x.queue) : std::nullopt;
     char line[256];
-    std::snprintf(line, sizeof line, "    %-22.22s %8llu %6.0f %9s  %s\n", x.name.c_str(),
+    std::string hard = x.hardirq_ns ? fixed(double(*x.hardirq_ns) / 1e6, 3) : "-";
+    std::snprintf(line, sizeof line, "    %-22.22s %8llu %6.0f %9s %11s  %s\n", x.name.c_str(),
                   static_cast<unsigned long long>(x.total()),
                   v.seconds > 0 ? double(x.total()) / v.seconds : 0.0,
-                  pk ? fixed(double(*pk) / double(x.total()), 1).c_str() : "-", cpus.c_str());
+                  pk ? fixed(double(*pk) / double(x.total()), 1).c_str() : "-", hard.c_str(),
+                  cpus.c_str());
     out += line;
   }
   return out;

@@ -59,7 +59,7 @@ std::vector<DevVector> vector_delta(const IrqTable& a, const IrqTable& b) {
   for (const auto& row : b.rows) {
     auto was = std::find_if(a.rows.begin(), a.rows.end(),
                             [&](const IrqRow& r) { return r.irq == row.irq; });
-    DevVector v{row.irq, row.name, std::nullopt, {}};
+    DevVector v{row.irq, row.name, std::nullopt, {}, std::nullopt};
     if (auto name = parse_vector_name(row.name)) v.queue = name->queue;
     for (std::size_t i = 0; i < row.per_cpu.size() && i < b.cpus.size(); ++i) {
       std::uint64_t start = was != a.rows.end() && i < was->per_cpu.size() ? was->per_cpu[i] : 0;
@@ -127,6 +127,12 @@ NicDevView device_delta(const DevSnapshot& a, const DevSnapshot& b) {
   return v;
 }
 
+void add_vector_hardirq(NicDevView& v, const std::map<unsigned, std::uint64_t>& ns_by_irq) {
+  for (auto& x : v.vectors)
+    if (auto it = ns_by_irq.find(x.irq); it != ns_by_irq.end()) x.hardirq_ns = it->second;
+  for (auto& l : v.lower) add_vector_hardirq(l, ns_by_irq);
+}
+
 Json to_json(const NicDevView& v) {
   if (v.loopback) return {{"device", v.device}, {"loopback", true}};
   Json groups = Json::object();
@@ -141,6 +147,7 @@ Json to_json(const NicDevView& v) {
                        {"per_cpu", per},
                        {"total", x.total()},
                        {"per_second", v.seconds > 0 ? double(x.total()) / v.seconds : 0.0}});
+    if (x.hardirq_ns) vectors.back()["hardirq_ns"] = *x.hardirq_ns;
   }
   Json j = {{"device", v.device},          {"loopback", false},
             {"seconds", v.seconds},        {"identity", v.identity},
@@ -183,8 +190,9 @@ Expected<NicDevView> nic_dev_from_json(const Json& j) {
     if (!vectors.is_array() || vectors.size() > kMaxItems) throw std::out_of_range("vectors");
     for (const auto& x : vectors) {
       DevVector d{
-          x.at("irq").get<unsigned>(), x.at("name").get<std::string>().substr(0, 64), {}, {}};
+          x.at("irq").get<unsigned>(), x.at("name").get<std::string>().substr(0, 64), {}, {}, {}};
       if (!x.at("queue").is_null()) d.queue = x.at("queue").get<unsigned>();
+      if (x.contains("hardirq_ns")) d.hardirq_ns = x.at("hardirq_ns").get<std::uint64_t>();
       for (const auto& [cpu, n] : x.at("per_cpu").items())
         d.per_cpu.emplace_back(std::stoi(cpu), n.get<std::uint64_t>());
       v.vectors.push_back(std::move(d));

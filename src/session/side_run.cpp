@@ -467,6 +467,8 @@ void SideRun::finish_cost(Clock::time_point end) {
   for (const auto& iv : report_.intervals)
     if (iv.cpu) side.interval_cpu.push_back(*iv.cpu);
   side.cost = cost_->result(in);
+  if (side.cost && side.cost->traced && side.nic_dev)
+    nic::add_vector_hardirq(*side.nic_dev, hardirq_ns_by_irq(*side.cost));
   side.cpu = side.cost ? cpu_usage(*side.cost) : CpuUsage{};
 }
 

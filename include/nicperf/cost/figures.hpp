@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -149,6 +150,8 @@ DerivedCost derive(const SideCost& c);
 std::string attribution_rule(const SideCost& c);
 // "collector: N ns per event, M events/s, X% of one CPU" for the bpf level's own kernel cost.
 std::string bpf_run_text(const SideCost& c);
+// The traced hardirq time per IRQ number (from `irqs`' "N:name" keys): the NIC view's vectors.
+std::map<unsigned, std::uint64_t> hardirq_ns_by_irq(const SideCost& c);
 
 nlohmann::json to_json(const SideCost& c);
 Expected<SideCost> cost_from_json(const nlohmann::json& j);

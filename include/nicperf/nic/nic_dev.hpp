@@ -74,6 +74,9 @@ struct DevVector {
   std::string name;
   std::optional<unsigned> queue;
   std::vector<std::pair<int, std::uint64_t>> per_cpu;  // CPUs that took any, with their count
+  // The handler's time over the window, from the cost collector's per-IRQ totals (ring and bpf
+  // levels); absent at other levels.
+  std::optional<std::uint64_t> hardirq_ns;
   std::uint64_t total() const;
 };
 
@@ -93,6 +96,10 @@ struct NicDevView {
   std::vector<int> stream_cpus;   // CPUs the stream threads last ran on
   std::vector<NicDevView> lower;  // a bond's or VLAN's lower devices
 };
+
+// Each vector's hardirq time from the collector's per-IRQ totals, keyed by IRQ number (the
+// view's lower devices too).
+void add_vector_hardirq(NicDevView& v, const std::map<unsigned, std::uint64_t>& ns_by_irq);
 
 nlohmann::json to_json(const NicDevView& v);
 Expected<NicDevView> nic_dev_from_json(const nlohmann::json& j);  // the peer's: checked

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "nicperf/cost/figures.hpp"
 #include "nicperf/nic/nic_dev.hpp"
 
 using namespace nicperf;
@@ -189,4 +190,29 @@ TEST_CASE("the NIC view survives the results exchange; lo is one line") {
   lo.loopback = true;
   CHECK(nic_dev_block(lo, "client") == "NIC (client): loopback: no NIC\n");
   CHECK_FALSE(nic_dev_from_json(nlohmann::json{{"device", "x"}, {"loopback", false}}));
+}
+
+TEST_CASE("each vector gets its hardirq time from the collector's per-IRQ totals") {
+  NicDevView v = window_of("ice", "ens801f0");
+  REQUIRE(v.vectors.size() == 2);
+  unsigned first = v.vectors[0].irq;
+  v.identity = {{"driver", "ice"}};
+  v.config = nlohmann::json::object();
+  NicDevView lower = v;
+  v.lower.push_back(lower);
+  SideCost cost;
+  cost.irqs = {{std::to_string(first) + ":ice-ens801f0-TxRx-0", {2500000, 800}},
+               {"9:acpi", {1000, 1}},
+               {"x:bad", {7, 1}}};
+  add_vector_hardirq(v, hardirq_ns_by_irq(cost));
+  CHECK(v.vectors[0].hardirq_ns == 2500000u);
+  CHECK_FALSE(v.vectors[1].hardirq_ns);  // no interrupt time traced for it: absent, not 0
+  CHECK(v.lower[0].vectors[0].hardirq_ns == 2500000u);
+  auto back = nic_dev_from_json(to_json(v));
+  REQUIRE(back);
+  CHECK(back->vectors[0].hardirq_ns == 2500000u);
+  CHECK(to_json(*back) == to_json(v));
+  std::string text = nic_dev_block(v, "client");
+  CHECK(text.find("hardirq ms") != std::string::npos);
+  CHECK(text.find("2.500") != std::string::npos);
 }
