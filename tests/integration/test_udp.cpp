@@ -39,7 +39,10 @@ void check_udp_accounting(const json& report, std::uint64_t len) {
 TEST_CASE("udp: a paced test on loopback sends at the rate and accounts every datagram") {
   Server s;
   REQUIRE(s.port() > 0);
-  auto c = s.client({"-u", "-b", "50M", "-t", "2", "-l", "1000", "-J"});
+  // A 2 MB receive buffer rides out a receiver the scheduler holds back for a while (an ASan
+  // build lost 4.3% once with the default buffer, 85 ms worth at this rate); lost datagrams
+  // beyond that are still a failure.
+  auto c = s.client({"-u", "-b", "50M", "-t", "2", "-l", "1000", "-w", "2M", "-J"});
   INFO(c->err());
   REQUIRE(c->wait(0) == 0);
   json j = c->json();
