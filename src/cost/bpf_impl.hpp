@@ -26,14 +26,12 @@ struct BpfTracer::Impl {
   irq_cost* skel = nullptr;  // this process's loaded set; null for a joined one
   // "map:NAME", "prog:NAME", "link:NAME" -> fd: the skeleton's own, or a joined set's (owned)
   std::map<std::string, int> fds;
-  pid_t owner = 0;  // a joined set's owner
   IrqCostBss* bss = nullptr;
   IrqCostData* data = nullptr;
   std::size_t bss_len = 0, data_len = 0;  // a joined set's mappings of the globals
   int slot_base = 0;  // where this side's stream slots start (NP_GUEST_BASE when joined)
   int cpus = 0;
   int stats_fd = -1;  // BPF_ENABLE_STATS, held while the window is open
-  int streams = 0;
   NapiProg napi = NapiProg::kNone;
 
   int fd(const std::string& key) const {

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include "cost/bpf_tracer.hpp"
@@ -41,7 +42,6 @@ BpfShareOffer BpfTracer::offer() const { return {}; }
 Expected<std::unique_ptr<BpfTracer>> BpfTracer::join(const BpfShareOffer&, const BpfTracer&) {
   return Error{Errc::kSystem, "built without BPF"};
 }
-bool BpfTracer::joined() const { return false; }
 
 #else
 
@@ -133,8 +133,8 @@ bool BpfTracer::napi_traced() const { return impl_->napi != NapiProg::kNone; }
 void BpfTracer::register_threads(const std::vector<pid_t>& streams,
                                  const std::vector<pid_t>& foreign) {
   int fd = impl_->map("tid_slot");
-  impl_->streams = std::min(int(streams.size()), kBpfStreamSlots);
-  for (int i = 0; i < impl_->streams; ++i) {
+  int slots = std::min(int(streams.size()), kBpfStreamSlots);
+  for (int i = 0; i < slots; ++i) {
     auto tid = std::uint32_t(streams[std::size_t(i)]), slot = std::uint32_t(impl_->slot_base + i);
     bpf_map_update_elem(fd, &tid, &slot, BPF_ANY);
   }
@@ -196,7 +196,7 @@ void each_key(int fd, Fn&& fn) {
   }
 }
 
-IrqCharge charge_sum(const std::vector<np_charge>& v, std::uint64_t* entries = nullptr) {
+IrqCharge charge_sum(std::span<const np_charge> v, std::uint64_t* entries = nullptr) {
   IrqCharge c;
   for (const auto& x : v) {
     c.ns += x.ns;
@@ -222,24 +222,16 @@ std::vector<IrqCharge> read_slot_map(int fd, int cpus) {
   std::uint32_t count = n, out_batch = 0;
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
   int err = bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), vals.data(), &count, &opts);
-  bool batched = (err == 0 || errno == ENOENT) && count == n;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const np_charge* v = vals.data() + std::size_t(i) * std::size_t(cpus);
-    std::uint32_t key = batched ? keys[i] : i;
-    if (!batched && bpf_map_lookup_elem(fd, &key, vals.data()) != 0) continue;
-    if (!batched) v = vals.data();
-    if (key >= n) continue;
-    for (int c = 0; c < cpus; ++c) {
-      raw[key].ns += v[c].ns;
-      raw[key].count += v[c].count;
-    }
+  auto per_cpu = std::size_t(cpus);
+  if ((err == 0 || errno == ENOENT) && count == n) {
+    for (std::uint32_t i = 0; i < n; ++i)
+      if (keys[i] < n) raw[keys[i]] = charge_sum({vals.data() + i * per_cpu, per_cpu});
+    return raw;
   }
+  for (std::uint32_t key = 0; key < n; ++key)
+    if (bpf_map_lookup_elem(fd, &key, vals.data()) == 0)
+      raw[key] = charge_sum({vals.data(), per_cpu});
   return raw;
-}
-
-void add_to(IrqCharge& into, const IrqCharge& c) {
-  into.ns += c.ns;
-  into.count += c.count;
 }
 
 }  // namespace
@@ -261,7 +253,7 @@ void BpfTracer::read_slots(BpfCounts& out) const {
     for (int s = 0; s < kBpfStreamSlots; ++s) view(s) = at(own + s, cls);
     view(NP_SLOT_REST) = at(rest, cls);
     view(NP_SLOT_PEER) = at(peer, cls);
-    for (int s = 0; s < kBpfStreamSlots; ++s) add_to(view(NP_SLOT_PEER), at(other + s, cls));
+    for (int s = 0; s < kBpfStreamSlots; ++s) view(NP_SLOT_PEER) += at(other + s, cls);
     for (int s = NP_SLOT_IDLE; s < NP_SLOT_COUNT; ++s) view(s) = at(s, cls);
   }
 }

@@ -64,8 +64,6 @@ BpfShareOffer BpfTracer::offer() const {
   return {getpid(), impl_->fds};
 }
 
-bool BpfTracer::joined() const { return impl_->skel == nullptr; }
-
 Expected<std::unique_ptr<BpfTracer>> BpfTracer::join(const BpfShareOffer& offer,
                                                      const BpfTracer& mine) {
   const Impl& own = *mine.impl_;
@@ -73,7 +71,6 @@ Expected<std::unique_ptr<BpfTracer>> BpfTracer::join(const BpfShareOffer& offer,
   UniqueFd pidfd(int(syscall(SYS_pidfd_open, offer.pid, 0)));
   if (!pidfd) return refused(std::string("pidfd_open: ") + std::strerror(errno));
   auto impl = std::make_unique<Impl>();
-  impl->owner = offer.pid;
   impl->cpus = own.cpus;
   impl->napi = own.napi;
   impl->slot_base = NP_GUEST_BASE;

@@ -85,7 +85,6 @@ class BpfTracer {
   // programs is ever written to. This side's threads go to slots of their own in it.
   static Expected<std::unique_ptr<BpfTracer>> join(const BpfShareOffer& offer,
                                                    const BpfTracer& mine);
-  bool joined() const;
   ~BpfTracer();
   BpfTracer(const BpfTracer&) = delete;
   BpfTracer& operator=(const BpfTracer&) = delete;
