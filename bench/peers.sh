@@ -127,10 +127,7 @@ try:
     if tool in ("nicperf", "iperf3"):
         e = json.loads(text)["end"]
         if unit == "tps":
-            tx = sum(s["rr"]["transactions"] for s in e["local"]["streams"] if "rr" in s) \
-                if "local" in e else 0
-            secs = max(s["seconds"] for s in e["local"]["streams"])
-            out(tx / secs)
+            out(e["sum_rr"]["transactions_per_second"])
         else:
             r = e["sum_received"]
             if r["bytes"] == 0:  # e.g. iperf3 3.21's --gsro with -l 64 delivers nothing here
@@ -138,9 +135,14 @@ try:
             out(r["bits_per_second"] / 1e9 if unit == "gbps"
                 else r["bytes"] / int(length) / r["seconds"])
     elif tool.startswith("neper"):
-        m = re.search(r"^throughput=([0-9.e+]+)", text, re.M)
-        v = float(m.group(1))
-        out(v / 1e3 if unit == "gbps" else v)  # tcp_stream reports Mbit/s
+        # neper 1.1: the client's and the server's own figures; tcp_stream's client only writes,
+        # so its local figure is 0 and the server's (remote, bit/s) is the received rate;
+        # tcp_rr's are transactions/s.
+        keys = dict(re.findall(r"^(local_throughput|remote_throughput)=([0-9.e+]+)$", text, re.M))
+        if "remote_throughput" not in keys:
+            raise ValueError("no remote_throughput line in neper's output")
+        v = float(keys["remote_throughput"]) or float(keys.get("local_throughput", 0))
+        out(v / 1e9 if unit == "gbps" else v)
     elif tool.startswith("netperf"):
         out(float(text.strip().splitlines()[-1].split(",")[0]))
 except Exception as ex:  # a failed run is reported, not fatal
