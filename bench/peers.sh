@@ -172,10 +172,11 @@ run_peer() {  # out pin peer args...
         >"$out" 2>"$out.err" || true ;;
     neper:*)
       local t=${peer#neper:} srv
-      "${srv_place[@]}" "$NEPER/$t" -P $PORT_NE -l "$SECONDS_PER_RUN" "$@" >/dev/null 2>&1 &
+      # --nolog: neper otherwise leaves a log file per run in the current directory.
+      "${srv_place[@]}" "$NEPER/$t" --nolog -P $PORT_NE -l "$SECONDS_PER_RUN" "$@" >/dev/null 2>&1 &
       srv=$!
       sleep 0.3
-      "${place[@]}" "$NEPER/$t" -c -H $HOST -P $PORT_NE -l "$SECONDS_PER_RUN" "$@" \
+      "${place[@]}" "$NEPER/$t" --nolog -c -H $HOST -P $PORT_NE -l "$SECONDS_PER_RUN" "$@" \
         >"$out" 2>"$out.err" || true
       wait $srv 2>/dev/null || true ;;
     netperf:*)
