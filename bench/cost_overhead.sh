@@ -113,23 +113,22 @@ def receiver_cpu(w, d, r, level):  # the server's CPU ns per byte (per datagram 
 unit = {"write": "Gbit/s", "udp64": "k datagrams/s", "p2": "Gbit/s"}
 cpu_unit = {"write": "ns/byte", "udp64": "ns/datagram", "p2": "ns/byte"}
 med = statistics.median
+def ratio_to_off(v, base):  # ratio of medians and the per-round range, after a level's figures
+    r = [a / b for a, b in zip(v, base)]
+    return f"   ratio to off {med(v)/med(base):.3f} (per-round {min(r):.3f}-{max(r):.3f})"
 for w in workloads:
     print(f"{w} ({unit[w]}), {rounds} interleaved rounds; busy share before each run: "
           + ", ".join(f"{l} {med(busy(w, l))}%" for l in levels))
     base = [figure(w, d) for d in load(w, "off")]
     for level in levels:
         v = [figure(w, d) for d in load(w, level)]
-        ratio = "" if level == "off" else (
-            f"   ratio to off {med(v)/med(base):.3f} (per-round {min(a/b for a,b in zip(v,base)):.3f}"
-            f"-{max(a/b for a,b in zip(v,base)):.3f})")
+        ratio = "" if level == "off" else ratio_to_off(v, base)
         print(f"  --cost {level:<9} {med(v):9.2f} [{min(v):.2f}-{max(v):.2f}]{ratio}")
     base_cpu = [receiver_cpu(w, d, r, "off") for r, d in enumerate(load(w, "off"), 1)]
     print(f"  receiver CPU ({cpu_unit[w]}, the server process's utime+stime):")
     for level in levels:
         c = [receiver_cpu(w, d, r, level) for r, d in enumerate(load(w, level), 1)]
-        ratio = "" if level == "off" else (
-            f"   ratio to off {med(c)/med(base_cpu):.3f} (per-round {min(a/b for a,b in zip(c,base_cpu)):.3f}"
-            f"-{max(a/b for a,b in zip(c,base_cpu)):.3f})")
+        ratio = "" if level == "off" else ratio_to_off(c, base_cpu)
         print(f"  --cost {level:<9} {med(c):9.3f} [{min(c):.3f}-{max(c):.3f}]{ratio}")
     for level in levels:
         if level == "off": continue
