@@ -52,6 +52,7 @@ class QueueWorker {
   void note_arrivals(Nanos now);
   bool must_deliver(Nanos now) const;
   void deliver(Nanos now);
+  void count_device_drops(Nanos now, bool idle);
   bool write_frame(const DescRing::Frame& f);
   void wait(Nanos now);
   std::span<const std::uint8_t> linear(const DescRing::Frame& f);
@@ -73,7 +74,8 @@ class QueueWorker {
   Link link_;
   RssTable rss_;
   std::uint64_t device_drops_ = 0;  // the source port's rx_dropped() when last counted
-  std::size_t noted_ = 0;           // frames at the ring's front that reached the RX side
+  Nanos drops_read_at_ = 0;
+  std::size_t noted_ = 0;  // frames at the ring's front that reached the RX side
   QueueCounters counters_;
   Counter steered_;  // frames RSS sent to another queue than the one they were read from
   std::vector<iovec> iov_;

@@ -1,7 +1,7 @@
 // A port on one queue of a veth through an AF_XDP socket (libxdp, copy mode, native XDP): the
 // UMEM is the DMA region; half its frames feed the fill ring (the RX descriptors handed to the
 // kernel), half carry transmits until the completion ring gives them back. Frames move in batches
-// per wake-up; the kernel is kicked only when the rings' need-wakeup flags ask for it.
+// per wake-up, with one sendto per batch of transmits (copy mode sends nowhere else).
 #pragma once
 
 #include <xdp/xsk.h>
@@ -45,6 +45,7 @@ class XskPort final : public Port {
  private:
   XskPort() = default;
   Status setup(const std::string& ifname, unsigned queue);
+  Status open_tx(const std::string& ifname, unsigned queue);
   void flush_locked();
   void kick();
   void reclaim();
@@ -54,7 +55,10 @@ class XskPort final : public Port {
   std::size_t area_size_ = 0;
   xsk_umem* umem_ = nullptr;
   xsk_socket* xsk_ = nullptr;
-  int fd_ = -1;
+  int fd_ = -1;     // the RX socket (libxdp's, in the XSKMAP), UMEM owner
+  int tx_fd_ = -1;  // the TX socket, sharing its UMEM and queue
+  std::uint8_t* tx_map_ = nullptr;
+  std::size_t tx_map_size_ = 0;
   xsk_ring_prod fill_{}, tx_{};
   xsk_ring_cons comp_{}, rx_{};
   // Receive side, its one thread: descriptors peeked [rx_idx_, rx_idx_ + rx_got_), used rx_used_.
