@@ -68,13 +68,10 @@ Status XskPort::setup(const std::string& ifname, unsigned queue) {
   }
   xsk_socket_config cfg{};
   cfg.rx_size = ring;
-  cfg.tx_size = ring;
   cfg.xdp_flags = XDP_FLAGS_DRV_MODE;
-  // No XDP_USE_NEED_WAKEUP: in copy mode the kernel keeps the TX flag raised for good, and with
-  // it every poll() of the socket transmits too. The other direction's thread polls this socket
-  // for its RX frames, so it took the socket's mutex against this one's sendto (7% of the CPU
-  // spinning in mutex_spin_on_owner in a TCP profile). Without the flag poll() only polls, and
-  // the fill ring needs no kick in copy mode either: the XDP program fills from it itself.
+  // No XDP_USE_NEED_WAKEUP: in copy mode the flags would say nothing. The kernel fills RX
+  // buffers from the fill ring inside the XDP program's redirect, with no kick, and transmits
+  // only in sendto (or poll), so every TX batch needs its sendto anyway (see open_tx).
   cfg.bind_flags = XDP_COPY;
   if (int rc = xsk_socket__create(&xsk_, ifname.c_str(), queue, umem_, &rx_, nullptr, &cfg);
       rc != 0) {
