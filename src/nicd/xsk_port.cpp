@@ -69,10 +69,10 @@ Status XskPort::setup(const std::string& ifname, unsigned queue) {
   xsk_socket_config cfg{};
   cfg.rx_size = ring;
   cfg.xdp_flags = XDP_FLAGS_DRV_MODE;
-  // No XDP_USE_NEED_WAKEUP: in copy mode the flags would say nothing. The kernel fills RX
-  // buffers from the fill ring inside the XDP program's redirect, with no kick, and transmits
-  // only in sendto (or poll), so every TX batch needs its sendto anyway (see open_tx).
-  cfg.bind_flags = XDP_COPY;
+  // The wake-up flags decide the kicks (the transmit socket shares them through the UMEM's
+  // pool). In copy mode the TX flag stays raised, since the kernel transmits only in sendto, and
+  // the fill ring's never is: the XDP program takes buffers from it itself.
+  cfg.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
   if (int rc = xsk_socket__create(&xsk_, ifname.c_str(), queue, umem_, &rx_, nullptr, &cfg);
       rc != 0) {
     return Error{Errc::kSystem,
@@ -173,6 +173,9 @@ void XskPort::end_receive() {
   rx_idx_ += rx_used_;
   rx_got_ -= rx_used_;
   rx_used_ = 0;
+  if (xsk_ring_prod__needs_wakeup(&fill_)) {
+    recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+  }
 }
 
 bool XskPort::send(std::span<const iovec> frame, std::size_t len) {
@@ -214,10 +217,10 @@ void XskPort::flush_locked() {
   reclaim();
 }
 
-// Copy mode transmits only inside sendto, a bounded batch (32) per call: kick until the ring is
+// Copy mode transmits inside sendto, a bounded batch (32) per call: kick until the ring is
 // drained.
 void XskPort::kick() {
-  for (int i = 0; i < 256; ++i) {
+  for (int i = 0; i < 256 && xsk_ring_prod__needs_wakeup(&tx_); ++i) {
     if (__atomic_load_n(tx_.consumer, __ATOMIC_ACQUIRE) == *tx_.producer) return;
     if (sendto(tx_fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) continue;
     if (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS) return;

@@ -1,7 +1,8 @@
 // A port on one queue of a veth through an AF_XDP socket (libxdp, copy mode, native XDP): the
 // UMEM is the DMA region; half its frames feed the fill ring (the RX descriptors handed to the
 // kernel), half carry transmits until the completion ring gives them back. Frames move in batches
-// per wake-up, with one sendto per batch of transmits (copy mode sends nowhere else).
+// per wake-up; the kernel is kicked only when the rings' need-wakeup flags ask for it (in copy
+// mode: a sendto per batch of transmits, through a socket of their own).
 #pragma once
 
 #include <xdp/xsk.h>
