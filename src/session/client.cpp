@@ -210,8 +210,9 @@ Status open_data_connections(EventLoop& loop, SideRun& run, const asio::ip::tcp:
   return ok();
 }
 
-int session_exit(const Status& setup, Reporter& reporter, const Report& report, int ran_code) {
+int session_exit(const Status& setup, Reporter& reporter, Report& report, int ran_code) {
   if (setup) return ran_code;
+  report.error = setup.error();  // for a caller that reads the report (a sweep's failed step)
   reporter.on_error(report, setup.error());
   return exit_code(setup.error().code);
 }

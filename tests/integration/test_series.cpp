@@ -63,3 +63,18 @@ TEST_CASE("series: SIGTERM during a --sweep-rate step stops the sweep and exits 
   CHECK(points.size() < 4);
   CHECK(points[0]["delivered"].get<std::uint64_t>() > 0);
 }
+
+TEST_CASE("series: a --sweep-rate step that cannot start names why in its point and row") {
+  Server s;
+  // --nic with no daemon on the socket: every step fails before its test runs.
+  auto c = start_client(s, {"-u", "-l", "64", "-t", "1", "--sweep-rate", "1k:2k:2", "--nic",
+                            "/nonexistent/nicperf-nicd.sock", "-J"});
+  CHECK(c->wait(30) != 0);
+  json j = c->json();
+  const json& points = j["sweep"]["points"];
+  REQUIRE(points.size() == 2);
+  for (const json& p : points) {
+    CHECK(p["exit_code"].get<int>() != 0);
+    CHECK(p.value("error", "").find("no nicperf-nicd answers") != std::string::npos);
+  }
+}

@@ -87,7 +87,7 @@ Status open_data_connections(EventLoop& loop, SideRun& run, const asio::ip::tcp:
                              const std::function<int(int connection)>& stream_of = nullptr);
 // A client session's exit code: a failure before the test ran is reported here; a test that
 // ran has reported itself and left ran_code.
-int session_exit(const Status& setup, Reporter& reporter, const Report& report, int ran_code);
+int session_exit(const Status& setup, Reporter& reporter, Report& report, int ran_code);
 // Ends a client's test: the error (if any), the thresholds, the report; returns the exit code.
 int finish_client_report(Report& report, Reporter& reporter, const Expectations& expect,
                          const Error& error);
