@@ -14,11 +14,16 @@
 #   udp-small         received frame rate of 64-byte UDP datagrams with Debian's iperf3
 #                     (-u -l 64 -b 0: the same generator on both sides of the   target >= 0.8
 #                     comparison, so only the NIC under it differs)
+#   udp-small-batch   the same with nicperf sending with sendmmsg and receiving
+#                     with recvmmsg (16 per call): iperf3's receiver, a read
+#                     per datagram, starves first, hiding what the NIC carries   target >= 0.8
 # Environment: BUILD_DIR (default ROOT/build), NICD_ARGS (extra args for 'nicperf-nicd up',
 # e.g. "--rx-usecs 0 --irq-cpus 1"), CLIENT_ARGS (extra args for every nicperf client, nicd and
 # veth alike, e.g. "-A 0/1"), NO_BUILD=1 (skip the build when both binaries exist),
 # BACKENDS (default "tap xdp"; xdp runs with --tso off, and a scenario it refuses is a row
 # saying why).
+# Each run records the CPU time stolen by the hypervisor; runs over STEAL_MARK % (default 5) are
+# marked '!'.
 # Needs root (namespaces). Exits 0 whether or not targets are met; 1 when something failed to
 # run, 2 on usage (or not root, or a missing package it may not install).
 set -euo pipefail
@@ -26,10 +31,12 @@ SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 ARGS=("$@")
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. bench/cpu_stat.sh
+STEAL_MARK=${STEAL_MARK:-5}
 
-ALL_SCENARIOS="tcp-offloads-on,tcp-offloads-off,udp-small"
+ALL_SCENARIOS="tcp-offloads-on,tcp-offloads-off,udp-small,udp-small-batch"
 ROUNDS=3 SECS=5 SCENARIOS=$ALL_SCENARIOS
-usage() { sed -n '2,23p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$SELF" | sed 's/^# \{0,1\}//'; }
 while getopts "r:t:s:h" opt; do
   case $opt in
     r) ROUNDS=$OPTARG ;; t) SECS=$OPTARG ;; s) SCENARIOS=$OPTARG ;;
@@ -245,6 +252,23 @@ PY
   fi
 }
 
+# One batched UDP run: nicperf -s -1 in SRV_NS, nicperf -u -l 64 -b 0 with sendmmsg and recvmmsg
+# in CLI_NS; sets RESULT to "kpps loss%" from the receiver's own figures.
+nicperf_udp_run() {  # nicperf_udp_run CLI_NS SRV_NS SRV_ADDR TAG
+  local log="$work/$4.srv.log" json="$work/$4.json" err="$work/$4.err"
+  next_port
+  "$NICPERF" -s --netns "$2" -p "$port" -1 >"$log" 2>&1 &
+  srv_pid=$!
+  wait_listen "$2" "$port" "$log"
+  timeout --foreground -k 5 $((SECS + 40)) \
+    "$NICPERF" -c "$3" -p "$port" --netns "$1" -u -l 64 -b 0 --mode sendmmsg --recv-mode recvmmsg \
+    -t "$SECS" --cost off -J "${client_extra[@]}" >"$json" 2>"$err" ||
+    fail "nicperf client $1 -> $3:$port failed" "$err" "$json" "$log"
+  wait_server_exit
+  RESULT=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["end"]["sum_received"]
+print(s["bytes"] / 64 / s["seconds"] / 1e3, s["lost_percent"])' "$json" 2>>"$err") ||
+    fail "no end.sum_received in $4's JSON" "$err" "$json"
+}
 # One TCP run: nicperf -s -1 in SRV_NS, the client in CLI_NS; sets RESULT to Gbit/s. (The runs
 # set a global rather than print: a $(...) subshell would hide srv_pid from the cleanup trap.)
 tcp_run() {  # tcp_run CLI_NS SRV_NS SRV_ADDR TAG
@@ -336,11 +360,12 @@ for sc in "${scenario_list[@]}"; do
     tcp-offloads-on) up_args=() target=0.8 unit="Gbit/s" run=tcp_run ;;
     tcp-offloads-off) up_args=(--tso off --gro off) target=0.5 unit="Gbit/s" run=tcp_run ;;
     udp-small) up_args=() target=0.8 unit="kpps" run=udp_run ;;
+    udp-small-batch) up_args=() target=0.8 unit="kpps" run=nicperf_udp_run ;;
   esac
   for be in "${backends[@]}"; do
     be_args=(--backend "$be")
     # The xdp backend carries MTU frames: it takes --tso off, and refuses a scenario needing on.
-    [ "$be" = xdp ] && [ "$sc" = udp-small ] && be_args+=(--tso off)
+    [ "$be" = xdp ] && [[ "$sc" == udp-small* ]] && be_args+=(--tso off)
     nicd_up "${up_args[@]}" "${be_args[@]}"
     if [ -n "$REFUSED" ]; then
       echo "## $sc on $be: refused: $REFUSED"
@@ -358,17 +383,23 @@ for sc in "${scenario_list[@]}"; do
     for r in $(seq "$ROUNDS"); do
       busy_n=$(busy_share)
       "$NICD" --socket "$SOCK" reset >/dev/null 2>&1 || true
+      a=$(cpu_line)
       $run "$NICD_CLI" "$NICD_SRV" "$NICD_SRV_ADDR" "$tag.nicd.$r"; n=$RESULT
+      steal_n=$(steal_share "$a" "$(cpu_line)")
       cpf=$(nicd_ns_per_frame)
       busy_v=$(busy_share)
+      a=$(cpu_line)
       $run "$VETH_CLI" "$VETH_SRV" "$VETH_SRV_ADDR" "$tag.veth.$r"; v=$RESULT
+      steal_v=$(steal_share "$a" "$(cpu_line)")
+      mark_n=$(awk -v s="$steal_n" -v m="$STEAL_MARK" 'BEGIN { print (s > m) ? "!" : " " }')
+      mark_v=$(awk -v s="$steal_v" -v m="$STEAL_MARK" 'BEGIN { print (s > m) ? "!" : " " }')
       echo "${n%% *}" >>"$work/$tag.nicd"; echo "${v%% *}" >>"$work/$tag.veth"; echo "$cpf" >>"$work/$tag.cpf"
-      if [ "$run" = udp_run ]; then
-        printf "%-17s %-4s round %d  nicd %9.1f kpps (lost %5.1f%%, %5.0f ns/frame, busy-before %3s%%)   veth %9.1f kpps (lost %5.1f%%, busy-before %3s%%)\n" \
-          "$sc" "$be" "$r" "${n% *}" "${n#* }" "$cpf" "$busy_n" "${v% *}" "${v#* }" "$busy_v"
+      if [ "$unit" = kpps ]; then
+        printf "%-17s %-4s round %d  nicd %9.1f kpps (lost %5.1f%%, %5.0f ns/frame, busy-before %3s%%, steal %4s%%)%s  veth %9.1f kpps (lost %5.1f%%, busy-before %3s%%, steal %4s%%)%s\n" \
+          "$sc" "$be" "$r" "${n% *}" "${n#* }" "$cpf" "$busy_n" "$steal_n" "$mark_n" "${v% *}" "${v#* }" "$busy_v" "$steal_v" "$mark_v"
       else
-        printf "%-17s %-4s round %d  nicd %7.2f Gbit/s (%5.0f ns/frame, busy-before %3s%%)   veth %7.2f Gbit/s (busy-before %3s%%)\n" \
-          "$sc" "$be" "$r" "$n" "$cpf" "$busy_n" "$v" "$busy_v"
+        printf "%-17s %-4s round %d  nicd %7.2f Gbit/s (%5.0f ns/frame, busy-before %3s%%, steal %4s%%)%s  veth %7.2f Gbit/s (busy-before %3s%%, steal %4s%%)%s\n" \
+          "$sc" "$be" "$r" "$n" "$cpf" "$busy_n" "$steal_n" "$mark_n" "$v" "$busy_v" "$steal_v" "$mark_v"
       fi
     done
     nicd_down

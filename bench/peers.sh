@@ -88,7 +88,7 @@ else
   cases+=("udp-rr|--rr -u|skip:iperf3 has no request/response (give NETPERF=dir)|-|tps|1")
 fi
 
-cpu_line() { head -1 /proc/stat; }
+. bench/cpu_stat.sh  # the cwd is the repo root from here on
 busy_share() {  # % of the last 0.5 s the CPUs were busy (steal counts as busy)
   local a b
   a=$(cpu_line); sleep 0.5; b=$(cpu_line)
@@ -97,14 +97,6 @@ import sys
 a=[int(x) for x in sys.argv[1].split()[1:]]; b=[int(x) for x in sys.argv[2].split()[1:]]
 d=[y-x for x,y in zip(a,b)]; idle=d[3]+d[4]; tot=sum(d) or 1
 print(round(100*(tot-idle)/tot))
-PY
-}
-steal_share() {  # % of CPU time stolen between two /proc/stat cpu lines
-  python3 - "$1" "$2" <<'PY'
-import sys
-a=[int(x) for x in sys.argv[1].split()[1:]]; b=[int(x) for x in sys.argv[2].split()[1:]]
-d=[y-x for x,y in zip(a,b)]; tot=sum(d) or 1
-print(f"{100*(d[7] if len(d)>7 else 0)/tot:.1f}")
 PY
 }
 wait_idle() {  # bounded: up to 10 tries, then the run goes ahead marked busy
