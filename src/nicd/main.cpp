@@ -149,7 +149,7 @@ int run_query(const std::string& socket, const std::string& cmd, bool json) {
 
 struct UpStrings {
   std::string both, cli, srv;
-  std::string backend = "tap";  // parsed with the other strings
+  std::string backend = "auto";  // parsed with the other strings
 };
 
 // --cli-irq-cpus and --srv-irq-cpus override --irq-cpus for their host.
@@ -169,7 +169,8 @@ Status fill_cpus(const UpStrings& in, NicdConfig& c) {
 void add_up_options(CLI::App* up, NicdConfig& c, bool& foreground, std::string& rate,
                     std::string& tso, std::string& gro, UpStrings& cpus) {
   up->add_option("--backend", cpus.backend,
-                 "tap: TAP devices; xdp: veths and AF_XDP sockets (MTU frames, --tso off)")
+                 "tap: TAP devices; xdp: veths and AF_XDP sockets (MTU frames, --tso off); "
+                 "auto: xdp where it can carry the frames, tap otherwise")
       ->capture_default_str();
   up->add_option("--queues", c.queues, "queues per direction (1-16)")->capture_default_str();
   up->add_option("--ring", c.settings.ring, "descriptors per ring")->capture_default_str();
@@ -233,9 +234,14 @@ int main(int argc, char** argv) {
       if (auto s = apply_setting(config.settings, key, value); !s) return fail(s.error());
     }
     if (auto s = fill_cpus(cpus, config); !s) return fail(s.error());
-    auto backend = parse_backend(cpus.backend);
-    if (!backend) return fail(backend.error());
-    config.backend = *backend;
+    if (cpus.backend == "auto") {
+      config.backend_auto = true;
+      config.backend = auto_backend(config);
+    } else {
+      auto backend = parse_backend(cpus.backend);
+      if (!backend) return fail(backend.error());
+      config.backend = *backend;
+    }
     return run_up(config, foreground);
   }
   if (down->parsed()) return run_down(config.socket, config);

@@ -24,11 +24,16 @@
 namespace nicperf::nic {
 
 enum class Backend { kTap, kXdp };
-const char* backend_name(Backend b);  // "tap", "xdp"
-Expected<Backend> parse_backend(const std::string& name);
+const char* backend_name(Backend b);                       // "tap", "xdp"
+Expected<Backend> parse_backend(const std::string& name);  // "tap" or "xdp"
+struct NicdConfig;
+// `up --backend auto` (the default): the backend bench/nicd_vs_veth.sh measured faster for
+// the frames `c` asks for, where this build and `c` allow it.
+Backend auto_backend(const NicdConfig& c);
 
 struct NicdConfig {
   Backend backend = Backend::kTap;
+  bool backend_auto = false;  // picked by auto_backend(), said so in `info`
   unsigned queues = 1;
   unsigned mtu = 1500;
   NicSettings settings;

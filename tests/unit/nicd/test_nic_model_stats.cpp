@@ -277,6 +277,21 @@ json stats_reply() {
 
 }  // namespace
 
+TEST_CASE("nicd: --backend auto picks xdp only for frames it can carry, in a build that has it") {
+  NicdConfig c;
+  c.settings.tso = true;  // super-frames: only a TAP carries them
+  CHECK(auto_backend(c) == Backend::kTap);
+  c.settings.tso = false;
+#ifdef NICPERF_HAVE_XDP
+  CHECK(auto_backend(c) == Backend::kXdp);
+#else
+  CHECK(auto_backend(c) == Backend::kTap);
+#endif
+  c.mtu = 9000;  // above a page per frame
+  CHECK(auto_backend(c) == Backend::kTap);
+  CHECK(parse_backend("auto").error().message.find("auto, tap or xdp") != std::string::npos);
+}
+
 TEST_CASE("nic model: nic_stats_from_json reads the daemon's stats and totals them") {
   auto s = nic_stats_from_json(stats_reply());
   REQUIRE(s);
