@@ -252,36 +252,35 @@ PY
   fi
 }
 
-# One batched UDP run: nicperf -s -1 in SRV_NS, nicperf -u -l 64 -b 0 with sendmmsg and recvmmsg
-# in CLI_NS; sets RESULT to "kpps loss%" from the receiver's own figures.
-nicperf_udp_run() {  # nicperf_udp_run CLI_NS SRV_NS SRV_ADDR TAG
-  local log="$work/$4.srv.log" json="$work/$4.json" err="$work/$4.err"
+# One nicperf run: nicperf -s -1 in SRV_NS, the client with ARGS in CLI_NS, its -J document in
+# $work/TAG.json. (The runs set globals rather than print: a $(...) subshell would hide srv_pid
+# from the cleanup trap.)
+nicperf_run() {  # nicperf_run CLI_NS SRV_NS SRV_ADDR TAG ARGS...
+  local cli=$1 srv=$2 addr=$3 tag=$4
+  shift 4
+  local log="$work/$tag.srv.log" json="$work/$tag.json" err="$work/$tag.err"
   next_port
-  "$NICPERF" -s --netns "$2" -p "$port" -1 >"$log" 2>&1 &
+  "$NICPERF" -s --netns "$srv" -p "$port" -1 >"$log" 2>&1 &
   srv_pid=$!
-  wait_listen "$2" "$port" "$log"
+  wait_listen "$srv" "$port" "$log"
   timeout --foreground -k 5 $((SECS + 40)) \
-    "$NICPERF" -c "$3" -p "$port" --netns "$1" -u -l 64 -b 0 --mode sendmmsg --recv-mode recvmmsg \
-    -t "$SECS" --cost off -J "${client_extra[@]}" >"$json" 2>"$err" ||
-    fail "nicperf client $1 -> $3:$port failed" "$err" "$json" "$log"
+    "$NICPERF" -c "$addr" -p "$port" --netns "$cli" -t "$SECS" --cost off -J "$@" "${client_extra[@]}" \
+    >"$json" 2>"$err" || fail "nicperf client $cli -> $addr:$port failed" "$err" "$json" "$log"
   wait_server_exit
-  RESULT=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["end"]["sum_received"]
-print(s["bytes"] / 64 / s["seconds"] / 1e3, s["lost_percent"])' "$json" 2>>"$err") ||
-    fail "no end.sum_received in $4's JSON" "$err" "$json"
 }
-# One TCP run: nicperf -s -1 in SRV_NS, the client in CLI_NS; sets RESULT to Gbit/s. (The runs
-# set a global rather than print: a $(...) subshell would hide srv_pid from the cleanup trap.)
+# TCP: RESULT is Gbit/s.
 tcp_run() {  # tcp_run CLI_NS SRV_NS SRV_ADDR TAG
-  local log="$work/$4.srv.log" json="$work/$4.json" err="$work/$4.err"
-  next_port
-  "$NICPERF" -s --netns "$2" -p "$port" -1 >"$log" 2>&1 &
-  srv_pid=$!
-  wait_listen "$2" "$port" "$log"
-  timeout --foreground -k 5 $((SECS + 40)) \
-    "$NICPERF" -c "$3" -p "$port" --netns "$1" -t "$SECS" --cost off -J "${client_extra[@]}" >"$json" 2>"$err" ||
-    fail "nicperf client $1 -> $3:$port failed" "$err" "$json" "$log"
-  wait_server_exit
-  RESULT=$(tcp_gbps "$json" 2>>"$err") || fail "no end.sum_received.bits_per_second in $4's JSON" "$err" "$json"
+  nicperf_run "$@"
+  RESULT=$(tcp_gbps "$work/$4.json" 2>>"$work/$4.err") ||
+    fail "no end.sum_received.bits_per_second in $4's JSON" "$work/$4.err" "$work/$4.json"
+}
+# 64-byte UDP sent with sendmmsg and received with recvmmsg: RESULT is "kpps loss%", from the
+# receiver's own figures.
+nicperf_udp_run() {  # nicperf_udp_run CLI_NS SRV_NS SRV_ADDR TAG
+  nicperf_run "$@" -u -l 64 -b 0 --mode sendmmsg --recv-mode recvmmsg
+  RESULT=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["end"]["sum_received"]
+print(s["bytes"] / 64 / s["seconds"] / 1e3, s["lost_percent"])' "$work/$4.json" 2>>"$work/$4.err") ||
+    fail "no end.sum_received in $4's JSON" "$work/$4.err" "$work/$4.json"
 }
 # One UDP run: iperf3 -s -1 in SRV_NS, iperf3 -u -l 64 -b 0 in CLI_NS; sets RESULT to "kpps loss%".
 udp_run() {  # udp_run CLI_NS SRV_NS SRV_ADDR TAG
