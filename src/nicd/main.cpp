@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
+#include <string_view>
 #include <thread>
 
 #include "nicd/nicd.hpp"
@@ -20,7 +21,10 @@ using namespace nicperf::nic;
 namespace {
 
 int fail(const Error& e) {
-  std::cerr << "nicperf-nicd: error: " << e.message << "\n";
+  // The control client names the daemon in its errors, for nicperf's; here it already is named.
+  std::string_view msg = e.message;
+  if (msg.starts_with("nicperf-nicd: ")) msg.remove_prefix(14);
+  std::cerr << "nicperf-nicd: error: " << msg << "\n";
   return exit_code(e.code);
 }
 
