@@ -52,9 +52,8 @@ std::optional<std::string> xdp_refusal(const NicdConfig& c) {
 std::string backend_choice(const NicdConfig& c) {
   if (!c.backend_auto) return std::string("--backend ") + backend_name(c.backend);
   if (c.backend == Backend::kXdp) {
-    return "auto: xdp, since the frames are MTU-sized (--tso off); bench/nicd_vs_veth.sh "
-           "measured it 3.4x the tap backend on TCP with offloads off and 2.5x on batched "
-           "64-byte UDP";
+    return "auto: xdp, since the frames are MTU-sized (--tso off), where bench/nicd_vs_veth.sh "
+           "measured it faster than the tap backend (see nicperf-nicd(8), BACKENDS)";
   }
 #ifndef NICPERF_HAVE_XDP
   return "auto: tap, the only backend of this build (no libxdp)";

@@ -214,9 +214,9 @@ void QueueWorker::deliver(Nanos now) {
   coalescer_.fired(now);
 }
 
-// The device's own drop count is a system call on xdp that takes the socket's mutex, which the
-// other direction's sendto holds while the host's stack runs: read at most once a millisecond
-// while frames flow, and always before the thread sleeps, so `stats` of a quiet NIC is exact.
+// The device's own drop count is a system call on xdp (XDP_STATISTICS, under the socket's
+// mutex): read at most once a millisecond while frames flow instead of once per interrupt, and
+// always before the thread sleeps, so `stats` of a quiet NIC is exact.
 void QueueWorker::count_device_drops(Nanos now, bool idle) {
   if (!idle && now - drops_read_at_ < 1'000'000) return;
   drops_read_at_ = now;
