@@ -167,7 +167,41 @@ void crash_test(const Backend& b) {
   CHECK(prog_gone(prog));
 }
 
+// RSS over two queues: sixteen flows (all on one queue by chance: 2 in 65536) spread over both
+// receive queues, each direction; the replies hash as their flow's data, so the ACK direction
+// spreads too. Everything still arrives, and the device drops stay within the backend's share.
+void rss_test(const Backend& b) {
+  if (!can_run(b)) return;
+  Nic nic;
+  std::vector<std::string> up = b.up;
+  up.insert(up.end(), {"--queues", "2"});
+  REQUIRE(nic.up(up));
+  auto report = run_test(nic, {"-t", "2", "-P", "16"});
+  REQUIRE(report["end"].contains("nic"));
+  CHECK(report["end"]["sum_received"]["bytes"].get<std::uint64_t>() > 0);
+  for (const char* dir : {"cli_to_srv", "srv_to_cli"}) {
+    const auto& queues = report["end"]["nic"]["directions"][dir]["queues"];
+    REQUIRE(queues.size() == 2);
+    for (const auto& q : queues) {
+      INFO(dir << " queue " << q["queue"]);
+      CHECK(q["frames"].get<std::uint64_t>() > 0);
+    }
+  }
+  const auto& fwd = forward_total(report);
+  CHECK(fwd["drops"].get<double>() <= b.drop_share * fwd["frames"].get<double>());
+}
+
 }  // namespace
+
+TEST_CASE("nicd: RSS spreads sixteen flows over two queues in both directions" *
+          doctest::test_suite("root")) {
+  rss_test(kTap);
+}
+
+TEST_CASE("nicd xdp: RSS spreads sixteen flows over two queues in both directions" *
+          doctest::test_suite("root")) {
+  rss_test(kXdp);
+}
 
 TEST_CASE("nicd: a verified test through the NIC, its counters, live coalescing, clean down" *
           doctest::test_suite("root")) {
