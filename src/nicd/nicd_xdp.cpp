@@ -1,7 +1,7 @@
 // The xdp backend's devices: per side a veth pair, one end in the side's namespace with its
 // address, the other in nicd's own namespace (<cli-ns>-nicd, so nothing lands in the root one)
-// with one port (a receiving and a transmitting AF_XDP socket on one UMEM) per queue. Deleting that namespace removes both ends and detaches the
-// XDP programs, also after a crash.
+// with one port (a receiving and a transmitting AF_XDP socket on one UMEM) per queue. Deleting that
+// namespace removes both ends and detaches the XDP programs, also after a crash.
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <net/if.h>
