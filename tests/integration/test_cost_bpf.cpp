@@ -86,7 +86,13 @@ bool close_share(const json& a, const json& b, const char* what) {
   auto n = a[what]["count"].get<double>(), m = b[what]["count"].get<double>();
   MESSAGE(std::string(what) << ": bpf " << x << " ns in " << n << ", ring " << y << " ns in " << m);
   // The two windows open and close a few microseconds apart: the events open at the edges.
-  return y > 0 && std::abs(x / y - 1) <= 0.05 && std::abs(n - m) <= 16 + 0.01 * std::max(n, m);
+  // Each tracer stamps an event in its own probe, and the kernel runs the other tracer's probe
+  // between the two stamps at one end: each event's time differs by about one probe's run.
+  // Where interrupts are costly to re-enable (a paravirtualized guest, as here on some hosts)
+  // a perf ring record took 150-450 ns, which on 2.5-us stream events is 6-17%: allow 500 ns
+  // an event beside the 5%.
+  double slack = 0.05 * y + 500.0 * std::max(n, m);
+  return y > 0 && std::abs(x - y) <= slack && std::abs(n - m) <= 16 + 0.01 * std::max(n, m);
 }
 
 }  // namespace
