@@ -48,19 +48,19 @@ std::optional<std::string> xdp_refusal(const NicdConfig& c) {
   return std::nullopt;
 }
 
+// Why xdp cannot carry what `c` asks for, whatever backend `c` names.
+std::optional<std::string> xdp_refusal_for(const NicdConfig& c) {
+  NicdConfig x = c;
+  x.backend = Backend::kXdp;
+  return xdp_refusal(x);
+}
+
 // Why this backend runs, for `info`.
 std::string backend_choice(const NicdConfig& c) {
   if (!c.backend_auto) return std::string("--backend ") + backend_name(c.backend);
-  if (c.backend == Backend::kXdp) {
-    return "auto: xdp, since the frames are MTU-sized (--tso off), where bench/nicd_vs_veth.sh "
-           "measured it faster than the tap backend (see nicperf-nicd(8), BACKENDS)";
-  }
-#ifndef NICPERF_HAVE_XDP
-  return "auto: tap, the only backend of this build (no libxdp)";
-#endif
-  if (c.settings.tso) return "auto: tap, since --tso on passes super-frames, which xdp cannot";
-  return "auto: tap, since --mtu " + std::to_string(c.mtu) + " is above xdp's " +
-         std::to_string(kXdpMaxMtu);
+  if (auto why = xdp_refusal_for(c)) return "auto: tap, since " + *why;
+  return "auto: xdp, since the frames are MTU-sized (--tso off), where bench/nicd_vs_veth.sh "
+         "measured it faster than the tap backend (see nicperf-nicd(8), BACKENDS)";
 }
 
 nlohmann::json backend_info(const NicdConfig& c) {
@@ -87,9 +87,7 @@ nlohmann::json backend_info(const NicdConfig& c) {
 const char* backend_name(Backend b) { return b == Backend::kTap ? "tap" : "xdp"; }
 
 Backend auto_backend(const NicdConfig& c) {
-  NicdConfig x = c;
-  x.backend = Backend::kXdp;
-  return xdp_refusal(x) ? Backend::kTap : Backend::kXdp;
+  return xdp_refusal_for(c) ? Backend::kTap : Backend::kXdp;
 }
 
 Expected<Backend> parse_backend(const std::string& name) {
