@@ -150,6 +150,38 @@ inline int free_port() {
   return ntohs(a.sin_port);
 }
 
+// Whether a TCP socket listens on `port` in the network namespace of process `pid` (0: this
+// one), from /proc/PID/net/tcp and tcp6: the local address's port in hex, state 0A. A server
+// announcing its port on stderr, or a one-shot one, is waited for this way without a connection
+// that would use it up.
+inline bool listening(int port, pid_t pid = 0) {
+  char want[8];
+  snprintf(want, sizeof want, ":%04X", port);
+  std::string proc = pid ? "/proc/" + std::to_string(pid) : std::string("/proc/self");
+  for (const char* file : {"/net/tcp", "/net/tcp6"}) {
+    std::istringstream in(slurp(proc + file));
+    std::string line, slot, local, remote, state;
+    std::getline(in, line);  // the header
+    while (in >> slot >> local >> remote >> state) {
+      std::getline(in, line);
+      if (state == "0A" && local.size() >= 5 && local.compare(local.size() - 5, 5, want) == 0)
+        return true;
+    }
+  }
+  return false;
+}
+
+// Waits until a server (any program; `pid` names its namespace) listens on `port`; false if it
+// does not within `seconds`.
+inline bool wait_listening(int port, pid_t pid = 0, double seconds = 10) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!listening(port, pid)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 // Waits until `text` shows in the process's output.
 inline bool wait_for_output(Proc& p, const std::string& text, double seconds = 5) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);

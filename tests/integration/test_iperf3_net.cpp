@@ -182,7 +182,7 @@ TEST_CASE("-L: the IPv6 data connections carry the flow label on the wire" *
     CHECK(c.wait(30) == 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     CHECK(cap.matching() >= 5);  // the data segments (64 KB each on lo), both streams
-    CHECK(cap.others() > 0);      // the control connection keeps the kernel's own label
+    CHECK(cap.others() > 0);     // the control connection keeps the kernel's own label
   }
   harness::Server dual;  // reached over IPv4: -L is refused once the address is known
   harness::check_usage_error({"-c", "127.0.0.1", "-p", dual.port_arg(), "-L", "5", "-t", "1"});

@@ -117,9 +117,10 @@ TEST_CASE("--extra-data: nicperf's -J keeps it at the top level, with or without
 TEST_CASE("a stock client's --extra-data is kept in nicperf -s -J's report") {
   if (!have_iperf3()) return;
   // -J's server announces its port on stderr, so harness::Server cannot read it: a fixed one.
-  std::string port = std::to_string(harness::free_port());
+  int free = harness::free_port();
+  std::string port = std::to_string(free);
   Proc s({"-s", "-1", "-J", "-p", port});
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  REQUIRE(harness::wait_listening(free));
   Proc c(kIperf3, {"-c", "127.0.0.1", "-p", port, "-n", "1M", "--extra-data", "rack 7"});
   CHECK(c.wait(30) == 0);
   CHECK(s.wait(30) == 0);

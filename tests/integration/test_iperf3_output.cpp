@@ -155,9 +155,10 @@ TEST_CASE("-F sends a file of odd size and ends at its size, -R -F writes what a
 TEST_CASE("-F's bytes arrive as they are in the file: a stock iperf3 -s -F writes them") {
   if (!harness::have_iperf3()) return;
   std::string in = file_with(777777), out = harness::temp_path();
-  std::string port = std::to_string(harness::free_port());
+  int free = harness::free_port();
+  std::string port = std::to_string(free);
   Proc srv(harness::kIperf3, {"-s", "-1", "-p", port, "-F", out});
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  REQUIRE(harness::wait_listening(free));
   Proc c({"-c", "127.0.0.1", "-p", port, "--iperf3", "-F", in, "-J"});
   CHECK(c.wait(30) == 0);
   CHECK(srv.wait(30) == 0);

@@ -209,7 +209,7 @@ TEST_CASE("udp interop through nicd --loss 5: loss within 2 points, equal on bot
     for (int attempt = 0; attempt < 3 && !theirs.contains("end"); ++attempt) {
       int port = harness::free_port();
       auto server = in_ns(nic.srv, {"-s", "-1", "-p", std::to_string(port), "-J"});
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      REQUIRE(harness::wait_listening(port, server->pid()));
       Proc c({"-c", "198.18.0.2", "-p", std::to_string(port), "--netns", nic.cli, "--iperf3", "-u",
               "-b", "20M", "-t", "3", "-l", "1000", "-J", "--cost", "off"});
       int code = c.wait(60);
