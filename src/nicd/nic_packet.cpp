@@ -5,6 +5,7 @@
 #include <netinet/in.h>  // IPPROTO_TCP, IPPROTO_UDP
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace nicperf::nic {
@@ -194,6 +195,36 @@ std::uint32_t toeplitz(std::span<const std::uint8_t> key, std::span<const std::u
   return hash;
 }
 
+ToeplitzTable::ToeplitzTable(std::span<const std::uint8_t> key) {
+  // A byte's share is the XOR of the shares of its set bits; one bit's share is the toeplitz()
+  // of an input that is zero but for that bit.
+  std::array<std::uint8_t, kMaxInput> one{};
+  for (std::size_t at = 0; at < kMaxInput; ++at) {
+    std::array<std::uint32_t, 8> bit_share{};
+    for (int bit = 0; bit < 8; ++bit) {
+      one[at] = static_cast<std::uint8_t>(1u << bit);
+      bit_share[bit] = toeplitz(key, {one.data(), at + 1});
+    }
+    one[at] = 0;
+    for (unsigned value = 1; value < 256; ++value) {
+      unsigned low = value & (0u - value);  // the lowest set bit, added to a smaller value's share
+      share_[at][value] = share_[at][value ^ low] ^ bit_share[std::countr_zero(low)];
+    }
+  }
+}
+
+std::uint32_t ToeplitzTable::hash(std::span<const std::uint8_t> input) const {
+  std::uint32_t h = 0;
+  std::size_t n = std::min(input.size(), kMaxInput);
+  for (std::size_t i = 0; i < n; ++i) h ^= share_[i][input[i]];
+  return h;
+}
+
+const ToeplitzTable& default_rss_table() {
+  static const ToeplitzTable table(kRssDefaultKey);
+  return table;
+}
+
 std::optional<FlowTuple> parse_flow(std::span<const std::uint8_t> frame) {
   auto ip = parse_ip(frame);
   if (!ip) return std::nullopt;
@@ -220,7 +251,7 @@ FlowTuple reversed(const FlowTuple& t) {
   return r;
 }
 
-std::uint32_t rss_hash(const FlowTuple& t, std::span<const std::uint8_t> key) {
+std::uint32_t rss_hash(const FlowTuple& t, const ToeplitzTable& table) {
   std::array<std::uint8_t, 36> input{};
   std::size_t addr_len = t.v6 ? 16 : 4;
   std::memcpy(input.data(), t.src.data(), addr_len);
@@ -231,7 +262,7 @@ std::uint32_t rss_hash(const FlowTuple& t, std::span<const std::uint8_t> key) {
     store16(&input[len + 2], t.dport);
     len += 4;
   }
-  return toeplitz(key, {input.data(), len});
+  return table.hash({input.data(), len});
 }
 
 RssTable::RssTable(unsigned queues) : queues_(std::max(queues, 1u)) {

