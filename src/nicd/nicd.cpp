@@ -37,9 +37,9 @@ std::optional<std::string> xdp_refusal(const NicdConfig& c) {
          "(pkg-config libxdp); use --backend tap";
 #endif
   if (c.settings.tso) {
-    return "--backend xdp carries MTU frames only (libxdp 1.3's redirect program is not XDP "
-           "multi-buffer capable, so TSO super-frames cannot cross AF_XDP): use --tso off, or "
-           "--backend tap";
+    return "--backend xdp carries MTU frames only (AF_XDP descriptors carry no GSO metadata, "
+           "so a TSO super-frame cannot leave as one frame, and libxdp 1.3's redirect program "
+           "is not XDP multi-buffer capable): use --tso off, or --backend tap";
   }
   if (c.mtu > kXdpMaxMtu) {
     return "--backend xdp takes --mtu up to " + std::to_string(kXdpMaxMtu) +
