@@ -35,6 +35,16 @@ inline bool have_iperf3() {
   return false;
 }
 
+// iperf3 3.21, built from source beside Debian's 3.12, for what 3.12 does not have (its -f
+// output, --json-stream-full-output, newer options): the tests that need it skip without it.
+inline constexpr const char* kIperf321 = "/tmp/iperf321/src/iperf3";
+
+inline bool have_iperf321() {
+  if (access(kIperf321, X_OK) == 0) return true;
+  MESSAGE("skipping: no iperf3 3.21 at /tmp/iperf321/src/iperf3");
+  return false;
+}
+
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -47,6 +57,20 @@ inline std::string temp_path() {
   int fd = mkstemp(tmpl);
   close(fd);
   return tmpl;
+}
+
+// A temp file holding `text`, removed however the test ends.
+struct TempFile {
+  std::string path = temp_path();
+  explicit TempFile(const std::string& text = "") { std::ofstream(path) << text; }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() { unlink(path.c_str()); }
+};
+
+// A JSON report's unsigned counter `key` (throws when it is missing, which fails the test).
+inline std::uint64_t u64(const nlohmann::json& j, const char* key) {
+  return j.at(key).get<std::uint64_t>();
 }
 
 class Proc {
@@ -214,11 +238,15 @@ class Server {
   std::string port_arg() const { return std::to_string(port_); }
   Proc& proc() { return *proc_; }
 
-  // Runs a client against this server and waits for it.
-  std::unique_ptr<Proc> client(std::vector<std::string> extra, double timeout = 30) {
+  // Starts a client against this server.
+  std::unique_ptr<Proc> start_client(std::vector<std::string> extra) const {
     std::vector<std::string> args = {"-c", "127.0.0.1", "-p", port_arg()};
     args.insert(args.end(), extra.begin(), extra.end());
-    auto p = std::make_unique<Proc>(args);
+    return std::make_unique<Proc>(args);
+  }
+  // Runs a client against this server and waits for it.
+  std::unique_ptr<Proc> client(std::vector<std::string> extra, double timeout = 30) {
+    auto p = start_client(std::move(extra));
     p->wait(timeout);
     return p;
   }

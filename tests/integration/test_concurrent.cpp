@@ -13,12 +13,6 @@ namespace {
 
 using harness::kIperf3;
 
-std::unique_ptr<Proc> start_client(const Server& s, std::vector<std::string> extra) {
-  std::vector<std::string> args = {"-c", "127.0.0.1", "-p", s.port_arg()};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return std::make_unique<Proc>(args);
-}
-
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -81,8 +75,8 @@ std::pair<int, int> quiet_counts(pid_t pid) {
 TEST_CASE("concurrent: --max-tests 2 runs two clients at once, each isolated, each told") {
   Server s({"--max-tests", "2"});
   REQUIRE(s.port() > 0);
-  auto a = start_client(s, {"-t", "3", "-P", "2", "-J"});
-  auto b = start_client(s, {"-t", "3", "-P", "3", "-R", "-J"});
+  auto a = s.start_client({"-t", "3", "-P", "2", "-J"});
+  auto b = s.start_client({"-t", "3", "-P", "3", "-R", "-J"});
   REQUIRE(a->wait(60) == 0);
   REQUIRE(b->wait(60) == 0);
   json ja = a->json(), jb = b->json();
@@ -104,8 +98,8 @@ TEST_CASE("concurrent: --max-tests 2 runs two clients at once, each isolated, ea
 
 TEST_CASE("concurrent: with --max-tests 2 a third client is told the server is busy") {
   Server s({"--max-tests", "2"});
-  auto a = start_client(s, {"-t", "4"});
-  auto b = start_client(s, {"-t", "4"});
+  auto a = s.start_client({"-t", "4"});
+  auto b = s.start_client({"-t", "4"});
   REQUIRE(wait_started(s.proc(), 2));
   auto third = s.client({"-t", "1"});
   CHECK(third->wait(0) == 4);
@@ -119,7 +113,7 @@ TEST_CASE("concurrent: with --max-tests 2 a third client is told the server is b
 
 TEST_CASE("concurrent: a default server (--max-tests 1) still refuses a second client") {
   Server s;
-  auto first = start_client(s, {"-t", "3", "-J"});
+  auto first = s.start_client({"-t", "3", "-J"});
   REQUIRE(wait_started(s.proc(), 1));
   auto second = s.client({"-t", "1"});
   CHECK(second->wait(0) == 4);
@@ -136,7 +130,7 @@ TEST_CASE("concurrent: a stock iperf3 client and a nicperf client at once") {
   }
   Server s({"--max-tests", "2"});
   Proc iperf3(kIperf3, {"-c", "127.0.0.1", "-p", s.port_arg(), "-t", "3", "-J"});
-  auto nicperf = start_client(s, {"-t", "3", "-J"});
+  auto nicperf = s.start_client({"-t", "3", "-J"});
   REQUIRE(iperf3.wait(60) == 0);
   REQUIRE(nicperf->wait(60) == 0);
   check_report(iperf3.json());  // iperf3's report knows nothing of overlap
@@ -145,8 +139,8 @@ TEST_CASE("concurrent: a stock iperf3 client and a nicperf client at once") {
 
 TEST_CASE("concurrent: a signal stops every running test and the server exits 0") {
   Server s({"--max-tests", "3"});
-  auto a = start_client(s, {"-t", "20"});
-  auto b = start_client(s, {"-t", "20", "-R"});
+  auto a = s.start_client({"-t", "20"});
+  auto b = s.start_client({"-t", "20", "-R"});
   REQUIRE(wait_started(s.proc(), 2));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   s.proc().signal(SIGINT);
@@ -184,7 +178,7 @@ TEST_CASE("concurrent: rounds of concurrent tests leave the server's fds and thr
   for (int round = 0; round < 15; ++round) {
     std::vector<std::unique_ptr<Proc>> clients;
     for (const char* streams : {"1", "2", "3", "1"})  // four at a time: one may hear busy
-      clients.push_back(start_client(s, {"-n", "256K", "-i", "0", "-P", streams}));
+      clients.push_back(s.start_client({"-n", "256K", "-i", "0", "-P", streams}));
     for (auto& c : clients) {
       int code = c->wait(30);
       CHECK((code == 0 || code == 4));
@@ -199,11 +193,11 @@ TEST_CASE("concurrent: rounds of concurrent tests leave the server's fds and thr
 
 TEST_CASE("concurrent: each test's cost leaves the other test's threads out of its own") {
   Server s({"--max-tests", "2"});
-  auto a = start_client(s, {"-t", "5", "-P", "2", "-J"});
+  auto a = s.start_client({"-t", "5", "-P", "2", "-J"});
   REQUIRE(wait_started(s.proc(), 1));
   // B's collector opens its counters while A's stream threads run in the same process.
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-  auto b = start_client(s, {"-t", "2", "-P", "2", "-R", "-J"});
+  auto b = s.start_client({"-t", "2", "-P", "2", "-R", "-J"});
   REQUIRE(a->wait(60) == 0);
   REQUIRE(b->wait(60) == 0);
   json ja = a->json(), jb = b->json();

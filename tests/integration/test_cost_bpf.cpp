@@ -44,7 +44,7 @@ std::optional<json> run_at(Server& s, const char* level, std::vector<std::string
   return cost;
 }
 
-bool root() {
+bool root_for_bpf() {
   if (geteuid() == 0) return true;
   MESSAGE("skipping: loading BPF programs needs root (or CAP_BPF and CAP_PERFMON)");
   return false;
@@ -54,7 +54,7 @@ bool root() {
 
 TEST_CASE("bpf: per-vector softirq counts equal /proc/softirqs and attribution adds up" *
           doctest::test_suite("root")) {
-  if (!root()) return;
+  if (!root_for_bpf()) return;
   setenv("NICPERF_BPF_STATS", "1", 1);  // both sides inherit it: the collector's own cost
   Server s;
   auto cost = run_at(s, "bpf", {"-t", "2"});
@@ -102,7 +102,7 @@ bool close_share(const json& a, const json& b, const char* what) {
 // more than any difference between the tracers.
 TEST_CASE("bpf and ring agree on NET_RX time per side, on the same events" *
           doctest::test_suite("root")) {
-  if (!root()) return;
+  if (!root_for_bpf()) return;
   Server s;
   for (bool reverse : {false, true}) {
     CAPTURE(reverse);
@@ -128,7 +128,7 @@ TEST_CASE("bpf and ring agree on NET_RX time per side, on the same events" *
 
 TEST_CASE("the ladder: NICPERF_DISABLE_BPF gives ring with the reason, and --cost ring forced" *
           doctest::test_suite("root")) {
-  if (!root()) return;
+  if (!root_for_bpf()) return;
   setenv("NICPERF_DISABLE_BPF", "1", 1);
   {
     Server s;  // both sides inherit the variable
@@ -214,7 +214,7 @@ std::optional<SharedRun> run_counting(Server& s, bool json_out) {
 
 TEST_CASE("bpf: both sides on one kernel run one program set, each still telling its own apart" *
           doctest::test_suite("root")) {
-  if (!root()) return;
+  if (!root_for_bpf()) return;
   Server s;
   auto r = run_counting(s, true);
   if (!r) return;
@@ -236,7 +236,7 @@ TEST_CASE("bpf: both sides on one kernel run one program set, each still telling
 
 TEST_CASE("bpf: a client whose programs differ from the server's keeps its own set, and says why" *
           doctest::test_suite("root")) {
-  if (!root()) return;
+  if (!root_for_bpf()) return;
   if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
     MESSAGE("skipping: without BTF both sides load the same classic napi program");
     return;

@@ -11,6 +11,7 @@
 #include "nic_harness.hpp"
 
 using harness::Server;
+using harness::u64;
 using nlohmann::json;
 
 TEST_CASE("softnet: a loopback UDP test's processed delta shows on both sides" *
@@ -53,8 +54,6 @@ TEST_CASE("softnet: a loopback UDP test's processed delta shows on both sides" *
 }
 
 namespace {
-
-std::uint64_t u64(const json& j, const char* key) { return j[key].get<std::uint64_t>(); }
 
 // Two counts of the same frames, read at different edges of about the same window.
 bool close_counts(std::uint64_t a, std::uint64_t b) {

@@ -8,15 +8,11 @@
 
 using harness::Proc;
 using harness::Server;
+using harness::TempFile;
 
 namespace {
 
 // A temp file removed however the test ends.
-struct TempFile {
-  std::string path = harness::temp_path();
-  ~TempFile() { unlink(path.c_str()); }
-};
-
 }  // namespace
 
 TEST_CASE("nicperf diff compares two saved --repeat results") {
@@ -40,9 +36,9 @@ TEST_CASE("nicperf diff compares two saved --repeat results") {
   CHECK(verdict);
   CHECK(text.err().empty());
 
-  Proc json({"diff", "--json", a.path, b.path});
-  REQUIRE(json.wait(10) == 0);
-  auto j = json.json();
+  Proc machine({"diff", "--json", a.path, b.path});
+  REQUIRE(machine.wait(10) == 0);
+  auto j = machine.json();
   REQUIRE(j.is_object());
   CHECK(j["diff"]["kind"] == "compare");
   CHECK(j["diff"]["rows"][0]["figures"][0]["figure"] == "gbps");

@@ -11,12 +11,10 @@
 
 #include "harness.hpp"
 
+using harness::kIperf321;
 using harness::Proc;
 
 namespace {
-
-// iperf3 3.21 (built from source beside Debian's 3.12), for the options 3.12 does not have.
-constexpr const char* kIperf321 = "/tmp/iperf321/src/iperf3";
 
 // The control connections' keepalive timers: /proc/net/tcp{,6} lines whose local or remote
 // port is `port` with timer 2 (keepalive) pending, as "when" values in clock ticks.

@@ -9,20 +9,12 @@
 
 #include "harness.hpp"
 
+using harness::have_iperf321;
+using harness::kIperf321;
 using harness::Proc;
 using nlohmann::json;
 
 namespace {
-
-// iperf3 3.21, built from source (Debian's is 3.12): its -f output and its
-// --json-stream-full-output are the reference.
-constexpr const char* kIperf321 = "/tmp/iperf321/src/iperf3";
-
-bool have_iperf321() {
-  if (access(kIperf321, X_OK) == 0) return true;
-  MESSAGE("skipping: no iperf3 3.21 at /tmp/iperf321/src/iperf3");
-  return false;
-}
 
 struct Rate {
   std::string number, unit;  // "9420", "Mbits"

@@ -11,6 +11,7 @@
 using harness::have_iperf3;
 using harness::kIperf3;
 using harness::Proc;
+using harness::u64;
 using nlohmann::json;
 
 namespace {
@@ -89,8 +90,6 @@ TEST_CASE("udp JSON: every key path of iperf3's end and intervals is in nicperf'
 }
 
 namespace {
-
-std::uint64_t u64(const json& j, const char* key) { return j.at(key).get<std::uint64_t>(); }
 
 // What a lossless loopback test must show in either tool's JSON: datagrams sent, none lost,
 // the receiver's count equal to the sender's, jitter measured. When the server sends (-R, and

@@ -110,8 +110,8 @@ TEST_CASE("nic_dev: loopback is one line and nothing else") {
   INFO(out);
   CHECK(out.find("NIC (client): loopback: no NIC\n") != std::string::npos);
   CHECK(out.find("NIC (server): loopback: no NIC\n") != std::string::npos);
-  auto json = server.client({"-t", "0.3", "-J"});
-  auto j = json->json();
+  auto machine = server.client({"-t", "0.3", "-J"});
+  auto j = machine->json();
   CHECK(j["end"]["nic_dev"]["client"] == nlohmann::json{{"device", "lo"}, {"loopback", true}});
   CHECK(j["end"]["nic_dev"]["server"] == nlohmann::json{{"device", "lo"}, {"loopback", true}});
 }
@@ -147,8 +147,10 @@ bool saw_value(Proc& client, const std::string& ns, const std::string& dev, std:
 
 }  // namespace
 
-TEST_CASE("nic_dev: --compare-nic rx-frames on nicperf-nicd's tap, restored after the series "
-          "and after SIGINT" * doctest::test_suite("root")) {
+TEST_CASE(
+    "nic_dev: --compare-nic rx-frames on nicperf-nicd's tap, restored after the series "
+    "and after SIGINT" *
+    doctest::test_suite("root")) {
   if (!have_root()) return;
   nic_harness::Nic nic;
   REQUIRE(nic.up());

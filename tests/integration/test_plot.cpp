@@ -15,6 +15,7 @@
 
 using harness::Proc;
 using harness::Server;
+using harness::TempFile;
 using Json = nlohmann::json;
 
 namespace {
@@ -25,10 +26,6 @@ constexpr const char* kChromium = "/usr/bin/chromium";
 struct Removed {
   std::string path;
   ~Removed() { unlink(path.c_str()); }
-};
-
-struct TempFile : Removed {
-  TempFile() : Removed{harness::temp_path()} {}
 };
 
 // Tags nest and close and there is one root: a renderer would reject less.

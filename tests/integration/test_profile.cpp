@@ -14,7 +14,7 @@ using nlohmann::json;
 
 namespace {
 
-bool root() {
+bool root_for_callchains() {
   if (geteuid() == 0) return true;
   MESSAGE("skipping: kernel call chains need root (perf_event_paranoid 2); run as root");
   return false;
@@ -32,7 +32,7 @@ double sampled_cpu_s(const json& cost) {
 
 TEST_CASE("--profile: each side's sample count is its rate times its CPU time (within 10%)" *
           doctest::test_suite("root")) {
-  if (!root()) return;
+  if (!root_for_callchains()) return;
   Server s;
   std::string dir = harness::temp_path();
   unlink(dir.c_str());
@@ -75,7 +75,7 @@ TEST_CASE("--profile: each side's sample count is its rate times its CPU time (w
 
 TEST_CASE("--compare write,sendfile --profile: write's sender pays a user copy sendfile does not" *
           doctest::test_suite("root")) {
-  if (!root()) return;
+  if (!root_for_callchains()) return;
   Server s;
   auto c =
       s.client({"--compare", "write,sendfile", "--repeat", "1", "-t", "2", "--profile", "-J"}, 90);

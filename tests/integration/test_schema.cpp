@@ -18,6 +18,7 @@
 
 using harness::Proc;
 using harness::Server;
+using harness::TempFile;
 using nlohmann::json;
 
 namespace {
@@ -42,12 +43,6 @@ bool have_jsonschema() {
 }
 
 // A temp file removed however the test ends.
-struct TempFile {
-  std::string path = harness::temp_path();
-  explicit TempFile(const std::string& text = "") { std::ofstream(path) << text; }
-  ~TempFile() { unlink(path.c_str()); }
-};
-
 struct Verdict {
   int rc = -1;
   std::string says;  // the checker's lines, one per error
@@ -124,9 +119,9 @@ TEST_CASE("schema: the file is draft 2020-12 and carries the version documents c
   for (auto d :
        {nicperf::Direction::kNormal, nicperf::Direction::kReverse, nicperf::Direction::kBidir})
     directions.insert(nicperf::direction_name(d));
-  for (auto l : {nicperf::CostLevel::kOff, nicperf::CostLevel::kRusage,
-                 nicperf::CostLevel::kCounters, nicperf::CostLevel::kRing,
-                 nicperf::CostLevel::kBpf, nicperf::CostLevel::kFull})
+  for (auto l :
+       {nicperf::CostLevel::kOff, nicperf::CostLevel::kRusage, nicperf::CostLevel::kCounters,
+        nicperf::CostLevel::kRing, nicperf::CostLevel::kBpf, nicperf::CostLevel::kFull})
     levels.insert(nicperf::cost_level_name(l));
   CHECK(names(schema["$defs"]["send_mode"]["enum"]) == sends);
   CHECK(names(schema["$defs"]["recv_mode"]["enum"]) == recvs);

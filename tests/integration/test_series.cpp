@@ -10,20 +10,12 @@ using harness::Proc;
 using harness::Server;
 using nlohmann::json;
 
-namespace {
-
-std::unique_ptr<Proc> start_client(const Server& s, std::vector<std::string> extra) {
-  std::vector<std::string> args = {"-c", "127.0.0.1", "-p", s.port_arg()};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return std::make_unique<Proc>(args);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("series: SIGINT during --repeat stops the series, prints its runs and exits 130") {
   Server s;
   // Three rounds of 2 s: the signal lands in the second.
-  auto c = start_client(s, {"-t", "2", "-i", "0", "--repeat", "3", "-J"});
+  auto c = s.start_client({"-t", "2", "-i", "0", "--repeat", "3", "-J"});
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   c->signal(SIGINT);
   CHECK(c->wait(30) == 130);
@@ -40,7 +32,7 @@ TEST_CASE("series: SIGINT during --repeat stops the series, prints its runs and 
 
 TEST_CASE("series: SIGINT during --compare stops it and prints the table of finished runs") {
   Server s;
-  auto c = start_client(s, {"-t", "2", "-i", "0", "--compare", "write,sendfile", "--repeat", "2"});
+  auto c = s.start_client({"-t", "2", "-i", "0", "--compare", "write,sendfile", "--repeat", "2"});
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   c->signal(SIGINT);
   CHECK(c->wait(30) == 130);
@@ -52,7 +44,7 @@ TEST_CASE("series: SIGINT during --compare stops it and prints the table of fini
 
 TEST_CASE("series: SIGTERM during a --sweep-rate step stops the sweep and exits 130") {
   Server s;
-  auto c = start_client(s, {"-u", "-l", "1000", "-t", "2", "--sweep-rate", "1k:2k:4", "-J"});
+  auto c = s.start_client({"-u", "-l", "1000", "-t", "2", "--sweep-rate", "1k:2k:4", "-J"});
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   c->signal(SIGTERM);
   CHECK(c->wait(30) == 130);
@@ -67,8 +59,8 @@ TEST_CASE("series: SIGTERM during a --sweep-rate step stops the sweep and exits 
 TEST_CASE("series: a --sweep-rate step that cannot start names why in its point and row") {
   Server s;
   // --nic with no daemon on the socket: every step fails before its test runs.
-  auto c = start_client(s, {"-u", "-l", "64", "-t", "1", "--sweep-rate", "1k:2k:2", "--nic",
-                            "/nonexistent/nicperf-nicd.sock", "-J"});
+  auto c = s.start_client({"-u", "-l", "64", "-t", "1", "--sweep-rate", "1k:2k:2", "--nic",
+                           "/nonexistent/nicperf-nicd.sock", "-J"});
   CHECK(c->wait(30) != 0);
   json j = c->json();
   const json& points = j["sweep"]["points"];

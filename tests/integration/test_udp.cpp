@@ -10,8 +10,6 @@ using nlohmann::json;
 
 namespace {
 
-std::uint64_t u64(const json& j, const char* key) { return j.at(key).get<std::uint64_t>(); }
-
 // Whether a UDP path is usable here, from --mode list.
 bool udp_path_available(const std::string& title, const std::string& name) {
   Proc p({"--mode", "list"});

@@ -8,11 +8,7 @@
 using namespace harness;
 using nlohmann::json;
 
-namespace {
-
-std::uint64_t u64(const json& j, const char* key) { return j.at(key).get<std::uint64_t>(); }
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("udp rr: request/response on loopback reports transactions and ordered percentiles") {
   Server s;

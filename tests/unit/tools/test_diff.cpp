@@ -263,9 +263,9 @@ TEST_CASE("diff: files: -J documents, --json-stream captures, unreadable files")
   CHECK(out.str().find("Verdict: regression") != std::string::npos);
   CHECK(run_diff_command({"--fail-on-regression", a, b}, out, err) == exit_code(Errc::kThreshold));
   CHECK(run_diff_command({"--fail-on-regression", a, a}, out, err) == 0);
-  std::ostringstream json;
-  CHECK(run_diff_command({"-J", a, b}, json, err) == 0);
-  CHECK(Json::parse(json.str())["diff"]["verdict"] == "regression");
+  std::ostringstream machine;
+  CHECK(run_diff_command({"-J", a, b}, machine, err) == 0);
+  CHECK(Json::parse(machine.str())["diff"]["verdict"] == "regression");
   std::ostringstream err2;
   CHECK(run_diff_command({a, bad}, out, err2) == exit_code(Errc::kUsage));
   CHECK(err2.str() ==

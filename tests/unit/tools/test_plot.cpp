@@ -10,9 +10,11 @@
 
 #include "nicperf/tools/plot.hpp"
 #include "nicperf/tools/saved_result.hpp"
+#include "panel_names.hpp"
 
 using namespace nicperf;
 using namespace nicperf::plot;
+using plot_test::names;
 
 namespace {
 
@@ -133,7 +135,7 @@ Json compare_row(const std::string& send, double gbps, const std::string& nic = 
   return j;
 }
 
-Json compare_doc(std::vector<Json> rows) {
+Json figure_compare_doc(std::vector<Json> rows) {
   return {{"start",
            {{"connecting_to", {{"host", "10.0.0.2"}, {"port", 5201}}},
             {"test_spec", {{"streams", 1}, {"duration", 1.0}, {"direction", "normal"}}}}},
@@ -147,12 +149,6 @@ std::string error_of(const Json& doc) {
   CHECK(f.error().code == Errc::kUsage);
   CHECK(f.error().message.find('\n') == std::string::npos);
   return f.error().message;
-}
-
-std::vector<std::string> names(const Panel& p) {
-  std::vector<std::string> out;
-  for (const auto& s : p.series) out.push_back(s.name);
-  return out;
 }
 
 }  // namespace
@@ -288,7 +284,7 @@ TEST_CASE("plot: --compare is bars per path with min-max whiskers") {
   cycles["sender_cycles_per_byte"] = spread(1.5);
   Json unavailable = compare_row("uring", 0);
   unavailable["unavailable"] = "io_uring is disabled";
-  Json doc = compare_doc({compare_row("write", 20), cycles, unavailable});
+  Json doc = figure_compare_doc({compare_row("write", 20), cycles, unavailable});
   REQUIRE(*plot_kind(doc) == PlotKind::kCompare);
   auto f = build_figure(doc);
   REQUIRE(f);
@@ -317,7 +313,7 @@ TEST_CASE("plot: --compare is bars per path with min-max whiskers") {
 }
 
 TEST_CASE("plot: without cycles the compare plot says why there is no cycles panel") {
-  auto f = build_figure(compare_doc({compare_row("write", 20)}));
+  auto f = build_figure(figure_compare_doc({compare_row("write", 20)}));
   REQUIRE(f);
   CHECK(f->panels.size() == 2);
   bool noted = false;
@@ -330,7 +326,7 @@ TEST_CASE("plot: a NIC sweep is interrupts and frames per interrupt against the 
   for (const char* v : {"200", "0", "50"})
     for (const char* send : {"write", "sendfile"})
       rows.push_back(compare_row(send, 10, std::string("rx-usecs=") + v));
-  Json doc = compare_doc(rows);
+  Json doc = figure_compare_doc(rows);
   REQUIRE(*plot_kind(doc) == PlotKind::kNicSweep);
   auto f = build_figure(doc);
   REQUIRE(f);
@@ -359,7 +355,7 @@ TEST_CASE("plot: a sweep of non-numeric values keeps their order as categories")
   Json a = compare_row("write", 10, "rx-usecs=1"), b = compare_row("write", 10, "rx-usecs=2");
   a["nic_setting"] = "adaptive-rx=on";
   b["nic_setting"] = "adaptive-rx=off";
-  auto f = build_figure(compare_doc({a, b}));
+  auto f = build_figure(figure_compare_doc({a, b}));
   REQUIRE(f);
   CHECK(f->panels[0].x.categories == std::vector<std::string>{"on", "off"});
   check_svg(render_svg(*f));
@@ -373,7 +369,7 @@ TEST_CASE("plot: extreme values never put NaN or inf in the SVG") {
   check_svg(render_svg(*f));
   Json row = compare_row("write", 1e307);
   row["sender_cpu_s_per_gb"] = spread(0);
-  auto g = build_figure(compare_doc({row}));
+  auto g = build_figure(figure_compare_doc({row}));
   REQUIRE(g);
   check_svg(render_svg(*g));
 }
@@ -383,11 +379,11 @@ TEST_CASE("plot: input that is not a plottable result is a one-line usage error"
   CHECK(error_of({{"hello", 1}}).find("not a nicperf -J result") != std::string::npos);
   CHECK(error_of({{"start", Json::object()}, {"error", "connection refused"}})
             .find("the test failed (connection refused)") != std::string::npos);
-  CHECK(error_of(compare_doc({})).find("no rows") != std::string::npos);
+  CHECK(error_of(figure_compare_doc({})).find("no rows") != std::string::npos);
   Json unavailable = compare_row("uring", 1);
   unavailable["unavailable"] = "no io_uring";
   unavailable["gbps"] = nullptr;
-  CHECK(error_of(compare_doc({unavailable})).find("no path with a successful run") !=
+  CHECK(error_of(figure_compare_doc({unavailable})).find("no path with a successful run") !=
         std::string::npos);
   // Shapes nobody writes must still fail cleanly, not crash.
   CHECK(error_of({{"intervals", {1, "x", {{"streams", 5}}}}}).find("no interval") !=
@@ -396,10 +392,11 @@ TEST_CASE("plot: input that is not a plottable result is a one-line usage error"
 
   // Two keys in one sweep, and a sweep measured without --nic.
   Json a = compare_row("write", 1, "rx-usecs=0"), b = compare_row("write", 1, "rx-frames=4");
-  CHECK(error_of(compare_doc({a, b})).find("more than one NIC setting") != std::string::npos);
+  CHECK(error_of(figure_compare_doc({a, b})).find("more than one NIC setting") !=
+        std::string::npos);
   a.erase("nic_interrupts_per_gb");
   a.erase("nic_frames_per_interrupt");
-  CHECK(error_of(compare_doc({a})).find("--nic") != std::string::npos);
+  CHECK(error_of(figure_compare_doc({a})).find("--nic") != std::string::npos);
 }
 
 Json sweep_point_json(const std::string& setting, double offered, double delivered) {
@@ -464,7 +461,7 @@ TEST_CASE("plot: a --json-stream capture is read event by event") {
   CHECK(f->panels[0].series.size() == 3);
 
   // A --compare capture is its one end event.
-  Json cmp = compare_doc({compare_row("write", 5)});
+  Json cmp = figure_compare_doc({compare_row("write", 5)});
   auto end = parse_saved_result(Json{{"event", "end"}, {"data", cmp}}.dump() + "\n", "c");
   REQUIRE(end);
   CHECK(*plot_kind(*end) == PlotKind::kCompare);

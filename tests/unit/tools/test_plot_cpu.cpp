@@ -3,9 +3,11 @@
 #include <doctest/doctest.h>
 
 #include "nicperf/tools/plot.hpp"
+#include "panel_names.hpp"
 
 using namespace nicperf;
 using namespace nicperf::plot;
+using plot_test::names;
 
 namespace {
 
@@ -38,12 +40,6 @@ Json doc(std::vector<Json> intervals) {
              {{"streams", 1}, {"duration", 2.0}, {"send_mode", "write"}, {"recv_mode", "read"}}}}},
           {"intervals", intervals},
           {"end", {{"streams", Json::array()}}}};
-}
-
-std::vector<std::string> names(const Panel& p) {
-  std::vector<std::string> out;
-  for (const auto& s : p.series) out.push_back(s.name);
-  return out;
 }
 
 bool noted(const Figure& f, const std::string& what) {
