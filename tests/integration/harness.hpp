@@ -174,24 +174,39 @@ inline int free_port() {
   return ntohs(a.sin_port);
 }
 
-// Whether a TCP socket listens on `port` in the network namespace of process `pid` (0: this
-// one), from /proc/PID/net/tcp and tcp6: the local address's port in hex, state 0A. A server
-// announcing its port on stderr, or a one-shot one, is waited for this way without a connection
-// that would use it up.
-inline bool listening(int port, pid_t pid = 0) {
-  char want[8];
-  snprintf(want, sizeof want, ":%04X", port);
+// A TCP socket as /proc/PID/net/tcp and tcp6 list it (addresses and state in hex).
+struct TcpSocket {
+  int local_port = 0, remote_port = 0;
+  std::string state;  // "01" established, "0A" listening
+  std::string timer;  // "02:000001F4": keepalive due in 0x1F4 ticks
+};
+
+// The TCP sockets of the network namespace of process `pid` (0: this one).
+inline std::vector<TcpSocket> tcp_sockets(pid_t pid = 0) {
+  auto port_of = [](const std::string& address) {
+    auto colon = address.rfind(':');
+    return colon == std::string::npos ? 0 : std::stoi(address.substr(colon + 1), nullptr, 16);
+  };
+  std::vector<TcpSocket> out;
   std::string proc = pid ? "/proc/" + std::to_string(pid) : std::string("/proc/self");
   for (const char* file : {"/net/tcp", "/net/tcp6"}) {
     std::istringstream in(slurp(proc + file));
-    std::string line, slot, local, remote, state;
+    std::string line, slot, local, remote, state, queues, timer;
     std::getline(in, line);  // the header
-    while (in >> slot >> local >> remote >> state) {
+    while (in >> slot >> local >> remote >> state >> queues >> timer) {
       std::getline(in, line);
-      if (state == "0A" && local.size() >= 5 && local.compare(local.size() - 5, 5, want) == 0)
-        return true;
+      out.push_back({port_of(local), port_of(remote), state, timer});
     }
   }
+  return out;
+}
+
+// Whether a TCP socket listens on `port` in the namespace of process `pid` (0: this one). A
+// server announcing its port on stderr, or a one-shot one, is waited for this way without a
+// connection that would use it up.
+inline bool listening(int port, pid_t pid = 0) {
+  for (const TcpSocket& s : tcp_sockets(pid))
+    if (s.state == "0A" && s.local_port == port) return true;
   return false;
 }
 

@@ -20,21 +20,10 @@ namespace {
 // port is `port` with timer 2 (keepalive) pending, as "when" values in clock ticks.
 std::vector<long> keepalive_timers(int port) {
   std::vector<long> whens;
-  char want[8];
-  std::snprintf(want, sizeof want, ":%04X", port);
-  for (const char* file : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream in(file);
-    std::string line;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-      std::istringstream f(line);
-      std::string sl, local, remote, st, queues, timer;
-      f >> sl >> local >> remote >> st >> queues >> timer;
-      bool ours = local.size() > 5 && (local.substr(local.size() - 5) == want ||
-                                       remote.substr(remote.size() - 5) == want);
-      if (ours && st == "01" && timer.rfind("02:", 0) == 0)
-        whens.push_back(std::stol(timer.substr(3), nullptr, 16));
-    }
+  for (const harness::TcpSocket& s : harness::tcp_sockets()) {
+    bool ours = s.local_port == port || s.remote_port == port;
+    if (ours && s.state == "01" && s.timer.rfind("02:", 0) == 0)
+      whens.push_back(std::stol(s.timer.substr(3), nullptr, 16));
   }
   return whens;
 }
