@@ -252,7 +252,7 @@ FlowTuple reversed(const FlowTuple& t) {
 }
 
 std::uint32_t rss_hash(const FlowTuple& t, const ToeplitzTable& table) {
-  std::array<std::uint8_t, 36> input{};
+  std::array<std::uint8_t, ToeplitzTable::kMaxInput> input{};
   std::size_t addr_len = t.v6 ? 16 : 4;
   std::memcpy(input.data(), t.src.data(), addr_len);
   std::memcpy(input.data() + addr_len, t.dst.data(), addr_len);
