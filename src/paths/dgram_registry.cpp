@@ -15,13 +15,11 @@ namespace nicperf {
 
 namespace {
 
-std::string always() { return {}; }
-
 const std::array kDgramSendPaths = {
-    DgramSendPathInfo{"write", "send() per datagram (one call and one copy each)", 0, always,
+    DgramSendPathInfo{"write", "send() per datagram (one call and one copy each)", 0, probe_always,
                       make_udp_send_write},
     DgramSendPathInfo{"sendmmsg", "sendmmsg(): the whole batch in one call, still one copy each", 0,
-                      always, make_udp_send_mmsg},
+                      probe_always, make_udp_send_mmsg},
     DgramSendPathInfo{"gso", "one sendmsg(UDP_SEGMENT) per batch; the stack or NIC cuts it up", 0,
                       probe_udp_gso, make_udp_send_gso},
     DgramSendPathInfo{"zerocopy", "sendmsg(MSG_ZEROCOPY) with UDP_SEGMENT, completions reaped",
@@ -29,10 +27,10 @@ const std::array kDgramSendPaths = {
 };
 
 const std::array kDgramRecvPaths = {
-    DgramRecvPathInfo{"read", "recv() per datagram into a user buffer", kCapDelivers, always,
+    DgramRecvPathInfo{"read", "recv() per datagram into a user buffer", kCapDelivers, probe_always,
                       make_udp_recv_read},
     DgramRecvPathInfo{"recvmmsg", "recvmmsg(MSG_WAITFORONE): up to --batch datagrams per call",
-                      kCapDelivers, always, make_udp_recv_mmsg},
+                      kCapDelivers, probe_always, make_udp_recv_mmsg},
     DgramRecvPathInfo{"gro", "UDP_GRO: coalesced datagrams in one read, split at gso_size",
                       kCapDelivers, probe_udp_gro, make_udp_recv_gro},
 };

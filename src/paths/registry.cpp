@@ -7,37 +7,37 @@
 #include <string_view>
 
 namespace nicperf {
+std::string probe_always() { return {}; }
+
 namespace {
 
-std::string always() { return {}; }
-
 const std::array kSendPaths = {
-    SendPathInfo{"write", "write() from the pattern buffer (one copy into the kernel)", 0, always,
-                 make_send_write},
+    SendPathInfo{"write", "write() from the pattern buffer (one copy into the kernel)", 0,
+                 probe_always, make_send_write},
     SendPathInfo{"sendfile", "sendfile() from the payload file (no user-to-kernel copy)",
-                 kCapZeroCopy | kCapNeedsFile, always, make_send_sendfile},
+                 kCapZeroCopy | kCapNeedsFile, probe_always, make_send_sendfile},
     SendPathInfo{"splice", "vmsplice() the pattern pages into a pipe, splice() into the socket",
-                 kCapZeroCopy, always, make_send_splice},
+                 kCapZeroCopy, probe_always, make_send_splice},
     SendPathInfo{"zerocopy", "send(MSG_ZEROCOPY), completions from the error queue",
                  kCapZeroCopy | kCapAsync, probe_zerocopy, make_send_zerocopy},
     SendPathInfo{"uring", "io_uring IORING_OP_SEND, --uring-depth sends per linked chain",
                  kCapAsync, probe_uring_send, make_send_uring},
     SendPathInfo{"uring-zc", "io_uring send-zc from a registered buffer, with notifications",
                  kCapZeroCopy | kCapAsync, probe_uring_send_zc, make_send_uring_zc},
-    SendPathInfo{"null", "moves nothing; tests the framework itself", kCapNoIo, always,
+    SendPathInfo{"null", "moves nothing; tests the framework itself", kCapNoIo, probe_always,
                  make_send_null},
 };
 
 const std::array kRecvPaths = {
     RecvPathInfo{"read", "read() into a user buffer (one copy out of the kernel)", kCapDelivers,
-                 always, make_recv_read},
-    RecvPathInfo{"discard", "recv(MSG_TRUNC): TCP drops the data without copying it", 0, always,
-                 make_recv_discard},
+                 probe_always, make_recv_read},
+    RecvPathInfo{"discard", "recv(MSG_TRUNC): TCP drops the data without copying it", 0,
+                 probe_always, make_recv_discard},
     RecvPathInfo{"uring", "io_uring multishot recv into a provided-buffer ring",
                  kCapDelivers | kCapAsync, probe_uring_recv, make_recv_uring},
     RecvPathInfo{"zerocopy", "TCP_ZEROCOPY_RECEIVE maps pages; the rest is copied",
                  kCapDelivers | kCapZeroCopy, probe_recv_zerocopy, make_recv_zerocopy},
-    RecvPathInfo{"null", "reads nothing; pairs with the null send path", kCapNoIo, always,
+    RecvPathInfo{"null", "reads nothing; pairs with the null send path", kCapNoIo, probe_always,
                  make_recv_null},
 };
 

@@ -20,7 +20,7 @@ namespace {
 
 // 32 data pages (128 KiB) hold ~0.3 s of samples at the default rate with deep chains; the
 // owner drains every 100 ms.
-constexpr std::size_t kRingPages = 32;
+constexpr std::size_t kSampleRingPages = 32;
 
 int perf_open(perf_event_attr& a, pid_t tid) {
   return int(syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
@@ -89,7 +89,7 @@ std::unique_ptr<ProfileSampler> ProfileSampler::open(const std::vector<pid_t>& t
     if (fd < 0) continue;
     auto r = std::make_unique<Ring>();
     r->fd = fd;
-    r->len = (1 + kRingPages) * page;
+    r->len = (1 + kSampleRingPages) * page;
     r->base = mmap(nullptr, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (r->base == MAP_FAILED) {
       r->base = nullptr;

@@ -13,9 +13,6 @@
 namespace nicperf {
 namespace {
 
-// After our streams end, the server may still drain its own and wait out its end grace.
-constexpr double kEndGraceSeconds = 10;
-
 class Client {
  public:
   Client(const ClientOptions& opt, Reporter& reporter, Report& report)

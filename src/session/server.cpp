@@ -27,9 +27,6 @@ using asio::ip::tcp;
 
 constexpr std::size_t kMaxPending = 64;
 
-Clock::duration secs(double s) {
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-}
 // A connection whose greeting has not arrived yet.
 struct Pending {
   explicit Pending(asio::io_context& io) : socket(io), timer(io) {}
@@ -86,7 +83,7 @@ class Server {
     auto idle_from = Clock::now();
     for (;;) {
       bool idle = slots_.empty() && opt_.idle_timeout > 0;
-      auto until = idle ? idle_from + secs(opt_.idle_timeout) : Clock::time_point::max();
+      auto until = idle ? idle_from + seconds_of(opt_.idle_timeout) : Clock::time_point::max();
       slots_changed_ = false;
       loop_.run_until(until, [this] { return slots_changed_; });
       if (loop_.take_signal() != 0) {
@@ -181,7 +178,7 @@ class Server {
   // digits 2-7); then the rest of either is read.
   void read_greeting(const std::shared_ptr<Pending>& p) {
     ++pending_;
-    p->timer.expires_after(secs(opt_.timeouts.rcv));
+    p->timer.expires_after(seconds_of(opt_.timeouts.rcv));
     p->timer.async_wait([p](const asio::error_code& ec) {
       if (!ec) p->socket.close();  // silent client: the read below fails
     });

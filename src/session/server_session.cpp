@@ -18,8 +18,6 @@ namespace {
 
 using asio::ip::tcp;
 
-constexpr double kEndGraceSeconds = 10;  // as SideRun's: the client's streams may end later
-
 class TestSession {
  public:
   explicit TestSession(iperf3::ServerSession& env)

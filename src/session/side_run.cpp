@@ -17,10 +17,7 @@ namespace {
 using std::chrono::duration;
 using Seconds = duration<double>;
 
-constexpr auto kEndGrace = std::chrono::seconds(10);
 constexpr auto kUdpDrain = std::chrono::milliseconds(1000);
-
-Clock::duration secs(double s) { return std::chrono::duration_cast<Clock::duration>(Seconds(s)); }
 
 // iperf3's cpu_utilization_percent, from the same measurement as the cost figures.
 CpuUsage cpu_usage(const SideCost& c) {
@@ -42,7 +39,7 @@ SideRun::~SideRun() {
 }
 
 void SideRun::set_limits(double stall_s, double max_s) {
-  stall_timeout_ = secs(stall_s);
+  stall_timeout_ = seconds_of(stall_s);
   max_seconds_ = max_s;
 }
 
@@ -173,8 +170,8 @@ void SideRun::start() {
     begin_measurement(t0_);
     t0_ = origin_;  // the collector's own window start, to the nanosecond
   }
-  next_tick_ = spec.interval > 0 ? t0_ + secs(spec.interval) : Clock::time_point::max();
-  stop_at_ = spec.bytes ? Clock::time_point::max() : t0_ + secs(spec.omit + spec.duration);
+  next_tick_ = spec.interval > 0 ? t0_ + seconds_of(spec.interval) : Clock::time_point::max();
+  stop_at_ = spec.bytes ? Clock::time_point::max() : t0_ + seconds_of(spec.omit + spec.duration);
   for (auto& t : streams_) t.stream->release();
 }
 
@@ -219,7 +216,7 @@ void SideRun::begin_measurement(Clock::time_point now) {
   for (auto& t : streams_) begin_bytes_.push_back(t.stream->bytes());
   origin_ = last_tick_ = now;
   measuring_ = true;
-  if (report_.spec.interval > 0) next_tick_ = now + secs(report_.spec.interval);
+  if (report_.spec.interval > 0) next_tick_ = now + seconds_of(report_.spec.interval);
 }
 
 double SideRun::since_origin(Clock::time_point t) const {
@@ -262,13 +259,13 @@ void SideRun::sample(Clock::time_point now) {
 
 Clock::time_point SideRun::step(Clock::time_point now) {
   const TestSpec& spec = report_.spec;
-  if (!measuring_ && now >= t0_ + secs(spec.omit)) {
+  if (!measuring_ && now >= t0_ + seconds_of(spec.omit)) {
     if (spec.interval > 0 && now > last_tick_) sample(now);
     begin_measurement(now);
   }
   if (spec.interval > 0 && now >= next_tick_) {
     sample(now);
-    while (next_tick_ <= now) next_tick_ += secs(spec.interval);
+    while (next_tick_ <= now) next_tick_ += seconds_of(spec.interval);
   }
   if (profile_) profile_->drain();  // every step is at most 100 ms apart: no ring fills
   if (!stopped_ && now >= stop_at_) stop_senders();
@@ -279,7 +276,7 @@ Clock::time_point SideRun::step(Clock::time_point now) {
   check_end(now);
   auto wake = std::min({next_tick_, now + std::chrono::milliseconds(100),
                         stopped_ ? Clock::time_point::max() : stop_at_});
-  if (!measuring_) wake = std::min(wake, t0_ + secs(spec.omit));
+  if (!measuring_) wake = std::min(wake, t0_ + seconds_of(spec.omit));
   return wake;
 }
 
@@ -292,8 +289,9 @@ void SideRun::check_end(Clock::time_point now) {
     last_progress_ = now;
   }
   bool stalled = now - last_progress_ > stall_timeout_;
-  bool overdue = stop_at_ != Clock::time_point::max() && now > stop_at_ + kEndGrace;
-  bool too_long = max_seconds_ > 0 && now > t0_ + secs(max_seconds_);
+  bool overdue =
+      stop_at_ != Clock::time_point::max() && now > stop_at_ + seconds_of(kEndGraceSeconds);
+  bool too_long = max_seconds_ > 0 && now > t0_ + seconds_of(max_seconds_);
   if ((stalled || overdue || too_long) && !run_error_) {
     run_error_ = Error{Errc::kTimeout,
                        stalled ? "no data moved for " + fixed(Seconds(stall_timeout_).count(), 1) +

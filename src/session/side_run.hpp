@@ -22,6 +22,10 @@
 
 namespace nicperf {
 
+// How long past its planned end a side waits for the other's streams to end (the other side may
+// start and stop later), and what each side adds to its wait for the other's results.
+inline constexpr double kEndGraceSeconds = 10;
+
 class SideRun {
  public:
   SideRun(Report& report, EventLoop& loop, Reporter& reporter);

@@ -33,10 +33,6 @@ std::int64_t realtime_ns() {
   return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-// How often a receiver looks at its stop flag while no datagram comes.
-constexpr timeval kReceivePoll{0, 100'000};
-constexpr int kFinCopies = 3;  // the FIN travels as a datagram too and may be lost
-
 bool is_greeting(const Datagram& d) {
   return d.len >= 4 && std::memcmp(d.data, kGreetingMagic, 4) == 0;
 }

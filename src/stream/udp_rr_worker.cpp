@@ -25,10 +25,7 @@
 namespace nicperf {
 namespace {
 
-// How often the server looks at its stop flag while no request comes.
-constexpr timeval kReceivePoll{0, 100'000};
-// The end of the test is a zero-length datagram (no request is that short); it may be lost too.
-constexpr int kFinCopies = 3;
+// The end of the test is a zero-length datagram (no request is that short).
 
 bool is_greeting(const char* p, std::size_t n) {
   return n == kGreetingSize && std::memcmp(p, kGreetingMagic, 4) == 0;

@@ -4,6 +4,8 @@
 // outside the worker branches on the kind.
 #pragma once
 
+#include <sys/time.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -18,6 +20,11 @@
 #include "nicperf/util/clock.hpp"
 
 namespace nicperf {
+
+// How often a UDP receiver looks at its stop flag while no datagram comes.
+inline constexpr timeval kReceivePoll{0, 100'000};
+// A UDP test's FIN travels as datagrams too and may be lost, so it is sent this many times.
+inline constexpr int kFinCopies = 3;
 
 class StreamWorker {
  public:

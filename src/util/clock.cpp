@@ -7,10 +7,11 @@
 
 namespace nicperf {
 
-Clock::time_point in_seconds(double seconds) {
-  return Clock::now() +
-         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+Clock::duration seconds_of(double seconds) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
+
+Clock::time_point in_seconds(double seconds) { return Clock::now() + seconds_of(seconds); }
 
 std::uint64_t monotonic_ns() {
   timespec ts{};

@@ -52,6 +52,8 @@ std::unique_ptr<RecvPath> make_recv_discard();
 std::unique_ptr<RecvPath> make_recv_uring();
 std::unique_ptr<RecvPath> make_recv_zerocopy();
 std::unique_ptr<RecvPath> make_recv_null();
+// The probe of a path every Linux kernel has.
+std::string probe_always();
 std::string probe_zerocopy();
 std::string probe_uring_send();
 std::string probe_uring_send_zc();

@@ -11,6 +11,8 @@ namespace nicperf {
 
 using Clock = std::chrono::steady_clock;
 
+// `seconds` as the clock's duration.
+Clock::duration seconds_of(double seconds);
 // A deadline `seconds` from now.
 Clock::time_point in_seconds(double seconds);
 // CLOCK_MONOTONIC in nanoseconds.
