@@ -100,7 +100,11 @@ Expected<int> udp_connect(const asio::ip::udp::endpoint& server, Clock::time_poi
   for (int i = 0; i < kMaxEarlyDatagrams; ++i) {
     auto ready = wait_readable(fd.get(), deadline);
     if (!ready) return ready.error();
-    if (!*ready) return Error{Errc::kTimeout, "the iperf3 server did not answer a UDP stream"};
+    if (!*ready)
+      return Error{Errc::kTimeout,
+                   "the iperf3 server did not answer a UDP stream's connect datagram in time "
+                   "(iperf3 sends it and its reply once, so one lost on the way ends the test: "
+                   "run it again)"};
     ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
     if (n < 0) return Error{Errc::kRefused, errno_text("the iperf3 server's UDP port", errno)};
     std::uint32_t got = 0;

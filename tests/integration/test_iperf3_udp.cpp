@@ -213,7 +213,8 @@ TEST_CASE("udp interop through nicd --loss 5: loss within 2 points, equal on bot
               "-b", "20M", "-t", "3", "-l", "1000", "-J", "--cost", "off"});
       int code = c.wait(60);
       if (code != 0) {
-        MESSAGE("attempt " << attempt << " did not start: " << c.err());
+        MESSAGE("attempt " << attempt << " did not start: exit " << code << ", " << c.out()
+                           << c.err());
         server->signal(SIGTERM);
         server->wait(10);
         continue;
