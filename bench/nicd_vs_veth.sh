@@ -347,7 +347,9 @@ stats() {  # stats FILE: "median min max"
     m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
 }
 
-echo "# nicperf-nicd vs veth: $ROUNDS rounds of $SECS s per scenario, alternating nicd/veth, nothing pinned"
+pinned="nothing pinned"
+[ -n "${NICD_ARGS:-}${CLIENT_ARGS:-}" ] && pinned="nothing pinned but what the extra args below pin"
+echo "# nicperf-nicd vs veth: $ROUNDS rounds of $SECS s per scenario, alternating nicd/veth, $pinned"
 echo "# $(date '+%Y-%m-%d %H:%M:%S %z'), kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 echo "# $("$NICPERF" --version | head -1 | cut -d' ' -f1-2), nicperf-nicd extra args: ${NICD_ARGS:-none}, client extra args: ${CLIENT_ARGS:-none}"
 echo "# nicd: $NICD_CLI ($NICD_CLI_ADDR) -> $NICD_SRV ($NICD_SRV_ADDR); veth: $VETH_CLI ($VETH_CLI_ADDR) -> $VETH_SRV ($VETH_SRV_ADDR); MTU 1500"
