@@ -25,8 +25,6 @@
 namespace nicperf {
 namespace {
 
-// The end of the test is a zero-length datagram (no request is that short).
-
 bool is_greeting(const char* p, std::size_t n) {
   return n == kGreetingSize && std::memcmp(p, kGreetingMagic, 4) == 0;
 }
@@ -145,6 +143,7 @@ UdpRrWorker::Wait UdpRrWorker::await_response(std::uint64_t seq, std::uint64_t d
   }
 }
 
+// The end of the test is a zero-length datagram (no request is that short).
 void UdpRrWorker::send_fin() {
   for (int i = 0; i < kFinCopies; ++i) {
     (void)::send(cfg_.fd, nullptr, 0, MSG_DONTWAIT);
