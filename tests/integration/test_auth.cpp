@@ -138,7 +138,8 @@ nlohmann::json params_with(const std::string& token) {
 
 }  // namespace
 
-TEST_CASE("--auth-file: a stock iperf3 client is refused with ACCESS_DENIED and a log line") {
+TEST_CASE("--auth-file: a stock iperf3 client is refused with ACCESS_DENIED and a log line" *
+          doctest::test_suite("parallel")) {
   if (!have_iperf3()) return;
   Fixture f;
   Server s({"--auth-file", f.secret});
@@ -151,7 +152,8 @@ TEST_CASE("--auth-file: a stock iperf3 client is refused with ACCESS_DENIED and 
   CHECK(good->json()["end"]["sum_received"]["bytes"] == 1u << 20);
 }
 
-TEST_CASE("RSA tokens: a stock iperf3 client with the right credentials is served, others not") {
+TEST_CASE("RSA tokens: a stock iperf3 client with the right credentials is served, others not" *
+          doctest::test_suite("parallel")) {
   if (!have_iperf3()) return;
   Fixture f;
   Server s(f.rsa_server());
@@ -187,7 +189,8 @@ TEST_CASE("RSA tokens: a stock iperf3 client with the right credentials is serve
   CHECK(ours->wait(0) == 0);
 }
 
-TEST_CASE("RSA tokens: a timestamp outside the skew and a replayed token are refused") {
+TEST_CASE("RSA tokens: a timestamp outside the skew and a replayed token are refused" *
+          doctest::test_suite("parallel")) {
   Fixture f;
   Server s({"--rsa-private-key-path", f.keys.private_pem, "--authorized-users-path", f.users,
             "--time-skew-threshold", "5"});
@@ -208,7 +211,8 @@ TEST_CASE("RSA tokens: a timestamp outside the skew and a replayed token are ref
   CHECK(s.proc().out().find("used before") != std::string::npos);
 }
 
-TEST_CASE("--auth-file: a recorded authentication answer replayed against a fresh nonce fails") {
+TEST_CASE("--auth-file: a recorded authentication answer replayed against a fresh nonce fails" *
+          doctest::test_suite("parallel")) {
   Fixture f;
   Server s({"--auth-file", f.secret});
   auto secret = nicperf::read_secret(f.secret);
@@ -265,7 +269,8 @@ TEST_CASE("nicperf --iperf3 --username against a stock authenticating iperf3 ser
   CHECK((wrong->out() + wrong->err()).find("refused the authentication") != std::string::npos);
 }
 
-TEST_CASE("secret files: mode 0644 or 15 bytes are refused with one line each") {
+TEST_CASE("secret files: mode 0644 or 15 bytes are refused with one line each" *
+          doctest::test_suite("parallel")) {
   Fixture f;
   chmod(f.secret.c_str(), 0644);
   harness::check_usage_error({"-s", "--auth-file", f.secret});

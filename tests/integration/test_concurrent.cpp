@@ -72,7 +72,8 @@ std::pair<int, int> quiet_counts(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("concurrent: --max-tests 2 runs two clients at once, each isolated, each told") {
+TEST_CASE("concurrent: --max-tests 2 runs two clients at once, each isolated, each told" *
+          doctest::test_suite("parallel")) {
   Server s({"--max-tests", "2"});
   REQUIRE(s.port() > 0);
   auto a = s.start_client({"-t", "3", "-P", "2", "-J"});
@@ -96,7 +97,8 @@ TEST_CASE("concurrent: --max-tests 2 runs two clients at once, each isolated, ea
   CHECK(check_report(c->json()) == 0);
 }
 
-TEST_CASE("concurrent: with --max-tests 2 a third client is told the server is busy") {
+TEST_CASE("concurrent: with --max-tests 2 a third client is told the server is busy" *
+          doctest::test_suite("parallel")) {
   Server s({"--max-tests", "2"});
   auto a = s.start_client({"-t", "4"});
   auto b = s.start_client({"-t", "4"});
@@ -111,7 +113,8 @@ TEST_CASE("concurrent: with --max-tests 2 a third client is told the server is b
   CHECK(s.proc().running());
 }
 
-TEST_CASE("concurrent: a default server (--max-tests 1) still refuses a second client") {
+TEST_CASE("concurrent: a default server (--max-tests 1) still refuses a second client" *
+          doctest::test_suite("parallel")) {
   Server s;
   auto first = s.start_client({"-t", "3", "-J"});
   REQUIRE(wait_started(s.proc(), 1));
@@ -137,7 +140,8 @@ TEST_CASE("concurrent: a stock iperf3 client and a nicperf client at once") {
   CHECK(check_report(nicperf->json()) >= 1);
 }
 
-TEST_CASE("concurrent: a signal stops every running test and the server exits 0") {
+TEST_CASE("concurrent: a signal stops every running test and the server exits 0" *
+          doctest::test_suite("parallel")) {
   Server s({"--max-tests", "3"});
   auto a = s.start_client({"-t", "20"});
   auto b = s.start_client({"-t", "20", "-R"});
@@ -150,7 +154,8 @@ TEST_CASE("concurrent: a signal stops every running test and the server exits 0"
   CHECK(b->wait(30) != 0);
 }
 
-TEST_CASE("concurrent: --one-off with --max-tests serves one test, then exits") {
+TEST_CASE("concurrent: --one-off with --max-tests serves one test, then exits" *
+          doctest::test_suite("parallel")) {
   Server s({"--max-tests", "2", "-1"});
   auto c = s.client({"-n", "10M", "-J"});
   CHECK(c->wait(0) == 0);
@@ -158,7 +163,8 @@ TEST_CASE("concurrent: --one-off with --max-tests serves one test, then exits") 
   CHECK(s.proc().wait(15) == 0);
 }
 
-TEST_CASE("concurrent: --max-tests takes 1 to 64, on the server only") {
+TEST_CASE("concurrent: --max-tests takes 1 to 64, on the server only" *
+          doctest::test_suite("parallel")) {
   for (const char* n : {"0", "65", "-3"}) {
     Proc p({"-s", "-p", "0", "--max-tests", n});
     CHECK(p.wait(10) == 2);
@@ -169,7 +175,8 @@ TEST_CASE("concurrent: --max-tests takes 1 to 64, on the server only") {
   CHECK(client.err().find("for the server") != std::string::npos);
 }
 
-TEST_CASE("concurrent: rounds of concurrent tests leave the server's fds and threads alone") {
+TEST_CASE("concurrent: rounds of concurrent tests leave the server's fds and threads alone" *
+          doctest::test_suite("parallel")) {
   Server s({"--max-tests", "3"});
   REQUIRE(s.port() > 0);
   auto warm = s.client({"-n", "64K"});

@@ -69,7 +69,8 @@ TEST_CASE("traced softirq entries equal /proc/softirqs, and attribution adds up"
   CHECK(cost["server"]["attribution"]["peer_process"]["net_rx"]["ns"].get<double>() > 0);
 }
 
-TEST_CASE("every cost level does what it says, and the text names the level") {
+TEST_CASE("every cost level does what it says, and the text names the level" *
+          doctest::test_suite("parallel")) {
   Server s;
   for (const char* level : {"off", "rusage", "counters", "ring", "bpf", "full"}) {
     CAPTURE(level);

@@ -15,7 +15,7 @@ namespace {
 // A temp file removed however the test ends.
 }  // namespace
 
-TEST_CASE("nicperf diff compares two saved --repeat results") {
+TEST_CASE("nicperf diff compares two saved --repeat results" * doctest::test_suite("parallel")) {
   Server s;
   REQUIRE(s.port() > 0);
   TempFile a, b;
@@ -50,7 +50,8 @@ TEST_CASE("nicperf diff compares two saved --repeat results") {
   CHECK(same.out().find("Verdict: no significant change") != std::string::npos);
 }
 
-TEST_CASE("nicperf diff: an unreadable or foreign file is a usage error on one line") {
+TEST_CASE("nicperf diff: an unreadable or foreign file is a usage error on one line" *
+          doctest::test_suite("parallel")) {
   TempFile bad, good;
   std::ofstream(bad.path) << "{\"hello\": 1}\n";
   Server s;

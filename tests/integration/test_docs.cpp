@@ -16,7 +16,8 @@ std::string source(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("every option in --help is documented in the man page") {
+TEST_CASE("every option in --help is documented in the man page" *
+          doctest::test_suite("parallel")) {
   harness::Proc help({"--help"});
   REQUIRE(help.wait(10) == 0);
   std::string text = help.out();
@@ -35,7 +36,8 @@ TEST_CASE("every option in --help is documented in the man page") {
   }
 }
 
-TEST_CASE("the README's two commands are the ones CI and the demo use") {
+TEST_CASE("the README's two commands are the ones CI and the demo use" *
+          doctest::test_suite("parallel")) {
   std::string readme = source("README.md"), ci = source(".ci/run"), run = source("run");
   CHECK(readme.find("./run demo") != std::string::npos);
   CHECK(readme.find("./run test") != std::string::npos);
@@ -47,7 +49,8 @@ TEST_CASE("the README's two commands are the ones CI and the demo use") {
   CHECK(run.find("test)") != std::string::npos);
 }
 
-TEST_CASE("every nicperf-nicd option is documented in its man page") {
+TEST_CASE("every nicperf-nicd option is documented in its man page" *
+          doctest::test_suite("parallel")) {
   std::string man = source("man/nicperf-nicd.8");
   REQUIRE_FALSE(man.empty());
   man = std::regex_replace(man, std::regex(R"(\\-)"), "-");
@@ -71,7 +74,8 @@ TEST_CASE("every nicperf-nicd option is documented in its man page") {
 
 // The man page's IPERF3 section lists every row of the parser's iperf3 table, with what
 // nicperf does with it; a refused option is marked so.
-TEST_CASE("the man page lists every iperf3 option as the parser's table has it") {
+TEST_CASE("the man page lists every iperf3 option as the parser's table has it" *
+          doctest::test_suite("parallel")) {
   std::string man = source("man/nicperf.1");
   man = std::regex_replace(man, std::regex(R"(\\-)"), "-");
   auto at = man.find(".SS iperf3's options");

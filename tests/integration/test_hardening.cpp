@@ -208,7 +208,8 @@ TEST_CASE("every bad-input class gets a clear answer, then a valid test runs") {
   }
 }
 
-TEST_CASE("a server that answers with an unknown message type is a protocol error") {
+TEST_CASE("a server that answers with an unknown message type is a protocol error" *
+          doctest::test_suite("parallel")) {
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -286,7 +287,7 @@ TEST_CASE("silence, cut frames and vanishing peers at every stage") {
   }
 }
 
-TEST_CASE("server limits refuse a test with a clear error") {
+TEST_CASE("server limits refuse a test with a clear error" * doctest::test_suite("parallel")) {
   Server s({"--max-streams", "2", "--max-duration", "5", "--max-bytes", "1M"});
   auto many = s.client({"-P", "4", "-t", "1"});
   CHECK(many->wait(0) == 2);
@@ -354,7 +355,8 @@ TEST_CASE("many tests in a row leave the server's fds, threads, memory and temp 
   rmdir(dir.c_str());
 }
 
-TEST_CASE("--auth-file: the right secret passes, a wrong or missing one is denied") {
+TEST_CASE("--auth-file: the right secret passes, a wrong or missing one is denied" *
+          doctest::test_suite("parallel")) {
   char good[] = "/tmp/nicperf-auth-good.XXXXXX", bad[] = "/tmp/nicperf-auth-bad.XXXXXX";
   close(mkstemp(good));
   close(mkstemp(bad));
@@ -376,7 +378,8 @@ TEST_CASE("--auth-file: the right secret passes, a wrong or missing one is denie
   unlink(bad);
 }
 
-TEST_CASE("SIGTERM on the server mid-test: both sides end cleanly and leave no temp file") {
+TEST_CASE("SIGTERM on the server mid-test: both sides end cleanly and leave no temp file" *
+          doctest::test_suite("parallel")) {
   char dir_template[] = "/tmp/nicperf-term.XXXXXX";
   REQUIRE(mkdtemp(dir_template));
   std::string dir = dir_template;

@@ -76,7 +76,8 @@ TEST_CASE("nicperf --iperf3 against a stock iperf3 server: -n, -P, -t, -R and se
   CHECK(text->out().find("Server output:") != std::string::npos);
 }
 
-TEST_CASE("what iperf3 cannot do is refused up front, with the reason") {
+TEST_CASE("what iperf3 cannot do is refused up front, with the reason" *
+          doctest::test_suite("parallel")) {
   Proc c({"-c", "127.0.0.1", "--iperf3", "--verify", "-n", "1M"});
   CHECK(c.wait(10) == 2);
   CHECK(c.err().find("iperf3 mode cannot run --verify") != std::string::npos);

@@ -104,7 +104,8 @@ TEST_CASE("nicperf's -k, --cport, -M, -S, -T, --timestamps and -I on loopback") 
   CHECK(j.json()["start"]["connected"][0]["local_port"] == cport);
 }
 
-TEST_CASE("--extra-data: nicperf's -J keeps it at the top level, with or without iperf3") {
+TEST_CASE("--extra-data: nicperf's -J keeps it at the top level, with or without iperf3" *
+          doctest::test_suite("parallel")) {
   harness::Server s;
   Proc c({"-c", "127.0.0.1", "-p", s.port_arg(), "-n", "1M", "-J", "--extra-data", "rack 7"});
   CHECK(c.wait(30) == 0);
@@ -114,7 +115,8 @@ TEST_CASE("--extra-data: nicperf's -J keeps it at the top level, with or without
   CHECK_FALSE(plain.json().contains("extra_data"));
 }
 
-TEST_CASE("a stock client's --extra-data is kept in nicperf -s -J's report") {
+TEST_CASE("a stock client's --extra-data is kept in nicperf -s -J's report" *
+          doctest::test_suite("parallel")) {
   if (!have_iperf3()) return;
   // -J's server announces its port on stderr, so harness::Server cannot read it: a fixed one.
   int free = harness::free_port();
@@ -127,7 +129,8 @@ TEST_CASE("a stock client's --extra-data is kept in nicperf -s -J's report") {
   CHECK(s.out().find("\"extra_data\": \"rack 7\"") != std::string::npos);
 }
 
-TEST_CASE("iperf3 options nicperf has not built stop with exit 2 and one line") {
+TEST_CASE("iperf3 options nicperf has not built stop with exit 2 and one line" *
+          doctest::test_suite("parallel")) {
   for (std::vector<std::string> args : {std::vector<std::string>{"-c", "127.0.0.1", "-X", "x"},
                                         {"-c", "127.0.0.1", "--nstreams", "2"},
                                         {"-c", "127.0.0.1", "--sctp"}}) {

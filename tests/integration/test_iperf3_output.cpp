@@ -56,7 +56,8 @@ std::uint64_t file_size(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("-f prints the rate in iperf3 3.21's units and layout, on both sides") {
+TEST_CASE("-f prints the rate in iperf3 3.21's units and layout, on both sides" *
+          doctest::test_suite("parallel")) {
   if (!have_iperf321()) return;
   harness::Server s({"-f", "K"});
   for (const char* unit : {"k", "m", "g", "t", "K", "M", "G", "T"}) {
@@ -114,7 +115,8 @@ TEST_CASE("--json-stream-full-output: the events, then the -J document, as iperf
   check(theirs.out());
 }
 
-TEST_CASE("-F sends a file of odd size and ends at its size, -R -F writes what arrives") {
+TEST_CASE("-F sends a file of odd size and ends at its size, -R -F writes what arrives" *
+          doctest::test_suite("parallel")) {
   harness::Server s;
   std::string in = file_with(1000003);
   for (const char* mode : {"write", "sendfile"}) {
@@ -160,7 +162,8 @@ TEST_CASE("-F's bytes arrive as they are in the file: a stock iperf3 -s -F write
   unlink(out.c_str());
 }
 
-TEST_CASE("-F: an unreadable file, --verify or UDP stop with one line and exit 2") {
+TEST_CASE("-F: an unreadable file, --verify or UDP stop with one line and exit 2" *
+          doctest::test_suite("parallel")) {
   std::string in = file_with(100);
   harness::check_usage_error({"-c", "127.0.0.1", "-F", "/nonexistent/nicperf-file"});
   harness::check_usage_error({"-c", "127.0.0.1", "-F", "/tmp"});

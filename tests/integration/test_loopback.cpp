@@ -57,7 +57,8 @@ TEST_CASE("a timed test prints intervals and a summary") {
   CHECK(out.find("nicperf Done.") != std::string::npos);
 }
 
-TEST_CASE("-n moves exactly that many bytes, in every direction") {
+TEST_CASE("-n moves exactly that many bytes, in every direction" *
+          doctest::test_suite("parallel")) {
   Server s;
   for (auto dir : {"", "-R"}) {
     CAPTURE(dir);
@@ -77,7 +78,8 @@ TEST_CASE("-n moves exactly that many bytes, in every direction") {
   CHECK(j["end"]["sum_received_bidir_reverse"]["bytes"] == 3000001);
 }
 
-TEST_CASE("-J is one document in iperf3's shape, field by field") {
+TEST_CASE("-J is one document in iperf3's shape, field by field" *
+          doctest::test_suite("parallel")) {
   Server s;
   auto c = s.client({"-t", "2", "-i", "0.5", "-P", "2", "-O", "0.5", "-J"});
   REQUIRE(c->wait(0) == 0);
@@ -122,7 +124,8 @@ TEST_CASE("-J is one document in iperf3's shape, field by field") {
   CHECK(end["sender_tcp_congestion"].is_string());
 }
 
-TEST_CASE("--json-stream prints start, intervals and end, one object a line") {
+TEST_CASE("--json-stream prints start, intervals and end, one object a line" *
+          doctest::test_suite("parallel")) {
   Server s;
   auto c = s.client({"-t", "1", "-i", "0.5", "--json-stream"});
   REQUIRE(c->wait(0) == 0);
@@ -140,7 +143,7 @@ TEST_CASE("--json-stream prints start, intervals and end, one object a line") {
   CHECK(events[1] == "interval");
 }
 
-TEST_CASE("--get-server-output brings the server's report") {
+TEST_CASE("--get-server-output brings the server's report" * doctest::test_suite("parallel")) {
   Server s;
   auto c = s.client({"-t", "1", "--get-server-output"});
   REQUIRE(c->wait(0) == 0);
@@ -155,7 +158,7 @@ TEST_CASE("--get-server-output brings the server's report") {
         doc["end"]["sum_received"]["bytes"]);
 }
 
-TEST_CASE("--verify checks every received byte") {
+TEST_CASE("--verify checks every received byte" * doctest::test_suite("parallel")) {
   Server s;
   for (auto dir : {"", "-R"}) {
     std::vector<std::string> args = {"-n", "20M", "-l", "1000", "--verify", "-J"};
@@ -166,7 +169,7 @@ TEST_CASE("--verify checks every received byte") {
   }
 }
 
-TEST_CASE("-A pins stream threads; an unknown CPU is refused") {
+TEST_CASE("-A pins stream threads, an unknown CPU is refused" * doctest::test_suite("parallel")) {
   Server s;
   auto c = s.client({"-t", "1", "-A", "0/1", "-P", "2"});
   CHECK(c->wait(0) == 0);
@@ -192,7 +195,7 @@ TEST_CASE("connection refused is exit 3 with one line") {
   CHECK(std::count(err.begin(), err.end(), '\n') == 1);
 }
 
-TEST_CASE("bad arguments are exit 2 with one line") {
+TEST_CASE("bad arguments are exit 2 with one line" * doctest::test_suite("parallel")) {
   Proc c({"-c", "127.0.0.1", "-P", "0"});
   CHECK(c.wait(10) == 2);
   std::string err = c.err();
@@ -201,7 +204,7 @@ TEST_CASE("bad arguments are exit 2 with one line") {
   CHECK(none.wait(10) == 2);
 }
 
-TEST_CASE("garbage on the control port, then a valid test") {
+TEST_CASE("garbage on the control port, then a valid test" * doctest::test_suite("parallel")) {
   Server s;
   int fd = raw_connect(s.port());
   std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n" + std::string(100, '\xff');
@@ -252,7 +255,8 @@ TEST_CASE("Ctrl-C on the client ends the test cleanly and prints what was measur
   CHECK(after->wait(0) == 0);
 }
 
-TEST_CASE("a client killed mid-test leaves the server ready for the next") {
+TEST_CASE("a client killed mid-test leaves the server ready for the next" *
+          doctest::test_suite("parallel")) {
   Server s;
   Proc c({"-c", "127.0.0.1", "-p", s.port_arg(), "-t", "30"});
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
@@ -263,7 +267,8 @@ TEST_CASE("a client killed mid-test leaves the server ready for the next") {
   check_equal_bytes(after->json(), 1u << 20);
 }
 
-TEST_CASE("CI thresholds: met is exit 0, missed is exit 9 and the JSON names which") {
+TEST_CASE("CI thresholds: met is exit 0, missed is exit 9 and the JSON names which" *
+          doctest::test_suite("parallel")) {
   Server s;
   auto met =
       s.client({"-n", "100M", "--expect-gbps", "0.001", "--expect-max-cpu-per-gb", "1000", "-J"});

@@ -101,7 +101,7 @@ TEST_CASE("nic_dev: a veth pair between namespaces, both sides' NIC block and JS
   CHECK(out.find("coalesce: coalescing: not supported by driver veth") != std::string::npos);
 }
 
-TEST_CASE("nic_dev: loopback is one line and nothing else") {
+TEST_CASE("nic_dev: loopback is one line and nothing else" * doctest::test_suite("parallel")) {
   Server server;
   REQUIRE(server.port() > 0);
   auto client = server.client({"-t", "0.3", "-i", "0"});
@@ -199,7 +199,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("nic_dev: --nic-dev naming an unknown device is one usage error, exit 2") {
+TEST_CASE("nic_dev: --nic-dev naming an unknown device is one usage error, exit 2" *
+          doctest::test_suite("parallel")) {
   Server server;
   REQUIRE(server.port() > 0);
   auto client = server.client({"-t", "0.3", "--nic-dev", "npnosuchdev0"});

@@ -21,7 +21,8 @@ void check_exact(const json& j) {
 
 }  // namespace
 
-TEST_CASE("every send path moves exactly -n bytes, verified, both directions") {
+TEST_CASE("every send path moves exactly -n bytes, verified, both directions" *
+          doctest::test_suite("parallel")) {
   Server s;
   for (const auto& path : nicperf::send_paths()) {
     if (path.caps & nicperf::kCapNoIo) continue;
@@ -42,7 +43,8 @@ TEST_CASE("every send path moves exactly -n bytes, verified, both directions") {
   }
 }
 
-TEST_CASE("every receive path counts exactly and delivers the right bytes") {
+TEST_CASE("every receive path counts exactly and delivers the right bytes" *
+          doctest::test_suite("parallel")) {
   Server s;
   for (const auto& path : nicperf::recv_paths()) {
     if (path.caps & nicperf::kCapNoIo) continue;
@@ -67,13 +69,15 @@ TEST_CASE("every receive path counts exactly and delivers the right bytes") {
   }
 }
 
-TEST_CASE("--verify with a receive path that delivers nothing is refused") {
+TEST_CASE("--verify with a receive path that delivers nothing is refused" *
+          doctest::test_suite("parallel")) {
   Proc c({"-c", "127.0.0.1", "--recv-mode", "discard", "--verify"});
   CHECK(c.wait(10) == 2);
   CHECK(c.err().find("delivers") != std::string::npos);
 }
 
-TEST_CASE("on loopback the kernel copies every zero-copy send, and the report says so") {
+TEST_CASE("on loopback the kernel copies every zero-copy send, and the report says so" *
+          doctest::test_suite("parallel")) {
   Server s;
   for (const char* mode : {"zerocopy", "uring-zc"}) {
     CAPTURE(mode);
@@ -95,7 +99,8 @@ TEST_CASE("on loopback the kernel copies every zero-copy send, and the report sa
   }
 }
 
-TEST_CASE("zero-copy receive accounts every byte as mapped or copied") {
+TEST_CASE("zero-copy receive accounts every byte as mapped or copied" *
+          doctest::test_suite("parallel")) {
   Server s;
   const auto* info = nicperf::find_recv_path("zerocopy");
   REQUIRE(info);
@@ -110,7 +115,8 @@ TEST_CASE("zero-copy receive accounts every byte as mapped or copied") {
         50u << 20);
 }
 
-TEST_CASE("a path taken out is reported unavailable with its reason, never replaced") {
+TEST_CASE("a path taken out is reported unavailable with its reason, never replaced" *
+          doctest::test_suite("parallel")) {
   setenv("NICPERF_DISABLE_PATHS", "splice", 1);
   Proc list({"--mode", "list"});
   list.wait(10);
@@ -128,7 +134,8 @@ TEST_CASE("a path taken out is reported unavailable with its reason, never repla
   unsetenv("NICPERF_DISABLE_PATHS");
 }
 
-TEST_CASE("--compare JSON holds one run per path and round, and a row per path") {
+TEST_CASE("--compare JSON holds one run per path and round, and a row per path" *
+          doctest::test_suite("parallel")) {
   Server s;
   auto c = s.client({"-t", "0.5", "-i", "0", "--compare", "write,sendfile,uring", "--recv-mode",
                      "read,discard", "--repeat", "2", "-J"},
@@ -150,7 +157,8 @@ TEST_CASE("--compare JSON holds one run per path and round, and a row per path")
   CHECK(pair(1) == pair(6));
 }
 
-TEST_CASE("--repeat on one test reports its spread with a 95% confidence interval") {
+TEST_CASE("--repeat on one test reports its spread with a 95% confidence interval" *
+          doctest::test_suite("parallel")) {
   Server s;
   auto c = s.client({"-t", "0.5", "-i", "0", "--repeat", "3", "-J"}, 60);
   REQUIRE(c->wait(0) == 0);

@@ -206,7 +206,8 @@ Image plot_and_check(const std::string& json, const std::string& name,
 
 }  // namespace
 
-TEST_CASE("nicperf plot draws a single test and a --compare result") {
+TEST_CASE("nicperf plot draws a single test and a --compare result" *
+          doctest::test_suite("parallel")) {
   Server s;
   REQUIRE(s.port() > 0);
   TempFile single, compare;
@@ -248,7 +249,8 @@ TEST_CASE("nicperf plot draws a single test and a --compare result") {
   CHECK(xml_problem(out.out()) == "");
 }
 
-TEST_CASE("nicperf plot: bad input is a usage error on one line") {
+TEST_CASE("nicperf plot: bad input is a usage error on one line" *
+          doctest::test_suite("parallel")) {
   TempFile bad;
   std::ofstream(bad.path) << "{\"hello\": 1}\n";
   for (const auto& args : {std::vector<std::string>{"plot", bad.path, "-o", "-"},

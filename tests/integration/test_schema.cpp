@@ -97,7 +97,8 @@ struct OneShotServer {
 
 }  // namespace
 
-TEST_CASE("schema: the file is draft 2020-12 and carries the version documents carry") {
+TEST_CASE("schema: the file is draft 2020-12 and carries the version documents carry" *
+          doctest::test_suite("parallel")) {
   json schema = json::parse(harness::slurp(kSchema), nullptr, false);
   REQUIRE(schema.is_object());
   CHECK(schema["$schema"] == "https://json-schema.org/draft/2020-12/schema");
@@ -133,7 +134,8 @@ TEST_CASE("schema: the file is draft 2020-12 and carries the version documents c
   invalid("any", "{}", "$: ");
 }
 
-TEST_CASE("schema: -J reports of -t, -R, --bidir --get-server-output, -P 2 and -n --verify") {
+TEST_CASE("schema: -J reports of -t, -R, --bidir --get-server-output, -P 2 and -n --verify" *
+          doctest::test_suite("parallel")) {
   if (!have_jsonschema()) return;
   Server s;
   REQUIRE(s.port() > 0);
@@ -150,7 +152,8 @@ TEST_CASE("schema: -J reports of -t, -R, --bidir --get-server-output, -P 2 and -
   valid("report", run(s, {"-n", "10M", "--verify", "-J"}));
 }
 
-TEST_CASE("schema: --json-stream lines of a test and of a --repeat run") {
+TEST_CASE("schema: --json-stream lines of a test and of a --repeat run" *
+          doctest::test_suite("parallel")) {
   if (!have_jsonschema()) return;
   Server s;
   REQUIRE(s.port() > 0);
@@ -161,7 +164,8 @@ TEST_CASE("schema: --json-stream lines of a test and of a --repeat run") {
   valid("stream", run(s, {"-t", "1", "-i", "0", "--repeat", "1", "--json-stream"}));
 }
 
-TEST_CASE("schema: --compare and --repeat documents, and nicperf diff --json of them") {
+TEST_CASE("schema: --compare and --repeat documents, and nicperf diff --json of them" *
+          doctest::test_suite("parallel")) {
   if (!have_jsonschema()) return;
   Server s;
   REQUIRE(s.port() > 0);
@@ -196,7 +200,8 @@ TEST_CASE("schema: a missed threshold (exit 9) and a failed connection (-J and -
   valid("stream", stream.out());
 }
 
-TEST_CASE("schema: --cost off and --cost counters, and nicperf diff --json of two tests") {
+TEST_CASE("schema: --cost off and --cost counters, and nicperf diff --json of two tests" *
+          doctest::test_suite("parallel")) {
   if (!have_jsonschema()) return;
   Server s;
   REQUIRE(s.port() > 0);
@@ -213,7 +218,8 @@ TEST_CASE("schema: --cost off and --cost counters, and nicperf diff --json of tw
   valid("diff", diff.out());
 }
 
-TEST_CASE("schema: a server's -J and --json-stream output, one test each") {
+TEST_CASE("schema: a server's -J and --json-stream output, one test each" *
+          doctest::test_suite("parallel")) {
   if (!have_jsonschema()) return;
   for (const char* format : {"-J", "--json-stream"}) {
     CAPTURE(format);
@@ -226,7 +232,8 @@ TEST_CASE("schema: a server's -J and --json-stream output, one test each") {
   }
 }
 
-TEST_CASE("schema: --iperf3 against Debian's iperf3 server (-J and --json-stream)") {
+TEST_CASE("schema: --iperf3 against Debian's iperf3 server (-J and --json-stream)" *
+          doctest::test_suite("parallel")) {
   if (!have_jsonschema()) return;
   if (access(kIperf3, X_OK) != 0) {
     MESSAGE("skipping: iperf3 is not installed (apt-get install -y iperf3)");
@@ -250,7 +257,8 @@ TEST_CASE("schema: --iperf3 against Debian's iperf3 server (-J and --json-stream
   valid("stream", client({"-t", "1", "--json-stream"}));
 }
 
-TEST_CASE("schema: wrong documents fail, so a pass is not vacuous") {
+TEST_CASE("schema: wrong documents fail, so a pass is not vacuous" *
+          doctest::test_suite("parallel")) {
   if (!have_jsonschema()) return;
   Server s;
   REQUIRE(s.port() > 0);

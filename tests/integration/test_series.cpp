@@ -12,7 +12,8 @@ using nlohmann::json;
 
 namespace {}  // namespace
 
-TEST_CASE("series: SIGINT during --repeat stops the series, prints its runs and exits 130") {
+TEST_CASE("series: SIGINT during --repeat stops the series, prints its runs and exits 130" *
+          doctest::test_suite("parallel")) {
   Server s;
   // Three rounds of 2 s: the signal lands in the second.
   auto c = s.start_client({"-t", "2", "-i", "0", "--repeat", "3", "-J"});
@@ -30,7 +31,8 @@ TEST_CASE("series: SIGINT during --repeat stops the series, prints its runs and 
   CHECK(after->wait(0) == 0);
 }
 
-TEST_CASE("series: SIGINT during --compare stops it and prints the table of finished runs") {
+TEST_CASE("series: SIGINT during --compare stops it and prints the table of finished runs" *
+          doctest::test_suite("parallel")) {
   Server s;
   auto c = s.start_client({"-t", "2", "-i", "0", "--compare", "write,sendfile", "--repeat", "2"});
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
@@ -42,7 +44,8 @@ TEST_CASE("series: SIGINT during --compare stops it and prints the table of fini
         std::string::npos);
 }
 
-TEST_CASE("series: SIGTERM during a --sweep-rate step stops the sweep and exits 130") {
+TEST_CASE("series: SIGTERM during a --sweep-rate step stops the sweep and exits 130" *
+          doctest::test_suite("parallel")) {
   Server s;
   auto c = s.start_client({"-u", "-l", "1000", "-t", "2", "--sweep-rate", "1k:2k:4", "-J"});
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
@@ -56,7 +59,8 @@ TEST_CASE("series: SIGTERM during a --sweep-rate step stops the sweep and exits 
   CHECK(points[0]["delivered"].get<std::uint64_t>() > 0);
 }
 
-TEST_CASE("series: a --sweep-rate step that cannot start names why in its point and row") {
+TEST_CASE("series: a --sweep-rate step that cannot start names why in its point and row" *
+          doctest::test_suite("parallel")) {
   Server s;
   // --nic with no daemon on the socket: every step fails before its test runs.
   auto c = s.start_client({"-u", "-l", "64", "-t", "1", "--sweep-rate", "1k:2k:2", "--nic",

@@ -85,7 +85,8 @@ TEST_CASE("udp: every send path with every receive path, verified, in both direc
     }
 }
 
-TEST_CASE("udp: text output shows datagrams, jitter and loss as iperf3 does") {
+TEST_CASE("udp: text output shows datagrams, jitter and loss as iperf3 does" *
+          doctest::test_suite("parallel")) {
   Server s;
   REQUIRE(s.port() > 0);
   auto c = s.client({"-u", "-t", "1", "-P", "2"});
@@ -101,7 +102,7 @@ TEST_CASE("udp: text output shows datagrams, jitter and loss as iperf3 does") {
   CHECK(out.find("CPU us per datagram") != std::string::npos);
 }
 
-TEST_CASE("udp: option errors are one line and exit 2") {
+TEST_CASE("udp: option errors are one line and exit 2" * doctest::test_suite("parallel")) {
   check_usage_error({"-c", "127.0.0.1", "-u", "-l", "8"});
   check_usage_error({"-c", "127.0.0.1", "-u", "--mode", "sendfile"});
   check_usage_error({"-c", "127.0.0.1", "-u", "--batch", "65"});
@@ -114,7 +115,8 @@ TEST_CASE("udp: option errors are one line and exit 2") {
   check_usage_error({"-c", "127.0.0.1", "-u", "-O", "1"});
 }
 
-TEST_CASE("rr: request/response on loopback reports transactions and ordered percentiles") {
+TEST_CASE("rr: request/response on loopback reports transactions and ordered percentiles" *
+          doctest::test_suite("parallel")) {
   Server s;
   REQUIRE(s.port() > 0);
   auto c = s.client({"--rr", "-t", "2", "--req", "64", "--resp", "1K", "-P", "2", "-J"});

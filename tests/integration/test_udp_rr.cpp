@@ -39,7 +39,7 @@ TEST_CASE("udp rr: request/response on loopback reports transactions and ordered
   CHECK(t->out().find("request/response over UDP, 1 stream") != std::string::npos);
 }
 
-TEST_CASE("udp rr: option errors are one line and exit 2") {
+TEST_CASE("udp rr: option errors are one line and exit 2" * doctest::test_suite("parallel")) {
   check_usage_error({"-c", "127.0.0.1", "-u", "--rr", "--req", "70000"});
   check_usage_error({"-c", "127.0.0.1", "-u", "--rr", "-R"});
   check_usage_error({"-c", "127.0.0.1", "-u", "--rr", "-b", "1M"});

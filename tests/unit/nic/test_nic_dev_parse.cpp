@@ -174,7 +174,7 @@ TEST_CASE("virtio: rx_queue_N_ counters, input/output vectors of virtioN") {
   CHECK(text.find("rx 0: packets 600000") != std::string::npos);
 }
 
-TEST_CASE("the NIC view survives the results exchange; lo is one line") {
+TEST_CASE("the NIC view survives the results exchange, lo is one line") {
   NicDevView v = window_of("mlx5", "ens1f0np0");
   v.identity = {{"driver", "mlx5_core"}, {"mtu", 9000}};
   v.config = {{"coalesce", {{"error", "coalescing: not supported by driver veth"}}}};

@@ -276,7 +276,7 @@ TEST_CASE("nic model: Coalescer fires at rx_frames pending or rx_usecs after the
   }
 }
 
-TEST_CASE("nic model: Coalescer configure changes take effect; fixed settings ignore the rate") {
+TEST_CASE("nic model: Coalescer configure changes take effect, fixed settings ignore the rate") {
   Coalescer c({.rx_usecs = 100, .rx_frames = 8});
   c.arrived(1'000'000);
   CHECK(c.deadline() == 1'100'000);

@@ -50,7 +50,7 @@ TEST_CASE("nic model: Histogram buckets, to_json and reset") {
   CHECK(j["max"] == 2 * last - 1);
 }
 
-TEST_CASE("nic model: QueueCounters to_json keys, ring mean and reset; Counter max") {
+TEST_CASE("nic model: QueueCounters to_json keys, ring mean and reset, Counter max") {
   Counter m;
   m.max(5);
   m.max(3);  // max only raises

@@ -27,7 +27,7 @@ TEST_CASE("rounds rotate the order so every path takes every position") {
   CHECK(round_order(3, 2) == std::vector<std::size_t>{2, 0, 1});
 }
 
-TEST_CASE("rows summarize runs; failures are counted, not averaged in") {
+TEST_CASE("rows summarize runs, failures are counted, not averaged in") {
   CompareResult r;
   auto run = [](const char* send, double gbps, int code) {
     CompareRun x;

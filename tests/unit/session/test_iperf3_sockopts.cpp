@@ -38,7 +38,7 @@ int connect_to(int fd, int port) {
 
 }  // namespace
 
-TEST_CASE("-M and -S are on the socket; the peer's segments shrink to the MSS") {
+TEST_CASE("-M and -S are on the socket, the peer's segments shrink to the MSS") {
   Listener l;
   TestSpec spec;
   spec.mss = 1000;
@@ -61,7 +61,7 @@ TEST_CASE("-M and -S are on the socket; the peer's segments shrink to the MSS") 
   close(b);
 }
 
-TEST_CASE("--cport binds each connection to its port; --dont-fragment sets PMTU discovery") {
+TEST_CASE("--cport binds each connection to its port, --dont-fragment sets PMTU discovery") {
   Listener l;
   TestSpec spec;
   spec.client_port = 0;

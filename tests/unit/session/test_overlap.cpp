@@ -34,7 +34,7 @@ TEST_CASE("the overlap log keeps the count exact and the peer list bounded") {
   CHECK(o.peers.size() == kMaxOverlapPeers);
 }
 
-TEST_CASE("a span without a log reports nothing; one with a log ends itself") {
+TEST_CASE("a span without a log reports nothing, one with a log ends itself") {
   IncomingStreams none;
   OverlapSpan nothing(none);
   CHECK_FALSE(nothing.end());

@@ -125,7 +125,8 @@ TEST_CASE("mode and cost level names round trip") {
   auto bad = cost_level_from("most");
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == Errc::kUsage);
-  CHECK(bad.error().message == "cost level must be full, bpf, ring, counters, rusage or off, got 'most'");
+  CHECK(bad.error().message ==
+        "cost level must be full, bpf, ring, counters, rusage or off, got 'most'");
 }
 
 TEST_CASE("a mode is the wire's protocol plus the rr flag") {
@@ -169,16 +170,16 @@ TEST_CASE("the spec's wire form keeps protocol, rr and cost as strings and flags
   CHECK(spec_from_json(j)->mode == Mode::kDatagram);
 }
 
-TEST_CASE("spec JSON with an unknown protocol or cost is a usage error; --rr over UDP is udp_rr") {
+TEST_CASE("spec JSON with an unknown protocol or cost is a usage error, --rr over UDP is udp_rr") {
   json base = to_json(TestSpec{});
   struct Row {
     const char* key;
     json value;
     const char* message;
   };
-  Row rows[] = {{"protocol", "sctp", "protocol 'sctp' is not supported (tcp or udp)"},
-                {"cost", "most",
-                 "cost level must be full, bpf, ring, counters, rusage or off, got 'most'"}};
+  Row rows[] = {
+      {"protocol", "sctp", "protocol 'sctp' is not supported (tcp or udp)"},
+      {"cost", "most", "cost level must be full, bpf, ring, counters, rusage or off, got 'most'"}};
   for (auto& r : rows) {
     CAPTURE(r.key);
     json j = base;

@@ -118,7 +118,7 @@ TEST_CASE("diff: a significant throughput drop is a regression") {
   CHECK(d->overall == Effect::kRegression);
 }
 
-TEST_CASE("diff: single runs have no noise estimate; a fixed rule of thumb stands in") {
+TEST_CASE("diff: single runs have no noise estimate, a fixed rule of thumb stands in") {
   auto d = diff_results(single_doc(10, 0.5, 0.3), single_doc(10.2, 0.6, 0.3));
   REQUIRE(d);
   CHECK(d->kind == DiffKind::kSingle);

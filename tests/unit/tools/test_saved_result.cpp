@@ -76,7 +76,7 @@ TEST_CASE("saved result: garbage is a usage error naming the file and the line")
   CHECK(line3.error().message.find("(line 3 is not a JSON event)") != std::string::npos);
 }
 
-TEST_CASE("saved result: files are read whole; a missing one is a usage error") {
+TEST_CASE("saved result: files are read whole, a missing one is a usage error") {
   char path[] = "/tmp/nicperf-saved-unit.XXXXXX";
   int fd = mkstemp(path);
   REQUIRE(fd >= 0);
