@@ -180,7 +180,7 @@ fi
 
 # Leftovers of an earlier run (it holds no lock now): its daemons, then the namespaces.
 for cmdline in /proc/[0-9]*/cmdline; do
-  mapfile -d '' -t argv <"$cmdline" 2>/dev/null || continue
+  { mapfile -d '' -t argv <"$cmdline"; } 2>/dev/null || continue  # a process gone meanwhile
   [ ${#argv[@]} -gt 1 ] && [[ "${argv[0]##*/}" == nicperf-nicd ]] || continue
   [[ " ${argv[*]} " == *" up "* && " ${argv[*]} " == *" $NICD_CLI "* ]] || continue
   old_sock=""
