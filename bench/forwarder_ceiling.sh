@@ -85,36 +85,36 @@ out=$("$NICD" --socket "$SOCK" up --cli-ns "$NC" --srv-ns "$NS" --backend xdp --
 # The kernel forwarder: cli veth <-> fwd veth (XDP redirect) <-> fwd veth <-> srv veth.
 kernel_up() {
   local ns
-  for ns in "$KC" "$KF" "$KS"; do ip netns add "$ns" && ip -n "$ns" link set lo up; done
-  ip link add kc0 netns "$KC" type veth peer name kc1 netns "$KF"
-  ip link add ks0 netns "$KS" type veth peer name ks1 netns "$KF"
-  ip -n "$KC" addr add 198.18.7.1/24 dev kc0 nodad
-  ip -n "$KS" addr add 198.18.7.2/24 dev ks0 nodad
+  for ns in "$KC" "$KF" "$KS"; do ip netns add "$ns" && ip -n "$ns" link set lo up || return 1; done
+  ip link add kc0 netns "$KC" type veth peer name kc1 netns "$KF" || return 1
+  ip link add ks0 netns "$KS" type veth peer name ks1 netns "$KF" || return 1
+  ip -n "$KC" addr add 198.18.7.1/24 dev kc0 nodad || return 1
+  ip -n "$KS" addr add 198.18.7.2/24 dev ks0 nodad || return 1
   # A redirected frame keeps no checksum offload state: the senders checksum in software, as
   # nicd's xdp backend has them do.
-  ip netns exec "$KC" ethtool -K kc0 tx off >/dev/null
-  ip netns exec "$KS" ethtool -K ks0 tx off >/dev/null
+  ip netns exec "$KC" ethtool -K kc0 tx off >/dev/null || return 1
+  ip netns exec "$KS" ethtool -K ks0 tx off >/dev/null || return 1
   local to_c to_s
-  to_c=$(ip -n "$KF" -o link show kc1 | cut -d: -f1)
-  to_s=$(ip -n "$KF" -o link show ks1 | cut -d: -f1)
+  to_c=$(ip -n "$KF" -o link show kc1 | cut -d: -f1) || return 1
+  to_s=$(ip -n "$KF" -o link show ks1 | cut -d: -f1) || return 1
   clang -O2 -g -target bpf -I/usr/include/"$(uname -m)"-linux-gnu -DOUT_IFINDEX="$to_s" \
-    -c bench/xdp_redirect.bpf.c -o "$work/to_s.o"
+    -c bench/xdp_redirect.bpf.c -o "$work/to_s.o" || return 1
   clang -O2 -g -target bpf -I/usr/include/"$(uname -m)"-linux-gnu -DOUT_IFINDEX="$to_c" \
-    -c bench/xdp_redirect.bpf.c -o "$work/to_c.o"
-  ip -n "$KF" link set dev kc1 xdp obj "$work/to_s.o" program redirect
-  ip -n "$KF" link set dev ks1 xdp obj "$work/to_c.o" program redirect
+    -c bench/xdp_redirect.bpf.c -o "$work/to_c.o" || return 1
+  ip -n "$KF" link set dev kc1 xdp obj "$work/to_s.o" program redirect || return 1
+  ip -n "$KF" link set dev ks1 xdp obj "$work/to_c.o" program redirect || return 1
   # A frame redirected into a veth lands in its peer's NAPI ring, which exists only while the
-  # peer has an XDP program: XDP_PASS, as nicd's namespace-side veths have.
-  ip -n "$KC" link set dev kc0 xdp obj "$work/to_c.o" program pass
-  ip -n "$KS" link set dev ks0 xdp obj "$work/to_c.o" program pass
-  for ns in "$KC:kc0" "$KF:kc1" "$KF:ks1" "$KS:ks0"; do ip -n "${ns%%:*}" link set "${ns#*:}" up; done
+  # peer has an XDP program or GRO on: XDP_PASS here (nicd's namespace-side veths have GRO).
+  ip -n "$KC" link set dev kc0 xdp obj "$work/to_c.o" program pass || return 1
+  ip -n "$KS" link set dev ks0 xdp obj "$work/to_c.o" program pass || return 1
+  for ns in "$KC:kc0" "$KF:kc1" "$KF:ks1" "$KS:ks0"; do ip -n "${ns%%:*}" link set "${ns#*:}" up || return 1; done
 }
 veth_up() {
-  ip netns add "$VC" && ip netns add "$VS"
-  ip link add gc0 netns "$VC" type veth peer name gs0 netns "$VS"
-  ip -n "$VC" addr add 198.18.8.1/24 dev gc0 nodad
-  ip -n "$VS" addr add 198.18.8.2/24 dev gs0 nodad
-  for ns in "$VC:gc0" "$VC:lo" "$VS:gs0" "$VS:lo"; do ip -n "${ns%%:*}" link set "${ns#*:}" up; done
+  ip netns add "$VC" && ip netns add "$VS" || return 1
+  ip link add gc0 netns "$VC" type veth peer name gs0 netns "$VS" || return 1
+  ip -n "$VC" addr add 198.18.8.1/24 dev gc0 nodad || return 1
+  ip -n "$VS" addr add 198.18.8.2/24 dev gs0 nodad || return 1
+  for ns in "$VC:gc0" "$VC:lo" "$VS:gs0" "$VS:lo"; do ip -n "${ns%%:*}" link set "${ns#*:}" up || return 1; done
 }
 kernel_up >"$work/kernel.log" 2>&1 || fail "setting up the XDP forwarder failed" "$work/kernel.log"
 veth_up >"$work/veth.log" 2>&1 || fail "creating the veth pair failed" "$work/veth.log"
