@@ -19,6 +19,7 @@ SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 . bench/cpu_stat.sh
+. bench/rounds.sh
 STEAL_MARK=${STEAL_MARK:-5}
 ROUNDS=5 SECS=3
 usage() { sed -n '2,19p' "$SELF" | sed 's/^# \{0,1\}//'; }
@@ -31,10 +32,7 @@ while getopts "r:t:h" opt; do
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || { echo "unexpected argument: $1 (see -h)" >&2; exit 2; }
-[[ "$ROUNDS" =~ ^[0-9]+$ ]] && [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 100 ] ||
-  { echo "-r takes 1-100 rounds" >&2; exit 2; }
-[[ "$SECS" =~ ^[0-9]+$ ]] && [ "$SECS" -ge 1 ] && [ "$SECS" -le 600 ] ||
-  { echo "-t takes 1-600 whole seconds" >&2; exit 2; }
+check_rounds_secs "$ROUNDS" "$SECS"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (namespaces, XDP)" >&2; exit 2; }
 for pkg in clang:clang ip:iproute2 ethtool:ethtool python3:python3; do
   command -v "${pkg%%:*}" >/dev/null && continue

@@ -32,6 +32,7 @@ ARGS=("$@")
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 . bench/cpu_stat.sh
+. bench/rounds.sh
 STEAL_MARK=${STEAL_MARK:-5}
 
 ALL_SCENARIOS="tcp-offloads-on,tcp-offloads-off,udp-small,udp-small-batch"
@@ -46,10 +47,7 @@ while getopts "r:t:s:h" opt; do
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || { echo "unexpected argument: $1 (see -h)" >&2; exit 2; }
-[[ "$ROUNDS" =~ ^[0-9]+$ ]] && [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 100 ] ||
-  { echo "-r takes 1-100 rounds" >&2; exit 2; }
-[[ "$SECS" =~ ^[0-9]+$ ]] && [ "$SECS" -ge 1 ] && [ "$SECS" -le 600 ] ||
-  { echo "-t takes 1-600 whole seconds" >&2; exit 2; }
+check_rounds_secs "$ROUNDS" "$SECS"
 IFS=',' read -ra scenario_list <<<"$SCENARIOS"
 [ ${#scenario_list[@]} -gt 0 ] || { echo "-s: no scenario given" >&2; exit 2; }
 for s in "${scenario_list[@]}"; do
