@@ -221,11 +221,18 @@ inline bool wait_listening(int port, pid_t pid = 0, double seconds = 10) {
   return true;
 }
 
-// Waits until `text` shows in the process's output.
-inline bool wait_for_output(Proc& p, const std::string& text, double seconds = 5) {
+// How often `text` occurs in `in`.
+inline int occurrences(const std::string& in, const std::string& text) {
+  int n = 0;
+  for (auto at = in.find(text); at != std::string::npos; at = in.find(text, at + text.size())) ++n;
+  return n;
+}
+
+// Waits until `text` shows in the process's output `times` times.
+inline bool wait_for_output(Proc& p, const std::string& text, double seconds = 5, int times = 1) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < deadline && p.running()) {
-    if (p.out().find(text) != std::string::npos) return true;
+    if (occurrences(p.out(), text) >= times) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;

@@ -10,14 +10,22 @@ using harness::Proc;
 using harness::Server;
 using nlohmann::json;
 
-namespace {}  // namespace
+namespace {
+
+// Waits until the server has taken the series' second test: the first one has finished, and a
+// signal sent now lands in the second, however slowly a loaded or sanitized build starts up.
+void wait_for_second_test(Server& s) {
+  REQUIRE(harness::wait_for_output(s.proc(), "Accepted connection from", 60, 2));
+}
+
+}  // namespace
 
 TEST_CASE("series: SIGINT during --repeat stops the series, prints its runs and exits 130" *
           doctest::test_suite("parallel")) {
   Server s;
   // Three rounds of 2 s: the signal lands in the second.
   auto c = s.start_client({"-t", "2", "-i", "0", "--repeat", "3", "-J"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  wait_for_second_test(s);
   c->signal(SIGINT);
   CHECK(c->wait(30) == 130);
   json j = c->json();
@@ -35,7 +43,7 @@ TEST_CASE("series: SIGINT during --compare stops it and prints the table of fini
           doctest::test_suite("parallel")) {
   Server s;
   auto c = s.start_client({"-t", "2", "-i", "0", "--compare", "write,sendfile", "--repeat", "2"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  wait_for_second_test(s);
   c->signal(SIGINT);
   CHECK(c->wait(30) == 130);
   std::string out = c->out();
@@ -48,7 +56,7 @@ TEST_CASE("series: SIGTERM during a --sweep-rate step stops the sweep and exits 
           doctest::test_suite("parallel")) {
   Server s;
   auto c = s.start_client({"-u", "-l", "1000", "-t", "2", "--sweep-rate", "1k:2k:4", "-J"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  wait_for_second_test(s);
   c->signal(SIGTERM);
   CHECK(c->wait(30) == 130);
   json j = c->json();
