@@ -1,4 +1,4 @@
-// bench/forwarder_ceiling.sh's kernel forwarder: every frame arriving on one veth leaves by the
+// bench/forwarders.sh's kernel forwarder: every frame arriving on one veth leaves by the
 // other (OUT_IFINDEX, set at compile time), with no userspace, no copy and no model; and an
 // XDP_PASS program that gives the namespace-side veths their NAPI ring.
 #include <linux/bpf.h>

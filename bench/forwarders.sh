@@ -4,11 +4,11 @@
 #   nicd      nicperf-nicd up --backend xdp --tso off (AF_XDP, the emulated NIC)
 #   kernel    the same veth layout with an XDP program on each forwarding veth that redirects
 #             every frame to the other one (bpf_redirect): a forwarder with no userspace, no copy
-#             and no model, the ceiling any forwarder between the namespaces can reach here
+#             and no model, whose work runs in the sender's softirq, on the sender's CPU
 #   veth      one veth pair between the two namespaces (no hop), the baseline
 # Prints each round, then per path median [min-max] kpps received and its ratio to veth.
 #
-#   sudo bench/forwarder_ceiling.sh [-r ROUNDS] [-t SECONDS] [-h]
+#   sudo bench/forwarders.sh [-r ROUNDS] [-t SECONDS] [-h]
 # Environment: BUILD_DIR (default ROOT/build), CLIENT_ARGS (extra args for every client, e.g.
 # "-A 0/1"), NO_BUILD=1 (skip the build when both binaries exist), STEAL_MARK (default 5: runs
 # with more stolen CPU than that % are marked '!').
@@ -45,8 +45,8 @@ NICPERF=$BUILD/nicperf NICD=$BUILD/nicperf-nicd
 read -ra client_extra <<<"${CLIENT_ARGS:-}"
 # nicd's namespaces (made by nicd), the kernel forwarder's (cli, fwd, srv) and veth's.
 NC=nicperf-fc NS=nicperf-fs KC=nicperf-kc KF=nicperf-kf KS=nicperf-ks VC=nicperf-gc VS=nicperf-gs
-exec 9>/run/lock/nicperf-forwarder-ceiling.lock
-flock -n 9 || { echo "another forwarder_ceiling.sh run holds its lock" >&2; exit 2; }
+exec 9>/run/lock/nicperf-forwarders.lock
+flock -n 9 || { echo "another forwarders.sh run holds its lock" >&2; exit 2; }
 
 work=$(mktemp -d)
 SOCK=$work/nicd.sock srv_pid=""
