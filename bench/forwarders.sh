@@ -95,10 +95,11 @@ kernel_up() {
   local to_c to_s
   to_c=$(ip -n "$KF" -o link show kc1 | cut -d: -f1) || return 1
   to_s=$(ip -n "$KF" -o link show ks1 | cut -d: -f1) || return 1
-  clang -O2 -g -target bpf -I/usr/include/"$(uname -m)"-linux-gnu -DOUT_IFINDEX="$to_s" \
-    -c bench/xdp_redirect.bpf.c -o "$work/to_s.o" || return 1
-  clang -O2 -g -target bpf -I/usr/include/"$(uname -m)"-linux-gnu -DOUT_IFINDEX="$to_c" \
-    -c bench/xdp_redirect.bpf.c -o "$work/to_c.o" || return 1
+  local side
+  for side in "s:$to_s" "c:$to_c"; do  # to_s.o redirects to the server's side, to_c.o back
+    clang -O2 -g -target bpf -I/usr/include/"$(uname -m)"-linux-gnu -DOUT_IFINDEX="${side#*:}" \
+      -c bench/xdp_redirect.bpf.c -o "$work/to_${side%%:*}.o" || return 1
+  done
   ip -n "$KF" link set dev kc1 xdp obj "$work/to_s.o" program redirect || return 1
   ip -n "$KF" link set dev ks1 xdp obj "$work/to_c.o" program redirect || return 1
   # A frame redirected into a veth lands in its peer's NAPI ring, which exists only while the

@@ -93,17 +93,7 @@ std::pair<int, int> raw_param_exchange(int port, const nlohmann::json& params) {
 
 // Waits until the server has logged `n` failed tests (each names its peer).
 bool failed_tests(Proc& server, int n) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::string log = server.out();
-    int seen = 0;
-    for (auto at = log.find("test from 127.0.0.1"); at != std::string::npos;
-         at = log.find("test from 127.0.0.1", at + 1))
-      ++seen;
-    if (seen >= n) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return harness::wait_for_output(server, "test from 127.0.0.1", 15, n);
 }
 
 // A nicperf control connection spoken by hand, to record and replay an authentication.

@@ -13,20 +13,9 @@ namespace {
 
 using harness::kIperf3;
 
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 // Waits until the server has started `n` tests.
-bool wait_started(Proc& server, std::size_t n, double seconds = 15) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline && server.running()) {
-    if (count(server.out(), "Starting test:") >= n) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+bool wait_started(Proc& server, int n, double seconds = 15) {
+  return harness::wait_for_output(server, "Starting test:", seconds, n);
 }
 
 // Exact byte agreement and the number of other tests the server says overlapped this one.
@@ -90,7 +79,7 @@ TEST_CASE("concurrent: --max-tests 2 runs two clients at once, each isolated, ea
   CHECK(ja["end"]["cost"].contains("server"));  // each test collected its own cost
   CHECK(jb["end"]["cost"].contains("server"));
   // The server's own text reports carry the note too.
-  CHECK(count(s.proc().out(), "other test ran on the server during this test") >= 2);
+  CHECK(harness::occurrences(s.proc().out(), "other test ran on the server during this test") >= 2);
   // Once both are done, a new test runs alone and says so.
   auto c = s.client({"-n", "10M", "-J"});
   CHECK(c->wait(0) == 0);
