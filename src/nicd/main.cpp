@@ -177,7 +177,8 @@ void add_up_options(CLI::App* up, NicdConfig& c, bool& foreground, std::string& 
                  "auto: xdp where it can carry the frames, tap otherwise")
       ->capture_default_str();
   up->add_option("--queues", c.queues, "queues per direction (1-16)")->capture_default_str();
-  up->add_option("--ring", c.settings.ring, "descriptors per ring")->capture_default_str();
+  up->add_option("--ring", c.settings.ring, "descriptors per ring (xdp backend: 4096)")
+      ->capture_default_str();
   up->add_option("--rx-usecs", c.settings.coalesce.rx_usecs, "RX coalescing delay (us)")
       ->capture_default_str();
   up->add_option("--rx-frames", c.settings.coalesce.rx_frames, "RX coalescing frame count")
@@ -245,6 +246,9 @@ int main(int argc, char** argv) {
       auto backend = parse_backend(cpus.backend);
       if (!backend) return fail(backend.error());
       config.backend = *backend;
+    }
+    if (config.backend == Backend::kXdp && up->get_option("--ring")->count() == 0) {
+      config.settings.ring = kXdpDefaultRing;
     }
     return run_up(config, foreground);
   }

@@ -9,7 +9,7 @@ namespace nicperf::nic {
 DescRing::DescRing(std::uint32_t entries, std::size_t buf_size)
     : entries_(std::max<std::uint32_t>(entries, 1)),
       buf_size_(buf_size),
-      region_(new std::uint8_t[entries_ * buf_size]),
+      region_(buf_size == 0 ? nullptr : new std::uint8_t[entries_ * buf_size]),
       frames_(entries_) {}
 
 namespace {
@@ -22,6 +22,10 @@ std::uint32_t descs_for(std::size_t len, std::size_t buf_size) {
 
 void DescRing::buffers(const Frame& f, std::vector<iovec>& iov) const {
   iov.clear();
+  if (f.data != nullptr) {
+    iov.push_back({const_cast<std::uint8_t*>(f.data), f.len});
+    return;
+  }
   std::size_t left = f.len == 0 ? static_cast<std::size_t>(f.count) * buf_size_ : f.len;
   std::uint32_t tail_descs = std::min(f.count, entries_ - f.first);
   std::size_t first_part = std::min(left, static_cast<std::size_t>(tail_descs) * buf_size_);
@@ -30,6 +34,7 @@ void DescRing::buffers(const Frame& f, std::vector<iovec>& iov) const {
 }
 
 bool DescRing::reserve(std::size_t max_len, std::vector<iovec>& iov) {
+  if (!region_) return false;
   std::uint32_t need = descs_for(max_len, buf_size_);
   if (need > free() || count_ == entries_) return false;
   reserved_ = need;
@@ -47,6 +52,19 @@ DescRing::Frame& DescRing::commit(std::size_t len, Nanos now) {
   ++count_;
   reserved_ = 0;
   return f;
+}
+
+DescRing::Frame* DescRing::hold(const std::uint8_t* data, std::size_t len, std::uint64_t token,
+                                Nanos now) {
+  if (free() == 0 || count_ == entries_) return nullptr;
+  Frame& f = frames_[(head_ + count_) % entries_];
+  f = Frame{.first = next_desc_, .count = 1, .len = len, .arrived = now, .due = now};
+  f.data = data;
+  f.token = token;
+  next_desc_ = (next_desc_ + 1) % entries_;
+  ++used_;
+  ++count_;
+  return &f;
 }
 
 void DescRing::pop() {

@@ -22,6 +22,8 @@ using Nanos = std::uint64_t;  // CLOCK_MONOTONIC nanoseconds, passed in by the c
 
 // A descriptor ring: `entries` descriptors, each owning `buf_size` bytes of one region (the
 // "DMA" area). A frame takes a chain of consecutive descriptors; frames leave in order.
+// With buf_size 0 there is no region: frames are held where the device put them (AF_XDP's
+// UMEM), one descriptor each.
 class DescRing {
  public:
   struct Frame {
@@ -33,6 +35,9 @@ class DescRing {
     std::uint16_t segments = 1;
     std::uint32_t wire_bytes = 0;
     bool lost = false;  // the link dropped it: it leaves the ring unwritten
+    // A held frame (hold()): its bytes stay in the device's memory, `token` names the buffer.
+    const std::uint8_t* data = nullptr;
+    std::uint64_t token = 0;
   };
 
   DescRing(std::uint32_t entries, std::size_t buf_size);
@@ -47,6 +52,9 @@ class DescRing {
   bool reserve(std::size_t max_len, std::vector<iovec>& iov);
   // Keeps the descriptors `len` bytes need as one frame; the rest of the reservation is free.
   Frame& commit(std::size_t len, Nanos now);
+  // Takes one descriptor for a frame left in the device's buffer `data`; nullptr when none is
+  // free (the device posted more buffers than the ring has: a drop).
+  Frame* hold(const std::uint8_t* data, std::size_t len, std::uint64_t token, Nanos now);
   const Frame& front() const { return frames_[head_]; }
   Frame& front() { return frames_[head_]; }
   const Frame& at(std::size_t i) const { return frames_[(head_ + i) % entries_]; }

@@ -79,6 +79,7 @@ nlohmann::json backend_info(const NicdConfig& c) {
       {"large_frames", false},
       {"max_mtu", kXdpMaxMtu},
       {"xsk_ring", 4096},  // XskPort::kDeviceRing (no libxdp header here)
+      {"rx_descriptors", "the fill ring: --ring UMEM buffers circulate, a full ring drops"},
       {"note", "AF_XDP copy mode on veth, MTU frames; TSO/GRO super-frames need --backend tap"}};
 }
 

@@ -71,8 +71,7 @@ Status Nicd::make_veths() {
     if (!made) return made;
     made = in_netns(nicd_ns(), [&]() -> Status {
       for (unsigned i = 0; i < config_.queues; ++i) {
-        auto port = XskPort::open(
-            side.peer, i, std::max(XskPort::kDeviceRing, config_.settings.ring), frame_size);
+        auto port = XskPort::open(side.peer, i, config_.settings.ring, frame_size);
         if (!port) return port.error();
         side.ports->push_back(std::move(*port));
       }

@@ -30,6 +30,23 @@ class Port {
   // Frames the device dropped on the way in since it opened (its RX ring full or out of
   // buffers), for the receiving thread; a TAP holds them back in its queue instead: 0.
   virtual std::uint64_t rx_dropped() { return 0; }
+
+  // A device whose receive buffers the model holds in place until it delivers them (AF_XDP: the
+  // UMEM is the DMA region, the fill ring the RX descriptors handed to the NIC). The receiving
+  // thread takes frames with take(), gives each buffer back once its frame left, and sizes the
+  // ring with set_rx_buffers(); end_receive() hands the given-back buffers to the device.
+  struct Held {
+    std::uint8_t* data;  // a VnetHdr, then the frame
+    std::size_t len;
+    std::uint64_t token;
+  };
+  virtual bool holds_frames() const { return false; }
+  virtual bool take(Held&) { return false; }
+  virtual void give_back(std::uint64_t /*token*/) {}
+  virtual void set_rx_buffers(std::uint32_t /*n*/) {}
+  // Buffers the device filled and the model has not handed back: the RX ring's occupancy, read
+  // from the rings' own indices.
+  virtual std::uint32_t rx_occupancy() { return 0; }
 };
 
 // Today's TAP queue: a system call per frame each way, nothing queued.

@@ -98,7 +98,8 @@ void QueueWorker::pick_up(bool first) {
     link_.configure(settings_.link);
   }
   if (!ring_ || (ring_->entries() != settings_.ring && ring_->frames() == 0)) {
-    ring_.emplace(settings_.ring, kBufSize);
+    ring_.emplace(settings_.ring, src_.holds_frames() ? 0 : kBufSize);
+    src_.set_rx_buffers(settings_.ring);
     noted_ = 0;
   }
   usecs_.store(coalescer_.usecs(), std::memory_order_relaxed);
@@ -118,6 +119,7 @@ void QueueWorker::read_burst(Nanos now) {
 }
 
 void QueueWorker::read_frames(Nanos now) {
+  if (src_.holds_frames()) return take_frames(now);
   for (int i = 0; i < kReadBurst; ++i) {
     if (!ring_->reserve(kMaxFrame, iov_)) {
       counters_.backpressure.add(1);
@@ -129,6 +131,28 @@ void QueueWorker::read_frames(Nanos now) {
     note_arrivals(now);
     if (must_deliver(now)) deliver(now);
   }
+}
+
+// The device filled its buffers already: the ring records them, and at most --ring can be out
+// (set_rx_buffers), so a full ring means --ring just shrank under frames already posted.
+void QueueWorker::take_frames(Nanos now) {
+  Port::Held h{};
+  for (int i = 0; i < kReadBurst && src_.take(h); ++i) {
+    DescRing::Frame* f = ring_->hold(h.data, h.len, h.token, now);
+    if (f == nullptr || h.len <= sizeof(VnetHdr)) {
+      counters_.drops.add(1);
+      src_.give_back(h.token);
+      continue;
+    }
+    classify(*f, now);
+    note_arrivals(now);
+    if (must_deliver(now)) deliver(now);
+  }
+}
+
+bool QueueWorker::ring_full() const {
+  if (src_.holds_frames()) return ring_->free() == 0;
+  return ring_->free() * kBufSize < kMaxFrame;
 }
 
 std::span<const std::uint8_t> QueueWorker::linear(const DescRing::Frame& f) {
@@ -161,9 +185,10 @@ void QueueWorker::classify(DescRing::Frame& f, Nanos now) {
   }
   f.lost = link_.lost();
   f.due = link_.depart(now, f.wire_bytes);
+  std::uint64_t used = src_.holds_frames() ? src_.rx_occupancy() : ring_->used();
   counters_.ring_samples.add(1);
-  counters_.ring_used_sum.add(ring_->used());
-  counters_.ring_used_max.max(ring_->used());
+  counters_.ring_used_sum.add(used);
+  counters_.ring_used_max.max(used);
 }
 
 void QueueWorker::note_arrivals(Nanos now) {
@@ -179,7 +204,7 @@ void QueueWorker::note_arrivals(Nanos now) {
 bool QueueWorker::must_deliver(Nanos now) const {
   if (noted_ == 0) return false;
   if (coalescer_.due(now)) return true;
-  return ring_->free() * kBufSize < kMaxFrame;
+  return ring_full();
 }
 
 void QueueWorker::deliver(Nanos now) {
@@ -202,9 +227,11 @@ void QueueWorker::deliver(Nanos now) {
     } else {
       counters_.drops.add(1);
     }
+    if (f.data != nullptr) src_.give_back(f.token);
     ring_->pop();
   }
   noted_ = 0;
+  src_.end_receive();
   count_device_drops(now, false);
   for (std::size_t q = 0; q < dst_.size(); ++q) {
     if (touched & (std::uint64_t{1} << (q % 64))) dst_[q]->flush();
@@ -252,7 +279,7 @@ void QueueWorker::wait(Nanos now) {
   if (noted_ < ring_->frames()) until = std::min(until, ring_->at(noted_).due);
   if (until <= now && noted_ > 0) return;
   if (noted_ == 0 && ring_->frames() == 0) count_device_drops(now, true);
-  if (settings_.busy_poll_us != 0 && ring_->free() * kBufSize >= kMaxFrame) {
+  if (settings_.busy_poll_us != 0 && !ring_full()) {
     // Like the kernel's busy_poll: spinning a few microseconds spares the wake-up of a halted
     // vCPU when frames come back to back, at the price of the CPU it burns (counted as busy).
     Nanos end = std::min(until, now + settings_.busy_poll_us * 1000);
@@ -261,7 +288,7 @@ void QueueWorker::wait(Nanos now) {
       if (poll(&p, 1, 0) > 0 || shared_.stop.load(std::memory_order_relaxed)) return;
     }
   }
-  bool room = ring_->free() * kBufSize >= kMaxFrame;
+  bool room = !ring_full();
   pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {src_.fd(), static_cast<short>(room ? POLLIN : 0), 0}};
   Nanos left = until > now ? until - now : 0;
   timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};

@@ -48,6 +48,8 @@ class QueueWorker {
   void pick_up(bool first);
   void read_burst(Nanos now);
   void read_frames(Nanos now);
+  void take_frames(Nanos now);
+  bool ring_full() const;
   void classify(DescRing::Frame& f, Nanos now);
   void note_arrivals(Nanos now);
   bool must_deliver(Nanos now) const;

@@ -44,9 +44,10 @@ void copy_in(std::span<const iovec> into, std::size_t at, const std::uint8_t* sr
 }  // namespace
 
 Expected<std::unique_ptr<XskPort>> XskPort::open(const std::string& ifname, unsigned queue,
-                                                 std::uint32_t ring, std::uint32_t frame_size) {
+                                                 std::uint32_t rx_buffers,
+                                                 std::uint32_t frame_size) {
   std::unique_ptr<XskPort> p(new XskPort());
-  p->ring_ = std::bit_ceil(ring);
+  p->rx_buffers_ = std::min(rx_buffers, kDeviceRing);
   p->frame_size_ = frame_size;
   if (auto s = p->setup(ifname, queue); !s) return s.error();
   return p;
@@ -55,7 +56,7 @@ Expected<std::unique_ptr<XskPort>> XskPort::open(const std::string& ifname, unsi
 Status XskPort::setup(const std::string& ifname, unsigned queue) {
   libxdp_set_print(quiet);
   libbpf_set_print(nullptr);
-  std::uint32_t ring = ring_, frame = frame_size_;
+  std::uint32_t ring = kDeviceRing, frame = frame_size_;
   area_size_ = std::size_t{2} * ring * frame;
   void* area =
       mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -80,14 +81,8 @@ Status XskPort::setup(const std::string& ifname, unsigned queue) {
   }
   fd_ = xsk_socket__fd(xsk_);
   if (auto s = open_tx(ifname, queue); !s) return s;
-  std::uint32_t idx = 0;
-  if (xsk_ring_prod__reserve(&fill_, ring, &idx) != ring) {
-    return Error{Errc::kSystem, "the fill ring of " + where + " took fewer than its size"};
-  }
-  for (std::uint32_t i = 0; i < ring; ++i) {
-    *xsk_ring_prod__fill_addr(&fill_, idx + i) = std::uint64_t{i} * frame;
-  }
-  xsk_ring_prod__submit(&fill_, ring);
+  for (std::uint32_t i = ring; i > 0; --i) spare_.push_back(std::uint64_t{i - 1} * frame);
+  refill();
   for (std::uint32_t i = ring; i < 2 * ring; ++i) tx_free_.push_back(std::uint64_t{i} * frame);
   return ok();
 }
@@ -102,7 +97,7 @@ Status XskPort::open_tx(const std::string& ifname, unsigned queue) {
   std::string where = "the transmit socket on " + ifname + " queue " + std::to_string(queue);
   tx_fd_ = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (tx_fd_ < 0) return Error{Errc::kSystem, errno_text("AF_XDP socket", errno)};
-  int entries = static_cast<int>(ring_);
+  int entries = static_cast<int>(kDeviceRing);
   if (setsockopt(tx_fd_, SOL_XDP, XDP_TX_RING, &entries, sizeof entries) != 0) {
     return Error{Errc::kSystem, errno_text("XDP_TX_RING on " + where, errno)};
   }
@@ -111,19 +106,19 @@ Status XskPort::open_tx(const std::string& ifname, unsigned queue) {
   if (getsockopt(tx_fd_, SOL_XDP, XDP_MMAP_OFFSETS, &off, &len) != 0) {
     return Error{Errc::kSystem, errno_text("XDP_MMAP_OFFSETS on " + where, errno)};
   }
-  tx_map_size_ = off.tx.desc + std::size_t{ring_} * sizeof(xdp_desc);
+  tx_map_size_ = off.tx.desc + std::size_t{kDeviceRing} * sizeof(xdp_desc);
   void* map = mmap(nullptr, tx_map_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, tx_fd_,
                    XDP_PGOFF_TX_RING);
   if (map == MAP_FAILED) return Error{Errc::kSystem, errno_text("mmap of " + where, errno)};
   tx_map_ = static_cast<std::uint8_t*>(map);
-  tx_.mask = ring_ - 1;
-  tx_.size = ring_;
+  tx_.mask = kDeviceRing - 1;
+  tx_.size = kDeviceRing;
   tx_.producer = reinterpret_cast<std::uint32_t*>(tx_map_ + off.tx.producer);
   tx_.consumer = reinterpret_cast<std::uint32_t*>(tx_map_ + off.tx.consumer);
   tx_.flags = reinterpret_cast<std::uint32_t*>(tx_map_ + off.tx.flags);
   tx_.ring = tx_map_ + off.tx.desc;
   tx_.cached_prod = *tx_.producer;
-  tx_.cached_cons = *tx_.consumer + ring_;  // libxdp's convention: free = cached_cons - prod
+  tx_.cached_cons = *tx_.consumer + kDeviceRing;  // libxdp's convention: free = cached_cons - prod
   sockaddr_xdp addr{};
   addr.sxdp_family = AF_XDP;
   addr.sxdp_ifindex = if_nametoindex(ifname.c_str());
@@ -144,38 +139,75 @@ XskPort::~XskPort() {
   if (area_) munmap(area_, area_size_);
 }
 
-// The header a TAP would have put in front: no GSO, the checksum already in the frame.
-ssize_t XskPort::receive(std::span<const iovec> into) {
+// The header a TAP would have put in front (no GSO, the checksum already in the frame) goes
+// into the buffer's XDP headroom, so the frame stays where the kernel wrote it.
+bool XskPort::take(Held& frame) {
   if (rx_used_ == rx_got_) {
     end_receive();
     rx_got_ = xsk_ring_cons__peek(&rx_, kBatch, &rx_idx_);
-    if (rx_got_ == 0) return 0;
+    if (rx_got_ == 0) return false;
   }
   const xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, rx_idx_ + rx_used_);
   ++rx_used_;
+  auto* data = static_cast<std::uint8_t*>(xsk_umem__get_data(area_, d->addr));
+  static_assert(sizeof(VnetHdr) <= kHeadroom);
   VnetHdr hdr;
-  copy_in(into, 0, reinterpret_cast<const std::uint8_t*>(&hdr), sizeof hdr);
-  copy_in(into, sizeof hdr, static_cast<const std::uint8_t*>(xsk_umem__get_data(area_, d->addr)),
-          d->len);
-  return static_cast<ssize_t>(sizeof hdr + d->len);
+  std::memcpy(data - sizeof hdr, &hdr, sizeof hdr);
+  frame = {data - sizeof hdr, sizeof hdr + d->len, d->addr};
+  return true;
 }
 
-// The frames were copied out: their buffers go straight back to the fill ring, in one batch.
+// For a caller that wants the bytes: a copy, and the buffer straight back.
+ssize_t XskPort::receive(std::span<const iovec> into) {
+  Held f{};
+  if (!take(f)) return 0;
+  copy_in(into, 0, f.data, f.len);
+  give_back(f.token);
+  return static_cast<ssize_t>(f.len);
+}
+
+// The descriptors read from the RX ring go back to the kernel, and the buffers the model
+// delivered to the fill ring, in one batch each.
 void XskPort::end_receive() {
-  if (rx_used_ == 0) return;
-  std::uint32_t idx = 0;
-  std::uint32_t n = xsk_ring_prod__reserve(&fill_, rx_used_, &idx);  // room: fill = RX frames
-  for (std::uint32_t i = 0; i < n; ++i) {
-    *xsk_ring_prod__fill_addr(&fill_, idx + i) = xsk_ring_cons__rx_desc(&rx_, rx_idx_ + i)->addr;
+  if (rx_used_ > 0) {
+    xsk_ring_cons__release(&rx_, rx_used_);
+    rx_idx_ += rx_used_;
+    rx_got_ -= rx_used_;
+    rx_used_ = 0;
   }
-  xsk_ring_prod__submit(&fill_, n);
-  xsk_ring_cons__release(&rx_, rx_used_);
-  rx_idx_ += rx_used_;
-  rx_got_ -= rx_used_;
-  rx_used_ = 0;
+  if (returned_.empty()) return;
+  // A data offset within the frame is the kernel's headroom: the fill ring takes frame starts.
+  for (std::uint64_t addr : returned_) spare_.push_back(addr - addr % frame_size_);
+  circulating_ -= static_cast<std::uint32_t>(returned_.size());
+  returned_.clear();
+  refill();
+}
+
+void XskPort::set_rx_buffers(std::uint32_t n) {
+  rx_buffers_ = std::min(n, kDeviceRing);
+  refill();
+}
+
+// Tops the circulating buffers up to --ring; a smaller --ring takes effect as buffers return.
+void XskPort::refill() {
+  std::uint32_t want = rx_buffers_ > circulating_ ? rx_buffers_ - circulating_ : 0;
+  want = std::min(want, static_cast<std::uint32_t>(spare_.size()));
+  std::uint32_t idx = 0;
+  if (want == 0 || xsk_ring_prod__reserve(&fill_, want, &idx) != want) return;
+  for (std::uint32_t i = 0; i < want; ++i) {
+    *xsk_ring_prod__fill_addr(&fill_, idx + i) = spare_.back();
+    spare_.pop_back();
+  }
+  xsk_ring_prod__submit(&fill_, want);
+  circulating_ += want;
   if (xsk_ring_prod__needs_wakeup(&fill_)) {
     recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
   }
+}
+
+std::uint32_t XskPort::rx_occupancy() {
+  std::uint32_t on_fill = *fill_.producer - __atomic_load_n(fill_.consumer, __ATOMIC_ACQUIRE);
+  return circulating_ - std::min(on_fill, circulating_);
 }
 
 bool XskPort::send(std::span<const iovec> frame, std::size_t len) {
@@ -237,7 +269,7 @@ std::uint64_t XskPort::rx_dropped() {
 
 void XskPort::reclaim() {
   std::uint32_t idx = 0;
-  std::uint32_t n = xsk_ring_cons__peek(&comp_, ring_, &idx);
+  std::uint32_t n = xsk_ring_cons__peek(&comp_, kDeviceRing, &idx);
   for (std::uint32_t i = 0; i < n; ++i) {
     tx_free_.push_back(*xsk_ring_cons__comp_addr(&comp_, idx + i));
   }

@@ -1,8 +1,11 @@
-// A port on one queue of a veth through an AF_XDP socket (libxdp, copy mode, native XDP): the
-// UMEM is the DMA region; half its frames feed the fill ring (the RX descriptors handed to the
-// kernel), half carry transmits until the completion ring gives them back. Frames move in batches
-// per wake-up; the kernel is kicked only when the rings' need-wakeup flags ask for it (in copy
-// mode: a sendto per batch of transmits, through a socket of their own).
+// A port on one queue of a veth through an AF_XDP socket (libxdp, copy mode, native XDP). The
+// model maps onto its rings: the UMEM is the DMA region; the fill ring the RX descriptors handed
+// to the NIC (--ring buffers circulate: a frame's buffer returns to the fill ring only when the
+// model delivered it, so a ring the host does not drain fills, and the kernel drops, as a NIC
+// out of descriptors does); the RX ring the completed descriptors; the TX and completion rings
+// the transmit side, over the UMEM's other half. Frames move in batches per wake-up; the kernel
+// is kicked only when the rings' need-wakeup flags ask for it (in copy mode: a sendto per batch
+// of transmits, through a socket of their own).
 #pragma once
 
 #include <xdp/xsk.h>
@@ -20,11 +23,12 @@ namespace nicperf::nic {
 
 class XskPort final : public Port {
  public:
-  // A socket on `queue` of `ifname` in the calling thread's namespace, rings of `ring` entries
-  // (a power of two) over UMEM frames of `frame_size` bytes (2048 or 4096). The first socket on
-  // a device loads libxdp's redirect program.
+  // A socket on `queue` of `ifname` in the calling thread's namespace, `rx_buffers` of its
+  // UMEM frames (`frame_size` bytes: 2048 or 4096) on the fill ring. The first socket on a
+  // device loads libxdp's redirect program.
   static Expected<std::unique_ptr<XskPort>> open(const std::string& ifname, unsigned queue,
-                                                 std::uint32_t ring, std::uint32_t frame_size);
+                                                 std::uint32_t rx_buffers,
+                                                 std::uint32_t frame_size);
   ~XskPort() override;  // call in the device's namespace: libxdp detaches by ifindex
   XskPort(const XskPort&) = delete;
   XskPort& operator=(const XskPort&) = delete;
@@ -36,10 +40,14 @@ class XskPort final : public Port {
   int fd() const override { return fd_; }
   std::uint64_t rx_dropped() override;
 
+  bool holds_frames() const override { return true; }
+  bool take(Held& frame) override;
+  void give_back(std::uint64_t token) override { returned_.push_back(token); }
+  void set_rx_buffers(std::uint32_t n) override;
+  std::uint32_t rx_occupancy() override;
+
   static constexpr std::uint32_t kBatch = 64;
-  // The rings stand where the TAP's queue stands on the tap backend: ahead of the model's ring
-  // (--ring), deep enough that a queue thread the scheduler holds back a few milliseconds does
-  // not lose frames in the kernel (with 256 entries TCP lost one frame in six here).
+  // Every ring's size, and the UMEM frames on each side: the largest --ring (64-4096).
   static constexpr std::uint32_t kDeviceRing = 4096;
   static constexpr std::uint32_t kHeadroom = 256;  // XDP_PACKET_HEADROOM, off each frame
 
@@ -50,8 +58,9 @@ class XskPort final : public Port {
   void flush_locked();
   void kick();
   void reclaim();
+  void refill();
 
-  std::uint32_t ring_ = 0, frame_size_ = 0;
+  std::uint32_t frame_size_ = 0;
   std::uint8_t* area_ = nullptr;
   std::size_t area_size_ = 0;
   xsk_umem* umem_ = nullptr;
@@ -64,6 +73,10 @@ class XskPort final : public Port {
   xsk_ring_cons comp_{}, rx_{};
   // Receive side, its one thread: descriptors peeked [rx_idx_, rx_idx_ + rx_got_), used rx_used_.
   std::uint32_t rx_idx_ = 0, rx_got_ = 0, rx_used_ = 0;
+  // Buffers in circulation (on the fill ring, the RX ring or held by the model), the number
+  // wanted (--ring), the RX half's others, and those the model handed back since end_receive.
+  std::uint32_t circulating_ = 0, rx_buffers_ = 0;
+  std::vector<std::uint64_t> spare_, returned_;
   // Send side, any delivering thread.
   std::mutex tx_mutex_;
   std::vector<std::uint64_t> tx_free_;

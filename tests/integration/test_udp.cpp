@@ -185,6 +185,28 @@ TEST_CASE("udp: loss injected by nicd (xdp backend) is counted, and matches the 
   loss_test(nic_harness::kXdpUp);
 }
 
+// On xdp the ring is the AF_XDP fill ring: --ring buffers, each back only once its frame was
+// delivered. Held 20 ms by the coalescer, a 64-buffer ring fills, is delivered at once, and
+// meanwhile the kernel drops what finds no buffer: every drop is a lost datagram.
+TEST_CASE("udp: through nicd xdp a full ring drops in the kernel, counted as the NIC's drops" *
+          doctest::test_suite("root")) {
+  if (!nic_harness::have_root() || !nic_harness::have_xdp_backend()) return;
+  nic_harness::Nic nic;
+  auto up = nic_harness::kXdpUp;
+  up.insert(up.end(), {"--ring", "64", "--rx-usecs", "20000", "--rx-frames", "0"});
+  REQUIRE(nic.up(up));
+  json j = nic_harness::run_test(nic, {"-u", "-b", "200M", "-t", "2", "-l", "1000"});
+  check_udp_accounting(j, 1000);
+  const json& fwd = j["end"]["nic"]["directions"]["cli_to_srv"]["total"];
+  INFO(fwd.dump());
+  CHECK(fwd["ring_used_max"].get<std::uint64_t>() == 64);
+  CHECK(fwd["backpressure"].get<std::uint64_t>() == 0);
+  auto drops = fwd["drops"].get<std::uint64_t>();
+  CHECK(drops > 0);
+  // The receiving socket may lose more; the NIC's drops are lost datagrams (or FIN copies).
+  CHECK(drops <= u64(j["end"]["sum_udp"], "lost_packets") + 3);
+}
+
 TEST_CASE("udp: the livelock sweep accounts every datagram at every step" *
           doctest::test_suite("root")) {
   if (!nic_harness::have_root()) return;

@@ -155,6 +155,35 @@ TEST_CASE("nic model: DescRing back-pressure when descriptors or frame slots run
   CHECK_FALSE(DescRing(4, 100).reserve(401, iov));  // more than the whole ring never fits
 }
 
+TEST_CASE("nic model: a DescRing without a region holds frames in the device's buffers") {
+  DescRing r(4, 0);  // the xdp backend's: the UMEM is the region
+  std::vector<iovec> iov;
+  CHECK_FALSE(r.reserve(1, iov));  // nothing to read into
+  std::uint8_t bufs[5][16] = {};
+  for (std::uint64_t i = 0; i < 4; ++i) {
+    DescRing::Frame* f = r.hold(bufs[i], 10 + i, 100 + i, 7);
+    REQUIRE(f != nullptr);
+    CHECK((f->count == 1 && f->arrived == 7 && f->due == 7 && f->token == 100 + i));
+  }
+  CHECK((r.used() == 4 && r.free() == 0 && r.frames() == 4));
+  CHECK(r.hold(bufs[4], 10, 104, 8) == nullptr);  // more buffers out than descriptors: a drop
+  CHECK(r.used() == 4);
+  r.buffers(r.front(), iov);  // the frame's bytes where the device put them, whole
+  REQUIRE(iov.size() == 1);
+  CHECK((iov[0].iov_base == bufs[0] && iov[0].iov_len == 10));
+  CHECK(r.at(3).token == 103);
+  r.pop();
+  CHECK((r.free() == 1 && r.front().token == 101));
+  DescRing::Frame* f = r.hold(bufs[4], 12, 104, 9);  // wraps onto the freed descriptor
+  REQUIRE(f != nullptr);
+  CHECK(r.at(3).token == 104);
+  for (std::uint64_t want = 101; want <= 104; ++want) {
+    CHECK(r.front().token == want);
+    r.pop();
+  }
+  CHECK((r.used() == 0 && r.frames() == 0));
+}
+
 TEST_CASE("nic model: DescRing wraps a chain into two iovecs at the region's end and start") {
   DescRing r(8, 100);
   std::vector<iovec> iov;
