@@ -235,7 +235,7 @@ TEST_CASE("nicd xdp: after a crash, the next up clears the leftovers" *
 namespace {
 
 struct VethCounts {
-  std::uint64_t rx_packets = 0, tx_packets = 0;
+  std::uint64_t rx_packets = 0, tx_packets = 0, rx_bytes = 0, tx_bytes = 0;
 };
 
 VethCounts veth_counts(const std::string& ns, const std::string& dev) {
@@ -243,15 +243,16 @@ VethCounts veth_counts(const std::string& ns, const std::string& dev) {
       run_out({"/usr/sbin/ip", "-n", ns, "-s", "-j", "link", "show", "dev", dev}), nullptr, false);
   if (!j.is_array() || j.empty()) return {};
   const auto& s = j[0]["stats64"];
-  return {s["rx"]["packets"].get<std::uint64_t>(), s["tx"]["packets"].get<std::uint64_t>()};
+  return {s["rx"]["packets"].get<std::uint64_t>(), s["tx"]["packets"].get<std::uint64_t>(),
+          s["rx"]["bytes"].get<std::uint64_t>(), s["tx"]["bytes"].get<std::uint64_t>()};
 }
 
 }  // namespace
 
 // The NIC's counters against the kernel's: every frame the client's veth handed over arrived
 // on nicd's client-side veth (its XDP counters), and every frame the NIC delivered left through
-// its server-side veth.
-TEST_CASE("nicd xdp: NIC counters agree with the nicd-side veths' own packet counters" *
+// its server-side veth; the bytes too, since both count whole Ethernet frames.
+TEST_CASE("nicd xdp: NIC counters agree with the nicd-side veths' own packet and byte counters" *
           doctest::test_suite("root")) {
   if (!can_run(kXdp)) return;
   Nic nic;
@@ -268,9 +269,11 @@ TEST_CASE("nicd xdp: NIC counters agree with the nicd-side veths' own packet cou
   REQUIRE(stats.wait(15) == 0);
   VethCounts cli1 = veth_counts(ns, "nicd-cli"), srv1 = veth_counts(ns, "nicd-srv");
   auto j = stats.json();
-  std::uint64_t in = 0, out = 0;
+  std::uint64_t in = 0, out = 0, out_bytes = 0, not_out = 0;
   for (const auto& q : j["directions"]["cli_to_srv"]) {
     out += q["frames"].get<std::uint64_t>();
+    out_bytes += q["bytes"].get<std::uint64_t>();
+    not_out += q["lost"].get<std::uint64_t>() + q["drops"].get<std::uint64_t>();
     in += q["frames"].get<std::uint64_t>() + q["lost"].get<std::uint64_t>() +
           q["drops"].get<std::uint64_t>();
   }
@@ -284,4 +287,17 @@ TEST_CASE("nicd xdp: NIC counters agree with the nicd-side veths' own packet cou
                    static_cast<long long>(in)) <= 16);
   CHECK(std::llabs(static_cast<long long>(srv1.tx_packets - srv0.tx_packets) -
                    static_cast<long long>(out)) <= 16);
+  auto near_bytes = [](std::uint64_t a, std::uint64_t b, std::uint64_t frames) {
+    return std::llabs(static_cast<long long>(a - b)) <= static_cast<long long>(frames * 1514);
+  };
+  MESSAGE("c2s bytes: NIC delivered " << out_bytes << ", nicd-cli received "
+                                      << cli1.rx_bytes - cli0.rx_bytes << " (after 14-byte headers)"
+                                      << ", nicd-srv sent " << srv1.tx_bytes - srv0.tx_bytes);
+  CHECK(out_bytes > 10'000'000);
+  CHECK(near_bytes(srv1.tx_bytes - srv0.tx_bytes, out_bytes, 16));
+  // The receiving veth counts a frame after its Ethernet header (eth_type_trans pulled it),
+  // the sending one whole. Frames the NIC did not deliver have no byte count of their own: at
+  // most an MTU frame each.
+  std::uint64_t received = cli1.rx_bytes - cli0.rx_bytes + 14 * (cli1.rx_packets - cli0.rx_packets);
+  CHECK(near_bytes(received, out_bytes, 16 + not_out));
 }
