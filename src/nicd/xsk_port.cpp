@@ -62,7 +62,7 @@ Status XskPort::setup(const std::string& ifname, unsigned queue) {
       mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (area == MAP_FAILED) return Error{Errc::kSystem, errno_text("mmap (UMEM)", errno)};
   area_ = static_cast<std::uint8_t*>(area);
-  xsk_umem_config ucfg{ring, ring, frame, 0, 0};
+  xsk_umem_config ucfg{ring, ring, frame, kHeaderRoom, 0};
   std::string where = ifname + " queue " + std::to_string(queue);
   if (int rc = xsk_umem__create(&umem_, area_, area_size_, &fill_, &comp_, &ucfg); rc != 0) {
     return Error{Errc::kSystem, errno_text("xsk_umem__create on " + where, -rc)};
@@ -150,7 +150,7 @@ bool XskPort::take(Held& frame) {
   const xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, rx_idx_ + rx_used_);
   ++rx_used_;
   auto* data = static_cast<std::uint8_t*>(xsk_umem__get_data(area_, d->addr));
-  static_assert(sizeof(VnetHdr) <= kHeadroom);
+  static_assert(sizeof(VnetHdr) <= kHeaderRoom);
   VnetHdr hdr;
   std::memcpy(data - sizeof hdr, &hdr, sizeof hdr);
   frame = {data - sizeof hdr, sizeof hdr + d->len, d->addr};

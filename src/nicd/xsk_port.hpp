@@ -49,7 +49,12 @@ class XskPort final : public Port {
   static constexpr std::uint32_t kBatch = 64;
   // Every ring's size, and the UMEM frames on each side: the largest --ring (64-4096).
   static constexpr std::uint32_t kDeviceRing = 4096;
-  static constexpr std::uint32_t kHeadroom = 256;  // XDP_PACKET_HEADROOM, off each frame
+  // Each RX frame's data starts kHeadroom into its UMEM frame: XDP_PACKET_HEADROOM, then
+  // kHeaderRoom of the UMEM's own headroom, where take() writes the frame's VnetHdr. 16 bytes
+  // put the header in the cache line the kernel wrote the frame's first bytes into; in a line
+  // of its own (the bare 256) it was one more cache miss per frame.
+  static constexpr std::uint32_t kHeaderRoom = 16;
+  static constexpr std::uint32_t kHeadroom = 256 + kHeaderRoom;
 
  private:
   XskPort() = default;
