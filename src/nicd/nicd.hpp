@@ -34,7 +34,7 @@ Backend auto_backend(const NicdConfig& c);
 // The xdp backend's --ring when none is given. Its ring is the fill ring, and nothing paces
 // the sending host's bursts into it as a wire would (a TAP's queue holds them back instead):
 // through 256 buffers a TCP test lost one frame in eight and ran 2.1 Gbit/s; through 4096
-// buffers none and 3.4-3.8 Gbit/s (3-s runs, --tso off --gro off).
+// buffers none and 3.2-3.8 Gbit/s (3-s runs, --tso off --gro off).
 constexpr std::uint32_t kXdpDefaultRing = 4096;
 
 struct NicdConfig {

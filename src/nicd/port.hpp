@@ -17,8 +17,9 @@ namespace nicperf::nic {
 class Port {
  public:
   virtual ~Port() = default;
-  // One frame into `into`; its length, or <= 0 when none waits (as readv).
-  virtual ssize_t receive(std::span<const iovec> into) = 0;
+  // One frame into `into`; its length, or <= 0 when none waits (as readv). A port that holds
+  // frames (below) is read with take() instead.
+  virtual ssize_t receive(std::span<const iovec> /*into*/) { return -1; }
   // The receiving thread is done for this wake-up: give consumed buffers back to the device.
   virtual void end_receive() {}
   // One frame (`len` bytes over `frame`); false when the device refused it (a drop).

@@ -10,7 +10,6 @@
 #include <xdp/libxdp.h>
 
 #include <algorithm>
-#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -23,23 +22,6 @@ namespace {
 // libxdp and libbpf narrate (no bpffs: a single program; ELF sections they skip) on stderr;
 // nicd says what failed itself.
 int quiet(enum libxdp_print_level, const char*, va_list) { return 0; }
-
-// Copies `len` bytes into the iovecs from byte `at` on.
-void copy_in(std::span<const iovec> into, std::size_t at, const std::uint8_t* src,
-             std::size_t len) {
-  for (const iovec& v : into) {
-    if (len == 0) return;
-    if (at >= v.iov_len) {
-      at -= v.iov_len;
-      continue;
-    }
-    std::size_t n = std::min(len, v.iov_len - at);
-    std::memcpy(static_cast<std::uint8_t*>(v.iov_base) + at, src, n);
-    src += n;
-    len -= n;
-    at = 0;
-  }
-}
 
 }  // namespace
 
@@ -140,7 +122,7 @@ XskPort::~XskPort() {
 }
 
 // The header a TAP would have put in front (no GSO, the checksum already in the frame) goes
-// into the buffer's XDP headroom, so the frame stays where the kernel wrote it.
+// into the UMEM headroom just before the frame, so the frame stays where the kernel wrote it.
 bool XskPort::take(Held& frame) {
   if (rx_used_ == rx_got_) {
     end_receive();
@@ -155,15 +137,6 @@ bool XskPort::take(Held& frame) {
   std::memcpy(data - sizeof hdr, &hdr, sizeof hdr);
   frame = {data - sizeof hdr, sizeof hdr + d->len, d->addr};
   return true;
-}
-
-// For a caller that wants the bytes: a copy, and the buffer straight back.
-ssize_t XskPort::receive(std::span<const iovec> into) {
-  Held f{};
-  if (!take(f)) return 0;
-  copy_in(into, 0, f.data, f.len);
-  give_back(f.token);
-  return static_cast<ssize_t>(f.len);
 }
 
 // The descriptors read from the RX ring go back to the kernel, and the buffers the model

@@ -33,7 +33,6 @@ class XskPort final : public Port {
   XskPort(const XskPort&) = delete;
   XskPort& operator=(const XskPort&) = delete;
 
-  ssize_t receive(std::span<const iovec> into) override;
   void end_receive() override;
   bool send(std::span<const iovec> frame, std::size_t len) override;
   void flush() override;
