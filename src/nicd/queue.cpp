@@ -138,8 +138,10 @@ void QueueWorker::read_frames(Nanos now) {
 void QueueWorker::take_frames(Nanos now) {
   Port::Held h{};
   for (int i = 0; i < kReadBurst && src_.take(h); ++i) {
-    DescRing::Frame* f = ring_->hold(h.data, h.len, h.token, now);
-    if (f == nullptr || h.len <= sizeof(VnetHdr)) {
+    // A runt is refused before the ring holds it: a held frame's buffer goes back at delivery.
+    DescRing::Frame* f =
+        h.len > sizeof(VnetHdr) ? ring_->hold(h.data, h.len, h.token, now) : nullptr;
+    if (f == nullptr) {
       counters_.drops.add(1);
       src_.give_back(h.token);
       continue;
